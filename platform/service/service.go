@@ -1,0 +1,70 @@
+// Package service describes a deployable service as a set of Lambda functions and how
+// each is triggered. The same description drives cmd/<function> mains, devstack's
+// emulators and the CDK stacks, so local and AWS wiring cannot drift apart.
+package service
+
+import (
+	"context"
+	"encoding/json"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/concertsys/platform/bus"
+)
+
+// HTTPHandler is an API Gateway HTTP API (payload 2.0) Lambda handler.
+type HTTPHandler func(ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error)
+
+// WebSocketHandler is an API Gateway WebSocket API route Lambda handler.
+type WebSocketHandler func(ctx context.Context, req events.APIGatewayWebsocketProxyRequest) (events.APIGatewayProxyResponse, error)
+
+// EnrichmentHandler is an EventBridge Pipe enrichment Lambda for a DynamoDB stream
+// source: it gets the batch of stream records and returns one bus detail per record.
+type EnrichmentHandler func(ctx context.Context, records []events.DynamoDBEventRecord) ([]json.RawMessage, error)
+
+// Access says who may call an HTTP route.
+type Access int
+
+const (
+	// Public routes need no token (reads).
+	Public Access = iota
+	// Organizers routes need a JWT whose cognito:groups contains "organizers".
+	Organizers
+)
+
+// HTTPRoute is one route of the shared HTTP API, e.g. "POST /concerts".
+type HTTPRoute struct {
+	Function string // Lambda function name within the service, e.g. "schedule-concert"
+	RouteKey string // "METHOD /path/{param}"
+	Access   Access
+	Handler  HTTPHandler
+}
+
+// WebSocketRoute is one route of the WebSocket API, e.g. "$connect" or "subscribe".
+type WebSocketRoute struct {
+	Function string
+	RouteKey string
+	Handler  WebSocketHandler
+}
+
+// Consumer is a Lambda function behind a bus rule.
+type Consumer struct {
+	Function     string
+	Subscription bus.Subscription
+	Handler      bus.Target
+}
+
+// Enricher is the enrichment function of the pipe from the service's event log.
+type Enricher struct {
+	Function string
+	Handler  EnrichmentHandler
+}
+
+// Service is everything a service deploys as functions.
+type Service struct {
+	Name            string // also the EventBridge source of the events it publishes
+	HTTPRoutes      []HTTPRoute
+	WebSocketRoutes []WebSocketRoute
+	Consumers       []Consumer
+	Enrichers       []Enricher
+}
