@@ -1,0 +1,210 @@
+// Package dynamotest starts real DynamoDB-API implementations for tests: minidyn's
+// HTTP server in-process (always available) and moto's server from PyPI (installed
+// into <repo>/.tools/venv on first use). Adapters' conformance suites run against
+// every backend with the real AWS SDK client talking HTTP, never a hand-written fake.
+package dynamotest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	minidyn "github.com/truora/minidyn/server"
+)
+
+// MotoVersion is the moto release installed when no moto_server is found.
+const MotoVersion = "5.2.5"
+
+// Backend is one running DynamoDB-API implementation.
+type Backend struct {
+	Name     string
+	Endpoint string
+	Client   *dynamodb.Client
+}
+
+// Backends starts every implementation and returns a client for each. Moto is
+// required when CI is set; elsewhere a missing Python only skips moto, loudly.
+func Backends(t testing.TB) []Backend {
+	t.Helper()
+	out := []Backend{Minidyn(t)}
+	moto, err := startMoto(t)
+	switch {
+	case err == nil:
+		out = append(out, moto)
+	case os.Getenv("CI") != "":
+		t.Fatalf("moto server could not be started (required in CI): %v", err)
+	default:
+		t.Logf("WARNING: moto server unavailable, DynamoDB tests run against minidyn only: %v", err)
+	}
+	return out
+}
+
+// Minidyn starts minidyn's DynamoDB HTTP server in-process for the test.
+func Minidyn(t testing.TB) Backend {
+	t.Helper()
+	b, stop := StartMinidyn()
+	t.Cleanup(stop)
+	return b
+}
+
+// StartMinidyn starts minidyn's DynamoDB HTTP server in-process; stop closes it.
+func StartMinidyn() (b Backend, stop func()) {
+	srv := httptest.NewServer(minidyn.NewServer())
+	return Backend{Name: "minidyn", Endpoint: srv.URL, Client: NewClient(srv.URL)}, srv.Close
+}
+
+// Moto starts moto's server as a child process, failing the test if it cannot.
+func Moto(t testing.TB) Backend {
+	t.Helper()
+	b, err := startMoto(t)
+	if err != nil {
+		t.Fatalf("start moto server: %v", err)
+	}
+	return b
+}
+
+// NewClient is a DynamoDB client for a local endpoint with dummy credentials.
+func NewClient(endpoint string) *dynamodb.Client {
+	return dynamodb.New(dynamodb.Options{
+		Region:       "us-east-1",
+		BaseEndpoint: aws.String(endpoint),
+		Credentials:  credentials.NewStaticCredentialsProvider("test", "test", ""),
+		HTTPClient:   &http.Client{Timeout: 30 * time.Second},
+	})
+}
+
+func startMoto(t testing.TB) (Backend, error) {
+	bin, err := motoServer()
+	if err != nil {
+		return Backend{}, err
+	}
+	port, err := freePort()
+	if err != nil {
+		return Backend{}, err
+	}
+	cmd := exec.Command(bin, "-H", "127.0.0.1", "-p", fmt.Sprint(port))
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		return Backend{}, fmt.Errorf("start %s: %w", bin, err)
+	}
+	t.Cleanup(func() {
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		_ = cmd.Wait()
+	})
+	endpoint := fmt.Sprintf("http://127.0.0.1:%d", port)
+	client := NewClient(endpoint)
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		_, err := client.ListTables(ctx, &dynamodb.ListTablesInput{})
+		cancel()
+		if err == nil {
+			return Backend{Name: "moto", Endpoint: endpoint, Client: client}, nil
+		}
+		if time.Now().After(deadline) {
+			return Backend{}, fmt.Errorf("moto server on %s not ready after 60s: %w", endpoint, err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+var installMu sync.Mutex
+
+// motoServer finds moto_server: $MOTO_SERVER, then <repo>/.tools/venv, then PATH; it
+// installs moto into <repo>/.tools/venv when none is found, so a fresh machine needs
+// nothing but Python.
+func motoServer() (string, error) {
+	if p := os.Getenv("MOTO_SERVER"); p != "" {
+		return p, nil
+	}
+	root, err := repoRoot()
+	if err != nil {
+		return "", err
+	}
+	venv := filepath.Join(root, ".tools", "venv")
+	bin := filepath.Join(venv, "bin", "moto_server")
+	if _, err := os.Stat(bin); err == nil {
+		return bin, nil
+	}
+	if p, err := exec.LookPath("moto_server"); err == nil {
+		return p, nil
+	}
+	installMu.Lock()
+	defer installMu.Unlock()
+	// Several test binaries may race here: serialise with a lock file across processes.
+	if err := os.MkdirAll(filepath.Dir(venv), 0o755); err != nil {
+		return "", err
+	}
+	lock, err := os.OpenFile(filepath.Join(root, ".tools", "venv.lock"), os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		return "", err
+	}
+	defer lock.Close()
+	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
+		return "", err
+	}
+	defer syscall.Flock(int(lock.Fd()), syscall.LOCK_UN)
+	if _, err := os.Stat(bin); err == nil {
+		return bin, nil
+	}
+	python, err := exec.LookPath("python3")
+	if err != nil {
+		return "", errors.New("python3 not found: cannot install moto")
+	}
+	steps := [][]string{
+		{python, "-m", "venv", venv},
+		{filepath.Join(venv, "bin", "pip"), "install", "-q", "moto[server]==" + MotoVersion},
+	}
+	for _, s := range steps {
+		if out, err := exec.Command(s[0], s[1:]...).CombinedOutput(); err != nil {
+			return "", fmt.Errorf("%v: %w: %s", s, err, out)
+		}
+	}
+	return bin, nil
+}
+
+// repoRoot is the nearest ancestor holding go.work, else the module root.
+func repoRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	var modRoot string
+	for d := dir; ; d = filepath.Dir(d) {
+		if _, err := os.Stat(filepath.Join(d, "go.work")); err == nil {
+			return d, nil
+		}
+		if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
+			modRoot = d
+		}
+		if filepath.Dir(d) == d {
+			break
+		}
+	}
+	if modRoot == "" {
+		return "", errors.New("no go.work or go.mod above " + dir)
+	}
+	return modRoot, nil
+}
+
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
