@@ -37,12 +37,7 @@ tidy-check:
 	@if [ -n "$$(git status --porcelain)" ]; then echo "go mod tidy / make test left changes:"; git status --porcelain; exit 1; fi
 
 build: ## one bootstrap zip per Lambda under dist/<service>/<function>.zip
-	@rm -rf dist; for s in concerts projections notifications; do \
-	  for d in services/$$s/cmd/*/; do f=$$(basename $$d); mkdir -p dist/$$s/build-$$f; \
-	    (cd services/$$s && GOOS=linux GOARCH=arm64 CGO_ENABLED=0 go build -tags lambda.norpc -trimpath -ldflags='-s -w' -o ../../dist/$$s/build-$$f/bootstrap ./cmd/$$f); \
-	    (cd dist/$$s/build-$$f && touch -d @0 bootstrap && zip -qX ../$$f.zip bootstrap); rm -rf dist/$$s/build-$$f; \
-	  done; done
-	@ls -l dist/*/*.zip
+	go run ./tools/lambdabuild -root . -out dist
 
 synth:
 	@echo "synth: not yet"; exit 1

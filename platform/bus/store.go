@@ -1,0 +1,432 @@
+package bus
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// store keeps what must survive a crash: deliveries not yet done and dead letters.
+// Each method is atomic.
+type store interface {
+	addPending(ds []*delivery) error
+	updatePending(d *delivery) error
+	removePending(rule, eventID string) error
+	pending(rule string) ([]*delivery, error)
+	moveToDead(rec deadRecord) error
+	deadLetters() ([]deadRecord, error)
+	redrive(ids []string, now time.Time) ([]*delivery, error)
+	close() error
+}
+
+func pendingKey(rule, eventID string) []byte { return []byte(rule + "\x00" + eventID) }
+
+// missingIDs lists the ids not in have, for the redrive error.
+func missingIDs(ids []string, have func(string) bool) error {
+	var missing []string
+	for _, id := range ids {
+		if !have(id) {
+			missing = append(missing, id)
+		}
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("%w: %s", ErrDeadLetterMissing, strings.Join(missing, ", "))
+	}
+	return nil
+}
+
+func redriven(rec deadRecord, now time.Time) *delivery {
+	return &delivery{Rule: rec.Rule, EventID: rec.EventID, Event: rec.Event, ReceivedAt: now}
+}
+
+// memStore is the DataDir == "" store.
+type memStore struct {
+	mu       sync.Mutex
+	pend     map[string]delivery
+	dead     map[string]deadRecord
+	isClosed bool
+}
+
+var _ store = (*memStore)(nil)
+
+func newMemStore() *memStore {
+	return &memStore{pend: make(map[string]delivery), dead: make(map[string]deadRecord)}
+}
+
+func (m *memStore) addPending(ds []*delivery) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.isClosed {
+		return ErrClosed
+	}
+	for _, d := range ds {
+		m.pend[string(pendingKey(d.Rule, d.EventID))] = *d
+	}
+	return nil
+}
+
+func (m *memStore) updatePending(d *delivery) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.isClosed {
+		return ErrClosed
+	}
+	k := string(pendingKey(d.Rule, d.EventID))
+	if _, ok := m.pend[k]; ok {
+		m.pend[k] = *d
+	}
+	return nil
+}
+
+func (m *memStore) removePending(rule, eventID string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.isClosed {
+		return ErrClosed
+	}
+	delete(m.pend, string(pendingKey(rule, eventID)))
+	return nil
+}
+
+func (m *memStore) pending(rule string) ([]*delivery, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []*delivery
+	for _, d := range m.pend {
+		if d.Rule == rule {
+			d := d
+			out = append(out, &d)
+		}
+	}
+	return out, nil
+}
+
+func (m *memStore) moveToDead(rec deadRecord) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.isClosed {
+		return ErrClosed
+	}
+	delete(m.pend, string(pendingKey(rec.Rule, rec.EventID)))
+	m.dead[rec.ID] = rec
+	return nil
+}
+
+func (m *memStore) deadLetters() ([]deadRecord, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := make([]deadRecord, 0, len(m.dead))
+	for _, rec := range m.dead {
+		out = append(out, rec)
+	}
+	return out, nil
+}
+
+func (m *memStore) redrive(ids []string, now time.Time) ([]*delivery, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.isClosed {
+		return nil, ErrClosed
+	}
+	if len(ids) == 0 {
+		for id := range m.dead {
+			ids = append(ids, id)
+		}
+	}
+	ids = dedupe(ids)
+	if err := missingIDs(ids, func(id string) bool { _, ok := m.dead[id]; return ok }); err != nil {
+		return nil, err
+	}
+	out := make([]*delivery, 0, len(ids))
+	for _, id := range ids {
+		d := redriven(m.dead[id], now)
+		m.pend[string(pendingKey(d.Rule, d.EventID))] = *d
+		delete(m.dead, id)
+		out = append(out, d)
+	}
+	return out, nil
+}
+
+func (m *memStore) close() error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.isClosed = true
+	return nil
+}
+
+func dedupe(ids []string) []string {
+	ids = slices.Clone(ids)
+	slices.Sort(ids)
+	return slices.Compact(ids)
+}
+
+var (
+	bucketPending = []byte("pending")
+	bucketDead    = []byte("dead")
+)
+
+// boltStore keeps deliveries and dead letters in one bbolt file. Put's writes commit
+// (fsync) before Put returns; concurrent Puts share one commit (group commit, without
+// the fixed delay of bolt's Batch). Completed deliveries are removed by one goroutine
+// in group commits too, asynchronously: losing a removal in a crash only means one
+// more delivery, which at-least-once allows, and it keeps fsyncs off the delivery path.
+type boltStore struct {
+	db *bolt.DB
+
+	mu     sync.RWMutex // guards closed against sends on the channels below
+	closed bool
+	adds   chan addReq
+	acks   chan []byte
+	wg     sync.WaitGroup
+}
+
+type addReq struct {
+	keys, vals [][]byte
+	done       chan error
+}
+
+const maxGroup = 1024
+
+var _ store = (*boltStore)(nil)
+
+func openBoltStore(path string) (*boltStore, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return nil, err
+	}
+	// The timeout turns "another process has this bus open" into an error instead of
+	// a hang on bbolt's file lock.
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 2 * time.Second, FreelistType: bolt.FreelistMapType})
+	if err != nil {
+		return nil, err
+	}
+	db.MaxBatchDelay = 2 * time.Millisecond
+	err = db.Update(func(tx *bolt.Tx) error {
+		for _, name := range [][]byte{bucketPending, bucketDead} {
+			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, errors.Join(err, db.Close())
+	}
+	s := &boltStore{db: db, adds: make(chan addReq, maxGroup), acks: make(chan []byte, 4*maxGroup)}
+	s.wg.Add(2)
+	go s.addLoop()
+	go s.removeLoop()
+	return s, nil
+}
+
+// addLoop commits every add request that has queued up in one transaction.
+func (s *boltStore) addLoop() {
+	defer s.wg.Done()
+	for req := range s.adds {
+		group := []addReq{req}
+	more:
+		for len(group) < maxGroup {
+			select {
+			case r, ok := <-s.adds:
+				if !ok {
+					break more
+				}
+				group = append(group, r)
+			default:
+				break more
+			}
+		}
+		err := s.db.Update(func(tx *bolt.Tx) error {
+			b := tx.Bucket(bucketPending)
+			for _, r := range group {
+				for i, k := range r.keys {
+					if err := b.Put(k, r.vals[i]); err != nil {
+						return err
+					}
+				}
+			}
+			return nil
+		})
+		for _, r := range group {
+			r.done <- err
+		}
+	}
+}
+
+// removeLoop deletes acknowledged deliveries, as many per transaction as have queued.
+func (s *boltStore) removeLoop() {
+	defer s.wg.Done()
+	for k := range s.acks {
+		keys := [][]byte{k}
+	more:
+		for len(keys) < 4*maxGroup {
+			select {
+			case k, ok := <-s.acks:
+				if !ok {
+					break more
+				}
+				keys = append(keys, k)
+			default:
+				break more
+			}
+		}
+		_ = s.db.Update(func(tx *bolt.Tx) error {
+			b := tx.Bucket(bucketPending)
+			for _, k := range keys {
+				if err := b.Delete(k); err != nil {
+					return err
+				}
+			}
+			return nil
+		}) // a failed removal only causes a redelivery after restart
+	}
+}
+
+func (s *boltStore) addPending(ds []*delivery) error {
+	req := addReq{keys: make([][]byte, len(ds)), vals: make([][]byte, len(ds)), done: make(chan error, 1)}
+	for i, d := range ds {
+		v, err := json.Marshal(d)
+		if err != nil {
+			return err
+		}
+		req.keys[i], req.vals[i] = pendingKey(d.Rule, d.EventID), v
+	}
+	s.mu.RLock()
+	if s.closed {
+		s.mu.RUnlock()
+		return ErrClosed
+	}
+	s.adds <- req
+	s.mu.RUnlock()
+	return <-req.done
+}
+
+func (s *boltStore) updatePending(d *delivery) error {
+	v, err := json.Marshal(d)
+	if err != nil {
+		return err
+	}
+	return s.db.Batch(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketPending)
+		k := pendingKey(d.Rule, d.EventID)
+		if b.Get(k) == nil {
+			return nil // already done or dead-lettered elsewhere
+		}
+		return b.Put(k, v)
+	})
+}
+
+func (s *boltStore) removePending(rule, eventID string) error {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.closed {
+		return ErrClosed
+	}
+	s.acks <- pendingKey(rule, eventID)
+	return nil
+}
+
+func (s *boltStore) pending(rule string) ([]*delivery, error) {
+	var out []*delivery
+	prefix := []byte(rule + "\x00")
+	err := s.db.View(func(tx *bolt.Tx) error {
+		c := tx.Bucket(bucketPending).Cursor()
+		for k, v := c.Seek(prefix); k != nil && strings.HasPrefix(string(k), string(prefix)); k, v = c.Next() {
+			var d delivery
+			if err := json.Unmarshal(v, &d); err != nil {
+				return fmt.Errorf("decode pending delivery %q: %w", k, err)
+			}
+			out = append(out, &d)
+		}
+		return nil
+	})
+	return out, err
+}
+
+func (s *boltStore) moveToDead(rec deadRecord) error {
+	v, err := json.Marshal(rec)
+	if err != nil {
+		return err
+	}
+	return s.db.Batch(func(tx *bolt.Tx) error {
+		if err := tx.Bucket(bucketPending).Delete(pendingKey(rec.Rule, rec.EventID)); err != nil {
+			return err
+		}
+		return tx.Bucket(bucketDead).Put([]byte(rec.ID), v)
+	})
+}
+
+func (s *boltStore) deadLetters() ([]deadRecord, error) {
+	var out []deadRecord
+	err := s.db.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketDead).ForEach(func(k, v []byte) error {
+			var rec deadRecord
+			if err := json.Unmarshal(v, &rec); err != nil {
+				return fmt.Errorf("decode dead letter %q: %w", k, err)
+			}
+			out = append(out, rec)
+			return nil
+		})
+	})
+	return out, err
+}
+
+func (s *boltStore) redrive(ids []string, now time.Time) ([]*delivery, error) {
+	var out []*delivery
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		out = nil
+		dead := tx.Bucket(bucketDead)
+		pend := tx.Bucket(bucketPending)
+		sel := ids
+		if len(sel) == 0 {
+			if err := dead.ForEach(func(k, _ []byte) error { sel = append(sel, string(k)); return nil }); err != nil {
+				return err
+			}
+		}
+		sel = dedupe(sel)
+		if err := missingIDs(sel, func(id string) bool { return dead.Get([]byte(id)) != nil }); err != nil {
+			return err
+		}
+		for _, id := range sel {
+			var rec deadRecord
+			if err := json.Unmarshal(dead.Get([]byte(id)), &rec); err != nil {
+				return fmt.Errorf("decode dead letter %s: %w", id, err)
+			}
+			d := redriven(rec, now)
+			v, err := json.Marshal(d)
+			if err != nil {
+				return err
+			}
+			if err := pend.Put(pendingKey(d.Rule, d.EventID), v); err != nil {
+				return err
+			}
+			if err := dead.Delete([]byte(id)); err != nil {
+				return err
+			}
+			out = append(out, d)
+		}
+		return nil
+	})
+	return out, err
+}
+
+func (s *boltStore) close() error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil
+	}
+	s.closed = true
+	close(s.adds)
+	close(s.acks)
+	s.mu.Unlock()
+	s.wg.Wait() // queued adds and removals are committed before the file closes
+	return s.db.Close()
+}

@@ -1,0 +1,289 @@
+// Package dynamolog is the DynamoDB adapter of the event log: one item per event,
+// AggregateId (partition key) and AggregateVersion (sort key), written only with
+// conditional puts so that a version is taken once and never overwritten.
+//
+// One event is a PutItem conditional on the key not existing; several are one
+// TransactWriteItems of such puts, so a batch is all or nothing. Like every caller
+// of the port, writers derive the next version from Load: DynamoDB checks only that
+// the version is free, so a caller that skipped versions would leave a gap (boltlog
+// additionally rejects gaps).
+package dynamolog
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/concertsys/platform/eventlog"
+)
+
+var (
+	_ eventlog.Log     = (*Log)(nil)
+	_ eventlog.Scanner = (*Log)(nil)
+)
+
+// Log is the event log in one DynamoDB table.
+type Log struct {
+	client *dynamodb.Client
+	table  string
+}
+
+// New is the log in table, which must have the key schema CreateTable creates.
+func New(client *dynamodb.Client, table string) *Log {
+	return &Log{client: client, table: table}
+}
+
+// condition makes a put fail when the item's key (AggregateId + AggregateVersion)
+// already exists: attribute_not_exists on the partition key is evaluated against the
+// item with the same full primary key.
+var condition = aws.String("attribute_not_exists(" + eventlog.AttrAggregateID + ")")
+
+// Append writes events of one aggregate atomically; nil means DynamoDB accepted them.
+func (l *Log) Append(ctx context.Context, events []eventlog.Event) error {
+	if err := eventlog.ValidateBatch(events); err != nil {
+		return fmt.Errorf("append: %w", err)
+	}
+	first := events[0]
+	if len(events) == 1 {
+		_, err := l.client.PutItem(ctx, &dynamodb.PutItemInput{
+			TableName:           aws.String(l.table),
+			Item:                Item(first),
+			ConditionExpression: condition,
+		})
+		var ccf *types.ConditionalCheckFailedException
+		if errors.As(err, &ccf) {
+			return &eventlog.ConflictError{AggregateID: first.AggregateID, Version: first.Version}
+		}
+		if err != nil {
+			return fmt.Errorf("append %s version %d: %w", first.AggregateID, first.Version, err)
+		}
+		return nil
+	}
+	items := make([]types.TransactWriteItem, len(events))
+	for i, e := range events {
+		items[i] = types.TransactWriteItem{Put: &types.Put{
+			TableName:           aws.String(l.table),
+			Item:                Item(e),
+			ConditionExpression: condition,
+		}}
+	}
+	_, err := l.client.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
+	if err == nil {
+		return nil
+	}
+	if conflict := transactionConflict(err, events); conflict != nil {
+		return conflict
+	}
+	return fmt.Errorf("append %s versions %d..%d: %w", first.AggregateID, first.Version, events[len(events)-1].Version, err)
+}
+
+// transactionConflict maps a cancelled transaction to the version that was taken.
+// A TransactionConflict reason (another transaction writing the same key right now)
+// is a conflict too: the caller reloads and retries, as after a failed condition.
+func transactionConflict(err error, events []eventlog.Event) *eventlog.ConflictError {
+	var tce *types.TransactionCanceledException
+	if !errors.As(err, &tce) {
+		return nil
+	}
+	for i, r := range tce.CancellationReasons {
+		code := aws.ToString(r.Code)
+		if (code == "ConditionalCheckFailed" || code == "TransactionConflict") && i < len(events) {
+			return &eventlog.ConflictError{AggregateID: events[i].AggregateID, Version: events[i].Version}
+		}
+	}
+	// Servers that omit the reasons still name them in the message.
+	if msg := tce.ErrorMessage(); strings.Contains(msg, "ConditionalCheckFailed") || strings.Contains(msg, "TransactionConflict") {
+		return &eventlog.ConflictError{AggregateID: events[0].AggregateID, Version: events[0].Version}
+	}
+	return nil
+}
+
+// Load returns every event of the aggregate in version order, or ErrNotFound.
+func (l *Log) Load(ctx context.Context, aggregateID string) ([]eventlog.Event, error) {
+	events, err := l.LoadAfter(ctx, aggregateID, 0)
+	if err != nil {
+		return nil, err
+	}
+	if len(events) == 0 {
+		return nil, fmt.Errorf("load %s: %w", aggregateID, eventlog.ErrNotFound)
+	}
+	return events, nil
+}
+
+// LoadAfter returns the events with Version > after, in order (possibly none), with
+// a strongly consistent read so that a write acknowledged before is always seen.
+func (l *Log) LoadAfter(ctx context.Context, aggregateID string, after int64) ([]eventlog.Event, error) {
+	if aggregateID == "" {
+		return nil, nil // DynamoDB rejects an empty key value; no aggregate has it.
+	}
+	p := dynamodb.NewQueryPaginator(l.client, &dynamodb.QueryInput{
+		TableName:              aws.String(l.table),
+		ConsistentRead:         aws.Bool(true),
+		KeyConditionExpression: aws.String("#id = :id AND #v > :after"),
+		ExpressionAttributeNames: map[string]string{
+			"#id": eventlog.AttrAggregateID,
+			"#v":  eventlog.AttrVersion,
+		},
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":id":    &types.AttributeValueMemberS{Value: aggregateID},
+			":after": &types.AttributeValueMemberN{Value: strconv.FormatInt(after, 10)},
+		},
+	})
+	var events []eventlog.Event
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("load %s after %d: %w", aggregateID, after, err)
+		}
+		for _, item := range page.Items {
+			e, err := FromItem(item)
+			if err != nil {
+				return nil, fmt.Errorf("load %s: %w", aggregateID, err)
+			}
+			events = append(events, e)
+		}
+	}
+	return events, nil
+}
+
+// ForEach calls fn for every event in the table with a paginated Scan. Order is
+// only per aggregate, and not even that across pages of different partitions.
+func (l *Log) ForEach(ctx context.Context, fn func(eventlog.Event) error) error {
+	p := dynamodb.NewScanPaginator(l.client, &dynamodb.ScanInput{
+		TableName:      aws.String(l.table),
+		ConsistentRead: aws.Bool(true),
+	})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return fmt.Errorf("scan %s: %w", l.table, err)
+		}
+		for _, item := range page.Items {
+			e, err := FromItem(item)
+			if err != nil {
+				return fmt.Errorf("scan %s: %w", l.table, err)
+			}
+			if err := fn(e); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// Item is the DynamoDB item of e. Empty optional strings are left out.
+func Item(e eventlog.Event) map[string]types.AttributeValue {
+	item := map[string]types.AttributeValue{
+		eventlog.AttrAggregateID:   &types.AttributeValueMemberS{Value: e.AggregateID},
+		eventlog.AttrVersion:       &types.AttributeValueMemberN{Value: strconv.FormatInt(e.Version, 10)},
+		eventlog.AttrCreated:       &types.AttributeValueMemberN{Value: eventlog.EpochSeconds(e.Created)},
+		eventlog.AttrEventType:     &types.AttributeValueMemberS{Value: e.EventType},
+		eventlog.AttrData:          &types.AttributeValueMemberS{Value: string(e.Data)},
+		eventlog.AttrSchemaVersion: &types.AttributeValueMemberN{Value: strconv.Itoa(e.SchemaVersion)},
+	}
+	for name, v := range map[string]string{
+		eventlog.AttrEventID:       e.EventID,
+		eventlog.AttrCorrelationID: e.CorrelationID,
+		eventlog.AttrCausationID:   e.CausationID,
+	} {
+		if v != "" {
+			item[name] = &types.AttributeValueMemberS{Value: v}
+		}
+	}
+	return item
+}
+
+// errBadItem reports an item that is not an event record.
+var errBadItem = errors.New("malformed event item")
+
+// FromItem decodes an event record. Created comes back in UTC, to the millisecond.
+func FromItem(item map[string]types.AttributeValue) (eventlog.Event, error) {
+	var e eventlog.Event
+	var errs []error
+	str := func(name string, required bool) string {
+		switch v := item[name].(type) {
+		case *types.AttributeValueMemberS:
+			return v.Value
+		case nil:
+			if required {
+				errs = append(errs, fmt.Errorf("%s missing", name))
+			}
+		default:
+			errs = append(errs, fmt.Errorf("%s is %T, want S", name, v))
+		}
+		return ""
+	}
+	num := func(name string) string {
+		v, ok := item[name].(*types.AttributeValueMemberN)
+		if !ok {
+			errs = append(errs, fmt.Errorf("%s is %T, want N", name, item[name]))
+			return "0"
+		}
+		return v.Value
+	}
+	e.AggregateID = str(eventlog.AttrAggregateID, true)
+	e.EventType = str(eventlog.AttrEventType, true)
+	e.Data = []byte(str(eventlog.AttrData, true))
+	e.EventID = str(eventlog.AttrEventID, false)
+	e.CorrelationID = str(eventlog.AttrCorrelationID, false)
+	e.CausationID = str(eventlog.AttrCausationID, false)
+	var err error
+	if e.Version, err = strconv.ParseInt(num(eventlog.AttrVersion), 10, 64); err != nil {
+		errs = append(errs, err)
+	}
+	if e.SchemaVersion, err = strconv.Atoi(num(eventlog.AttrSchemaVersion)); err != nil {
+		errs = append(errs, err)
+	}
+	if e.Created, err = eventlog.ParseEpochSeconds(num(eventlog.AttrCreated)); err != nil {
+		errs = append(errs, err)
+	}
+	if len(errs) > 0 {
+		return eventlog.Event{}, fmt.Errorf("%s version %d: %w: %w", e.AggregateID, e.Version, errBadItem, errors.Join(errs...))
+	}
+	return e, nil
+}
+
+// CreateTable creates the event log table (on demand, with a NEW_IMAGE stream where
+// the server supports streams) and waits until it is active.
+func CreateTable(ctx context.Context, client *dynamodb.Client, name string) error {
+	input := &dynamodb.CreateTableInput{
+		TableName:   aws.String(name),
+		BillingMode: types.BillingModePayPerRequest,
+		AttributeDefinitions: []types.AttributeDefinition{
+			{AttributeName: aws.String(eventlog.AttrAggregateID), AttributeType: types.ScalarAttributeTypeS},
+			{AttributeName: aws.String(eventlog.AttrVersion), AttributeType: types.ScalarAttributeTypeN},
+		},
+		KeySchema: []types.KeySchemaElement{
+			{AttributeName: aws.String(eventlog.AttrAggregateID), KeyType: types.KeyTypeHash},
+			{AttributeName: aws.String(eventlog.AttrVersion), KeyType: types.KeyTypeRange},
+		},
+		StreamSpecification: &types.StreamSpecification{StreamEnabled: aws.Bool(true), StreamViewType: types.StreamViewTypeNewImage},
+	}
+	out, err := client.CreateTable(ctx, input)
+	if err != nil && strings.Contains(strings.ToLower(err.Error()), "stream") {
+		// Local servers without streams may refuse the specification; the table is
+		// still a valid event log without it.
+		input.StreamSpecification = nil
+		out, err = client.CreateTable(ctx, input)
+	}
+	if err != nil {
+		return fmt.Errorf("create table %s: %w", name, err)
+	}
+	if out.TableDescription != nil && out.TableDescription.TableStatus == types.TableStatusActive {
+		return nil
+	}
+	w := dynamodb.NewTableExistsWaiter(client, func(o *dynamodb.TableExistsWaiterOptions) {
+		o.MinDelay, o.MaxDelay = 100*time.Millisecond, 5*time.Second
+	})
+	if err := w.Wait(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(name)}, 5*time.Minute); err != nil {
+		return fmt.Errorf("wait for table %s: %w", name, err)
+	}
+	return nil
+}

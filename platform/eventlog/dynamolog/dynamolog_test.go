@@ -1,0 +1,135 @@
+package dynamolog_test
+
+import (
+	"context"
+	"fmt"
+	"sync/atomic"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/stretchr/testify/require"
+
+	"github.com/concertsys/platform/dynamotest"
+	"github.com/concertsys/platform/eventlog"
+	"github.com/concertsys/platform/eventlog/dynamolog"
+	"github.com/concertsys/platform/eventlog/eventlogtest"
+)
+
+var tables atomic.Int64
+
+func newTable(t testing.TB, client *dynamodb.Client) string {
+	t.Helper()
+	name := fmt.Sprintf("events-%d", tables.Add(1))
+	require.NoError(t, dynamolog.CreateTable(context.Background(), client, name))
+	return name
+}
+
+func TestConformance(t *testing.T) {
+	for _, b := range dynamotest.Backends(t) {
+		t.Run(b.Name, func(t *testing.T) {
+			eventlogtest.Run(t, func(t *testing.T) eventlog.Log {
+				return dynamolog.New(b.Client, newTable(t, b.Client))
+			})
+		})
+	}
+}
+
+// TestItemMatchesRecordContract reads the raw item back and checks every attribute
+// of the design's record, and that the size the adapter enforces is what the item
+// holds.
+func TestItemMatchesRecordContract(t *testing.T) {
+	for _, b := range dynamotest.Backends(t) {
+		t.Run(b.Name, func(t *testing.T) {
+			ctx := context.Background()
+			table := newTable(t, b.Client)
+			e := eventlogtest.NewEvent("raw-1", 1)
+			require.NoError(t, dynamolog.New(b.Client, table).Append(ctx, []eventlog.Event{e}))
+			out, err := b.Client.GetItem(ctx, &dynamodb.GetItemInput{
+				TableName:      aws.String(table),
+				ConsistentRead: aws.Bool(true),
+				Key: map[string]types.AttributeValue{
+					"AggregateId":      &types.AttributeValueMemberS{Value: "raw-1"},
+					"AggregateVersion": &types.AttributeValueMemberN{Value: "1"},
+				},
+			})
+			require.NoError(t, err)
+			want := map[string]string{
+				"AggregateId": "S", "AggregateVersion": "N", "Created": "N", "EventType": "S", "Data": "S",
+				"EventId": "S", "SchemaVersion": "N", "CorrelationId": "S", "CausationId": "S",
+			}
+			require.Len(t, out.Item, len(want), "got attributes %v", keys(out.Item))
+			for name, kind := range want {
+				switch out.Item[name].(type) {
+				case *types.AttributeValueMemberS:
+					require.Equal(t, kind, "S", "%s: got S, want %s", name, kind)
+				case *types.AttributeValueMemberN:
+					require.Equal(t, kind, "N", "%s: got N, want %s", name, kind)
+				default:
+					t.Fatalf("%s: got %T, want %s", name, out.Item[name], kind)
+				}
+			}
+			created := out.Item["Created"].(*types.AttributeValueMemberN).Value
+			got, err := eventlog.ParseEpochSeconds(created)
+			require.NoError(t, err)
+			require.Equal(t, e.Created.UnixMilli(), got.UnixMilli(), "Created %s: got %v want %v", created, got, e.Created)
+			require.Equal(t, string(e.Data), out.Item["Data"].(*types.AttributeValueMemberS).Value)
+		})
+	}
+}
+
+func TestCreateTableDeclaresKeysAndStream(t *testing.T) {
+	for _, b := range dynamotest.Backends(t) {
+		t.Run(b.Name, func(t *testing.T) {
+			table := newTable(t, b.Client)
+			out, err := b.Client.DescribeTable(context.Background(), &dynamodb.DescribeTableInput{TableName: aws.String(table)})
+			require.NoError(t, err)
+			ks := out.Table.KeySchema
+			require.Len(t, ks, 2)
+			require.Equal(t, "AggregateId", aws.ToString(ks[0].AttributeName))
+			require.Equal(t, types.KeyTypeHash, ks[0].KeyType)
+			require.Equal(t, "AggregateVersion", aws.ToString(ks[1].AttributeName))
+			require.Equal(t, types.KeyTypeRange, ks[1].KeyType)
+			if s := out.Table.StreamSpecification; s != nil && aws.ToBool(s.StreamEnabled) {
+				require.Equal(t, types.StreamViewTypeNewImage, s.StreamViewType)
+			} else {
+				t.Logf("%s does not report a stream; tolerated for local servers", b.Name)
+			}
+		})
+	}
+}
+
+func keys(m map[string]types.AttributeValue) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
+}
+
+func BenchmarkAppend(b *testing.B) {
+	be := dynamotest.Minidyn(b)
+	l := dynamolog.New(be.Client, newTable(b, be.Client))
+	ctx := context.Background()
+	b.Run("minidyn/single", func(b *testing.B) {
+		id := fmt.Sprintf("bench-single-%d", b.N)
+		b.ReportAllocs()
+		for i := 0; i < b.N; i++ {
+			if err := l.Append(ctx, eventlogtest.NewEvents(id, int64(i+1), 1)); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "appends/s")
+	})
+	b.Run("minidyn/batch2", func(b *testing.B) {
+		id := fmt.Sprintf("bench-batch-%d", b.N)
+		b.ReportAllocs()
+		for i := 0; i < b.N; i++ {
+			if err := l.Append(ctx, eventlogtest.NewEvents(id, int64(2*i+1), 2)); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "appends/s")
+	})
+}

@@ -1,0 +1,226 @@
+// Package dynamoidempotency is the DynamoDB idempotency store: one item per key,
+// claims and completions as conditional writes, and a TTL attribute so DynamoDB
+// deletes records after their retention.
+package dynamoidempotency
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/concertsys/services/concerts/internal/app"
+)
+
+var _ app.IdempotencyStore = (*Store)(nil)
+
+// Attribute names of the table. TTLAttribute holds epoch seconds; enable TTL on it.
+const (
+	AttrKey         = "Key"
+	AttrFingerprint = "Fingerprint"
+	AttrAggregateID = "AggregateId"
+	AttrState       = "State"
+	AttrToken       = "Token"
+	AttrClaimedAt   = "ClaimedAt"  // epoch milliseconds
+	AttrLeaseUntil  = "LeaseUntil" // epoch milliseconds
+	TTLAttribute    = "ExpiresAt"  // epoch seconds (DynamoDB TTL)
+	AttrStatus      = "ResponseStatus"
+	AttrHeaders     = "ResponseHeaders"
+	AttrBody        = "ResponseBody"
+)
+
+// Store is the DynamoDB adapter.
+type Store struct {
+	client *dynamodb.Client
+	table  string
+}
+
+// New returns a store over table.
+func New(client *dynamodb.Client, table string) *Store {
+	return &Store{client: client, table: table}
+}
+
+// CreateTable creates the table (key AttrKey) and waits until it is active. TTL on
+// TTLAttribute is enabled where the server supports it (the CDK stack enables it on
+// AWS).
+func CreateTable(ctx context.Context, client *dynamodb.Client, table string) error {
+	_, err := client.CreateTable(ctx, &dynamodb.CreateTableInput{
+		TableName:            aws.String(table),
+		BillingMode:          types.BillingModePayPerRequest,
+		AttributeDefinitions: []types.AttributeDefinition{{AttributeName: aws.String(AttrKey), AttributeType: types.ScalarAttributeTypeS}},
+		KeySchema:            []types.KeySchemaElement{{AttributeName: aws.String(AttrKey), KeyType: types.KeyTypeHash}},
+	})
+	if err != nil {
+		return fmt.Errorf("create table %s: %w", table, err)
+	}
+	waiter := dynamodb.NewTableExistsWaiter(client, func(o *dynamodb.TableExistsWaiterOptions) {
+		o.MinDelay, o.MaxDelay = 50*time.Millisecond, time.Second
+	})
+	if err := waiter.Wait(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(table)}, time.Minute); err != nil {
+		return fmt.Errorf("wait for table %s: %w", table, err)
+	}
+	_, _ = client.UpdateTimeToLive(ctx, &dynamodb.UpdateTimeToLiveInput{
+		TableName:               aws.String(table),
+		TimeToLiveSpecification: &types.TimeToLiveSpecification{AttributeName: aws.String(TTLAttribute), Enabled: aws.Bool(true)},
+	}) // best effort: TTL only matters for cleanup, and not every emulator has it
+	return nil
+}
+
+// Create implements app.IdempotencyStore.
+func (s *Store) Create(ctx context.Context, rec app.IdempotencyRecord) error {
+	_, err := s.client.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName:                aws.String(s.table),
+		Item:                     item(rec),
+		ConditionExpression:      aws.String("attribute_not_exists(#k)"),
+		ExpressionAttributeNames: map[string]string{"#k": AttrKey},
+	})
+	if conditionFailed(err) {
+		return app.ErrRecordExists
+	}
+	if err != nil {
+		return fmt.Errorf("create idempotency record: %w", err)
+	}
+	return nil
+}
+
+// Get implements app.IdempotencyStore.
+func (s *Store) Get(ctx context.Context, key string) (app.IdempotencyRecord, error) {
+	out, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName:      aws.String(s.table),
+		Key:            map[string]types.AttributeValue{AttrKey: &types.AttributeValueMemberS{Value: key}},
+		ConsistentRead: aws.Bool(true),
+	})
+	if err != nil {
+		return app.IdempotencyRecord{}, fmt.Errorf("get idempotency record: %w", err)
+	}
+	if len(out.Item) == 0 {
+		return app.IdempotencyRecord{}, app.ErrRecordNotFound
+	}
+	return fromItem(out.Item)
+}
+
+// Replace implements app.IdempotencyStore.
+func (s *Store) Replace(ctx context.Context, rec app.IdempotencyRecord, token string) error {
+	_, err := s.client.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName:                 aws.String(s.table),
+		Item:                      item(rec),
+		ConditionExpression:       aws.String("#t = :t"),
+		ExpressionAttributeNames:  map[string]string{"#t": AttrToken},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":t": &types.AttributeValueMemberS{Value: token}},
+	})
+	if conditionFailed(err) {
+		return app.ErrTokenMismatch
+	}
+	if err != nil {
+		return fmt.Errorf("replace idempotency record: %w", err)
+	}
+	return nil
+}
+
+// Delete implements app.IdempotencyStore.
+func (s *Store) Delete(ctx context.Context, key, token string) error {
+	_, err := s.client.DeleteItem(ctx, &dynamodb.DeleteItemInput{
+		TableName:                 aws.String(s.table),
+		Key:                       map[string]types.AttributeValue{AttrKey: &types.AttributeValueMemberS{Value: key}},
+		ConditionExpression:       aws.String("#t = :t"),
+		ExpressionAttributeNames:  map[string]string{"#t": AttrToken},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":t": &types.AttributeValueMemberS{Value: token}},
+	})
+	if conditionFailed(err) {
+		return app.ErrTokenMismatch
+	}
+	if err != nil {
+		return fmt.Errorf("delete idempotency record: %w", err)
+	}
+	return nil
+}
+
+func conditionFailed(err error) bool {
+	var ccf *types.ConditionalCheckFailedException
+	return errors.As(err, &ccf)
+}
+
+func item(r app.IdempotencyRecord) map[string]types.AttributeValue {
+	headers := make(map[string]types.AttributeValue, len(r.Response.Headers))
+	for k, v := range r.Response.Headers {
+		headers[k] = &types.AttributeValueMemberS{Value: v}
+	}
+	s := func(v string) types.AttributeValue { return &types.AttributeValueMemberS{Value: v} }
+	n := func(v int64) types.AttributeValue { return &types.AttributeValueMemberN{Value: strconv.FormatInt(v, 10)} }
+	it := map[string]types.AttributeValue{
+		AttrKey:         s(r.Key),
+		AttrFingerprint: s(r.Fingerprint),
+		AttrState:       s(string(r.State)),
+		AttrToken:       s(r.Token),
+		AttrClaimedAt:   n(r.ClaimedAt.UnixMilli()),
+		AttrLeaseUntil:  n(r.LeaseUntil.UnixMilli()),
+		// Rounded up: TTL must never delete a record before its retention ends.
+		TTLAttribute: n((r.ExpiresAt.UnixMilli() + 999) / 1000),
+		AttrStatus:   n(int64(r.Response.Status)),
+		AttrHeaders:  &types.AttributeValueMemberM{Value: headers},
+	}
+	// DynamoDB rejects empty strings in key attributes only, but leaving optional
+	// empty values out keeps items small.
+	if r.AggregateID != "" {
+		it[AttrAggregateID] = s(r.AggregateID)
+	}
+	if r.Response.Body != "" {
+		it[AttrBody] = s(r.Response.Body)
+	}
+	return it
+}
+
+func fromItem(it map[string]types.AttributeValue) (app.IdempotencyRecord, error) {
+	var errs []error
+	str := func(name string) string {
+		switch v := it[name].(type) {
+		case *types.AttributeValueMemberS:
+			return v.Value
+		case nil:
+			return ""
+		default:
+			errs = append(errs, fmt.Errorf("%s is %T, want S", name, v))
+			return ""
+		}
+	}
+	num := func(name string) int64 {
+		v, ok := it[name].(*types.AttributeValueMemberN)
+		if !ok {
+			errs = append(errs, fmt.Errorf("%s is %T, want N", name, it[name]))
+			return 0
+		}
+		n, err := strconv.ParseInt(v.Value, 10, 64)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", name, err))
+		}
+		return n
+	}
+	r := app.IdempotencyRecord{
+		Key: str(AttrKey), Fingerprint: str(AttrFingerprint), AggregateID: str(AttrAggregateID),
+		State: app.IdempotencyState(str(AttrState)), Token: str(AttrToken),
+		ClaimedAt:  time.UnixMilli(num(AttrClaimedAt)).UTC(),
+		LeaseUntil: time.UnixMilli(num(AttrLeaseUntil)).UTC(),
+		ExpiresAt:  time.Unix(num(TTLAttribute), 0).UTC(),
+		Response:   app.StoredResponse{Status: int(num(AttrStatus)), Body: str(AttrBody)},
+	}
+	if m, ok := it[AttrHeaders].(*types.AttributeValueMemberM); ok {
+		r.Response.Headers = make(map[string]string, len(m.Value))
+		for k, v := range m.Value {
+			sv, ok := v.(*types.AttributeValueMemberS)
+			if !ok {
+				errs = append(errs, fmt.Errorf("header %s is %T, want S", k, v))
+				continue
+			}
+			r.Response.Headers[k] = sv.Value
+		}
+	}
+	if len(errs) > 0 {
+		return app.IdempotencyRecord{}, fmt.Errorf("decode idempotency record %q: %w", r.Key, errors.Join(errs...))
+	}
+	return r, nil
+}

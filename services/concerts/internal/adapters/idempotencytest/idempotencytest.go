@@ -1,0 +1,179 @@
+// Package idempotencytest is the conformance suite every app.IdempotencyStore
+// adapter must pass.
+package idempotencytest
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/concertsys/services/concerts/internal/app"
+)
+
+// Run runs the suite; open returns an empty store.
+func Run(t *testing.T, open func(t *testing.T) app.IdempotencyStore) {
+	ctx := context.Background()
+	base := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
+	rec := func(key, token string) app.IdempotencyRecord {
+		return app.IdempotencyRecord{
+			Key: key, Fingerprint: "fp-" + key, AggregateID: "concert-1", State: app.InProgress, Token: token,
+			ClaimedAt: base, LeaseUntil: base.Add(2 * time.Minute), ExpiresAt: base.Add(24 * time.Hour),
+		}
+	}
+	completed := func(r app.IdempotencyRecord, token string) app.IdempotencyRecord {
+		r.State, r.Token = app.Completed, token
+		r.Response = app.StoredResponse{Status: 201, Body: `{"id":"concert-1","version":1}`,
+			Headers: map[string]string{"Content-Type": "application/json", "ETag": `"1"`, "Location": "/concerts/concert-1"}}
+		return r
+	}
+
+	t.Run("get missing", func(t *testing.T) {
+		_, err := open(t).Get(ctx, "nope")
+		require.ErrorIs(t, err, app.ErrRecordNotFound)
+	})
+	t.Run("create then get", func(t *testing.T) {
+		s := open(t)
+		want := rec("k1", "t1")
+		require.NoError(t, s.Create(ctx, want))
+		got, err := s.Get(ctx, "k1")
+		require.NoError(t, err)
+		requireSame(t, want, got)
+	})
+	t.Run("create twice", func(t *testing.T) {
+		s := open(t)
+		require.NoError(t, s.Create(ctx, rec("k1", "t1")))
+		err := s.Create(ctx, rec("k1", "t2"))
+		require.ErrorIs(t, err, app.ErrRecordExists)
+		got, err := s.Get(ctx, "k1")
+		require.NoError(t, err)
+		require.Equal(t, "t1", got.Token, "got token %q want the first claim's", got.Token)
+	})
+	t.Run("replace", func(t *testing.T) {
+		tests := []struct {
+			name    string
+			token   string
+			wantErr error
+		}{
+			{name: "holder", token: "t1"},
+			{name: "other token", token: "t9", wantErr: app.ErrTokenMismatch},
+			{name: "empty token", token: "", wantErr: app.ErrTokenMismatch},
+		}
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				s := open(t)
+				require.NoError(t, s.Create(ctx, rec("k1", "t1")))
+				done := completed(rec("k1", "t1"), "t1")
+				err := s.Replace(ctx, done, tt.token)
+				got, gerr := s.Get(ctx, "k1")
+				require.NoError(t, gerr)
+				if tt.wantErr != nil {
+					require.ErrorIs(t, err, tt.wantErr)
+					requireSame(t, rec("k1", "t1"), got)
+					return
+				}
+				require.NoError(t, err)
+				requireSame(t, done, got)
+			})
+		}
+	})
+	t.Run("replace missing", func(t *testing.T) {
+		s := open(t)
+		require.ErrorIs(t, s.Replace(ctx, rec("k1", "t1"), "t1"), app.ErrTokenMismatch)
+		_, err := s.Get(ctx, "k1")
+		require.ErrorIs(t, err, app.ErrRecordNotFound)
+	})
+	t.Run("delete", func(t *testing.T) {
+		s := open(t)
+		require.NoError(t, s.Create(ctx, rec("k1", "t1")))
+		require.ErrorIs(t, s.Delete(ctx, "k1", "t2"), app.ErrTokenMismatch)
+		_, err := s.Get(ctx, "k1")
+		require.NoError(t, err, "a refused delete keeps the record")
+		require.NoError(t, s.Delete(ctx, "k1", "t1"))
+		_, err = s.Get(ctx, "k1")
+		require.ErrorIs(t, err, app.ErrRecordNotFound)
+		require.ErrorIs(t, s.Delete(ctx, "k1", "t1"), app.ErrTokenMismatch)
+		require.NoError(t, s.Create(ctx, rec("k1", "t3")), "a deleted key can be claimed again")
+	})
+	t.Run("large unicode body", func(t *testing.T) {
+		s := open(t)
+		r := completed(rec("k-ü/ß:1", "t1"), "t1")
+		r.Response.Body = strings.Repeat(`{"detail":"Paradiso – ünïcødé ☃"}`, 300)
+		require.NoError(t, s.Create(ctx, r))
+		got, err := s.Get(ctx, r.Key)
+		require.NoError(t, err)
+		requireSame(t, r, got)
+	})
+	t.Run("concurrent claims have one winner", func(t *testing.T) {
+		s := open(t)
+		const n = 8
+		var wg sync.WaitGroup
+		errs := make([]error, n)
+		for i := range n {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				errs[i] = s.Create(ctx, rec("race", fmt.Sprintf("t%d", i)))
+			}()
+		}
+		wg.Wait()
+		wins := 0
+		for _, err := range errs {
+			if err == nil {
+				wins++
+				continue
+			}
+			require.ErrorIs(t, err, app.ErrRecordExists)
+		}
+		require.Equal(t, 1, wins, "got %d winners want 1", wins)
+	})
+	t.Run("concurrent takeovers have one winner", func(t *testing.T) {
+		s := open(t)
+		require.NoError(t, s.Create(ctx, rec("race", "t0")))
+		const n = 8
+		var wg sync.WaitGroup
+		errs := make([]error, n)
+		for i := range n {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				errs[i] = s.Replace(ctx, rec("race", fmt.Sprintf("t%d", i+1)), "t0")
+			}()
+		}
+		wg.Wait()
+		wins := 0
+		for _, err := range errs {
+			if err == nil {
+				wins++
+				continue
+			}
+			require.ErrorIs(t, err, app.ErrTokenMismatch)
+		}
+		require.Equal(t, 1, wins, "got %d winners want 1", wins)
+	})
+}
+
+// requireSame compares records at the precision every store keeps: milliseconds for
+// claim and lease times, seconds (rounded up) for the TTL.
+func requireSame(t *testing.T, want, got app.IdempotencyRecord) {
+	t.Helper()
+	require.Equal(t, want.Key, got.Key)
+	require.Equal(t, want.Fingerprint, got.Fingerprint)
+	require.Equal(t, want.AggregateID, got.AggregateID)
+	require.Equal(t, want.State, got.State)
+	require.Equal(t, want.Token, got.Token)
+	require.True(t, want.ClaimedAt.Equal(got.ClaimedAt), "claimedAt: got %v want %v", got.ClaimedAt, want.ClaimedAt)
+	require.True(t, want.LeaseUntil.Equal(got.LeaseUntil), "leaseUntil: got %v want %v", got.LeaseUntil, want.LeaseUntil)
+	require.WithinDuration(t, want.ExpiresAt, got.ExpiresAt, time.Second)
+	require.False(t, got.ExpiresAt.Before(want.ExpiresAt), "expiresAt: got %v, before %v", got.ExpiresAt, want.ExpiresAt)
+	require.Equal(t, want.Response.Status, got.Response.Status)
+	require.Equal(t, want.Response.Body, got.Response.Body)
+	require.Equal(t, len(want.Response.Headers), len(got.Response.Headers), "headers: got %v want %v", got.Response.Headers, want.Response.Headers)
+	for k, v := range want.Response.Headers {
+		require.Equal(t, v, got.Response.Headers[k], "header %s", k)
+	}
+}

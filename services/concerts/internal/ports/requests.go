@@ -1,0 +1,165 @@
+package ports
+
+import (
+	"fmt"
+	"net/http"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/concertsys/platform/httpapi"
+)
+
+// Request bodies. Pointers tell a missing field from a zero value; startsAt is a
+// string so that a bad date gets its own message rather than a JSON decoder's.
+type scheduleRequest struct {
+	Artist     *string `json:"artist"`
+	Venue      *string `json:"venue"`
+	StartsAt   *string `json:"startsAt"`
+	Capacity   *int    `json:"capacity"`
+	PriceCents *int64  `json:"priceCents"`
+}
+
+type updateRequest struct {
+	Artist     *string `json:"artist"`
+	Venue      *string `json:"venue"`
+	PriceCents *int64  `json:"priceCents"`
+}
+
+type rescheduleRequest struct {
+	StartsAt *string `json:"startsAt"`
+}
+
+type ticketsRequest struct {
+	Quantity *int `json:"quantity"`
+}
+
+type cancelRequest struct {
+	Reason *string `json:"reason"`
+}
+
+// required reports every missing field at once, so a client fixes them in one go.
+func required(fields map[string]bool) error {
+	var missing []string
+	for name, present := range fields {
+		if !present {
+			missing = append(missing, strconv.Quote(name))
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	sort.Strings(missing)
+	if len(missing) == 1 {
+		return httpapi.NewProblem(http.StatusBadRequest, fmt.Sprintf("field %s is required", missing[0]))
+	}
+	return httpapi.NewProblem(http.StatusBadRequest, "fields "+strings.Join(missing, ", ")+" are required")
+}
+
+func parseStartsAt(s string) (time.Time, error) {
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		return time.Time{}, httpapi.NewProblem(http.StatusBadRequest,
+			`field "startsAt" must be an RFC 3339 date-time such as "2026-09-12T20:00:00Z"`)
+	}
+	return t.UTC(), nil
+}
+
+var (
+	ifMatchPattern = regexp.MustCompile(`^"(0|[1-9][0-9]{0,17})"$`)
+	idPattern      = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
+)
+
+// parseIfMatch accepts `"<version>"` or `*` (any version: no check).
+func parseIfMatch(req events.APIGatewayV2HTTPRequest) (*int64, error) {
+	raw, ok := header(req, "If-Match")
+	if !ok {
+		return nil, nil
+	}
+	v := strings.TrimSpace(raw)
+	if v == "*" {
+		return nil, nil
+	}
+	m := ifMatchPattern.FindStringSubmatch(v)
+	if m == nil {
+		return nil, httpapi.NewProblem(http.StatusBadRequest, `If-Match must be a single quoted version such as "3"`)
+	}
+	n, err := strconv.ParseInt(m[1], 10, 64)
+	if err != nil {
+		return nil, httpapi.NewProblem(http.StatusBadRequest, `If-Match must be a single quoted version such as "3"`)
+	}
+	return &n, nil
+}
+
+// visibleASCII bounds header values that end up in logs, records and events.
+func visibleASCII(s string, maxLen int) bool {
+	if len(s) == 0 || len(s) > maxLen {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x21 || s[i] > 0x7e {
+			return false
+		}
+	}
+	return true
+}
+
+// MaxIdempotencyKeyLen and MaxCorrelationIDLen bound the headers' values.
+const (
+	MaxIdempotencyKeyLen = 255
+	MaxCorrelationIDLen  = 128
+)
+
+func idempotencyKey(req events.APIGatewayV2HTTPRequest) (string, error) {
+	v, ok := header(req, "Idempotency-Key")
+	if !ok {
+		return "", nil
+	}
+	if !visibleASCII(v, MaxIdempotencyKeyLen) {
+		return "", httpapi.NewProblem(http.StatusBadRequest,
+			fmt.Sprintf("Idempotency-Key must be 1..%d visible ASCII characters", MaxIdempotencyKeyLen))
+	}
+	return v, nil
+}
+
+func correlationID(req events.APIGatewayV2HTTPRequest) (string, error) {
+	v, ok := header(req, "X-Correlation-Id")
+	if !ok {
+		return req.RequestContext.RequestID, nil
+	}
+	if !visibleASCII(v, MaxCorrelationIDLen) {
+		return "", httpapi.NewProblem(http.StatusBadRequest,
+			fmt.Sprintf("X-Correlation-Id must be 1..%d visible ASCII characters", MaxCorrelationIDLen))
+	}
+	return v, nil
+}
+
+// header is httpapi.Header that also tells an absent header from an empty one.
+func header(req events.APIGatewayV2HTTPRequest, name string) (string, bool) {
+	if v, ok := req.Headers[strings.ToLower(name)]; ok {
+		return v, true
+	}
+	for k, v := range req.Headers {
+		if strings.EqualFold(k, name) {
+			return v, true
+		}
+	}
+	return "", false
+}
+
+func parseQueryInt(req events.APIGatewayV2HTTPRequest, name string, lo, hi, def int64) (int64, error) {
+	raw, ok := req.QueryStringParameters[name]
+	if !ok {
+		return def, nil
+	}
+	n, err := strconv.ParseInt(raw, 10, 64)
+	if err != nil || n < lo || n > hi {
+		return 0, httpapi.NewProblem(http.StatusBadRequest,
+			fmt.Sprintf("query parameter %q must be an integer between %d and %d", name, lo, hi))
+	}
+	return n, nil
+}

@@ -1,0 +1,9 @@
+// Command ws-connect is the ws-connect Lambda function of the notifications service.
+package main
+
+import (
+	"github.com/concertsys/services/notifications"
+	"github.com/concertsys/services/notifications/internal/lambdamain"
+)
+
+func main() { lambdamain.Main(notifications.FunctionConnect) }

@@ -1,0 +1,261 @@
+// Package boltstore is the connection store in an embedded bbolt file, for devstack.
+// Every operation is one bbolt transaction, so it is atomic and durable on return.
+package boltstore
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/concertsys/services/notifications/internal/app"
+)
+
+var _ app.Store = (*Store)(nil)
+
+var (
+	bucketConnections = []byte("connections")         // connID -> connectionRecord
+	bucketTopics      = []byte("topic_subscribers")   // topic \x00 connID -> expiresAt
+	bucketConnTopics  = []byte("connection_topics")   // connID \x00 topic -> expiresAt
+	bucketDeliveries  = []byte("connection_versions") // connID \x00 concertID -> deliveryRecord
+)
+
+const sep = "\x00"
+
+// Store is the bbolt adapter of app.Store.
+type Store struct {
+	db *bolt.DB
+}
+
+// Open opens (creating if needed) the store file at path.
+func Open(path string) (*Store, error) {
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 5 * time.Second})
+	if err != nil {
+		return nil, fmt.Errorf("open connection store %s: %w", path, err)
+	}
+	err = db.Update(func(tx *bolt.Tx) error {
+		for _, b := range [][]byte{bucketConnections, bucketTopics, bucketConnTopics, bucketDeliveries} {
+			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("create buckets in %s: %w", path, err)
+	}
+	return &Store{db: db}, nil
+}
+
+// Close closes the file.
+func (s *Store) Close() error { return s.db.Close() }
+
+type connectionRecord struct {
+	ConnectedAt time.Time `json:"connectedAt"`
+	ExpiresAt   time.Time `json:"expiresAt"`
+}
+
+type deliveryRecord struct {
+	Version    int64 `json:"version"`
+	LeaseUntil int64 `json:"leaseUntil"` // unix nanoseconds; 0 when confirmed or released
+	ExpiresAt  int64 `json:"expiresAt"`  // unix seconds
+}
+
+func key(a, b string) []byte { return []byte(a + sep + b) }
+
+func encodeTime(t time.Time) []byte { return binary.BigEndian.AppendUint64(nil, uint64(t.Unix())) }
+
+func expired(v []byte, now time.Time) bool {
+	return len(v) == 8 && int64(binary.BigEndian.Uint64(v)) <= now.Unix()
+}
+
+// PutConnection implements app.Store.
+func (s *Store) PutConnection(ctx context.Context, c app.Connection) error {
+	rec, err := json.Marshal(connectionRecord{ConnectedAt: c.ConnectedAt.UTC(), ExpiresAt: c.ExpiresAt.UTC()})
+	if err != nil {
+		return err
+	}
+	return s.db.Update(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketConnections).Put([]byte(c.ID), rec)
+	})
+}
+
+// DeleteConnection implements app.Store.
+func (s *Store) DeleteConnection(ctx context.Context, connectionID string) error {
+	return s.db.Update(func(tx *bolt.Tx) error {
+		if err := tx.Bucket(bucketConnections).Delete([]byte(connectionID)); err != nil {
+			return err
+		}
+		topics, err := deletePrefix(tx.Bucket(bucketConnTopics), connectionID)
+		if err != nil {
+			return err
+		}
+		for _, topic := range topics {
+			if err := tx.Bucket(bucketTopics).Delete(key(topic, connectionID)); err != nil {
+				return err
+			}
+		}
+		_, err = deletePrefix(tx.Bucket(bucketDeliveries), connectionID)
+		return err
+	})
+}
+
+// deletePrefix deletes every key "prefix\x00rest" and returns the rests.
+func deletePrefix(b *bolt.Bucket, prefix string) ([]string, error) {
+	p := []byte(prefix + sep)
+	var keys [][]byte
+	c := b.Cursor()
+	for k, _ := c.Seek(p); k != nil && bytes.HasPrefix(k, p); k, _ = c.Next() {
+		keys = append(keys, bytes.Clone(k))
+	}
+	rests := make([]string, 0, len(keys))
+	for _, k := range keys {
+		if err := b.Delete(k); err != nil {
+			return nil, err
+		}
+		rests = append(rests, string(k[len(p):]))
+	}
+	return rests, nil
+}
+
+func listPrefix(b *bolt.Bucket, prefix string, now time.Time) []string {
+	p := []byte(prefix + sep)
+	var out []string
+	c := b.Cursor()
+	for k, v := c.Seek(p); k != nil && bytes.HasPrefix(k, p); k, v = c.Next() {
+		if !expired(v, now) {
+			out = append(out, string(k[len(p):]))
+		}
+	}
+	return out
+}
+
+// Subscribe implements app.Store.
+func (s *Store) Subscribe(ctx context.Context, connectionID, topic string, expiresAt time.Time) error {
+	return s.db.Update(func(tx *bolt.Tx) error {
+		if tx.Bucket(bucketConnections).Get([]byte(connectionID)) == nil {
+			return app.ErrConnectionNotFound
+		}
+		exp := encodeTime(expiresAt)
+		if err := tx.Bucket(bucketConnTopics).Put(key(connectionID, topic), exp); err != nil {
+			return err
+		}
+		return tx.Bucket(bucketTopics).Put(key(topic, connectionID), exp)
+	})
+}
+
+// Unsubscribe implements app.Store.
+func (s *Store) Unsubscribe(ctx context.Context, connectionID, topic string) error {
+	return s.db.Update(func(tx *bolt.Tx) error {
+		if err := tx.Bucket(bucketConnTopics).Delete(key(connectionID, topic)); err != nil {
+			return err
+		}
+		return tx.Bucket(bucketTopics).Delete(key(topic, connectionID))
+	})
+}
+
+// Subscriptions implements app.Store.
+func (s *Store) Subscriptions(ctx context.Context, connectionID string, now time.Time) ([]string, error) {
+	var out []string
+	err := s.db.View(func(tx *bolt.Tx) error {
+		out = listPrefix(tx.Bucket(bucketConnTopics), connectionID, now)
+		return nil
+	})
+	return out, err
+}
+
+// Subscribers implements app.Store.
+func (s *Store) Subscribers(ctx context.Context, topic string, now time.Time) ([]string, error) {
+	var out []string
+	err := s.db.View(func(tx *bolt.Tx) error {
+		out = listPrefix(tx.Bucket(bucketTopics), topic, now)
+		return nil
+	})
+	return out, err
+}
+
+// ClaimDelivery implements app.Store.
+func (s *Store) ClaimDelivery(ctx context.Context, d app.Delivery, now, leaseUntil, expiresAt time.Time) (app.Claim, error) {
+	var claim app.Claim
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketDeliveries)
+		k := key(d.ConnectionID, d.ConcertID)
+		var prev deliveryRecord
+		if v := b.Get(k); v != nil {
+			if err := json.Unmarshal(v, &prev); err != nil {
+				return fmt.Errorf("decode delivery record: %w", err)
+			}
+		}
+		switch {
+		case prev.Version >= d.Version:
+			claim = app.Claim{Outcome: app.Superseded, Previous: prev.Version}
+			return nil
+		case prev.LeaseUntil > now.UnixNano():
+			claim = app.Claim{Outcome: app.InFlight, Previous: prev.Version}
+			return nil
+		}
+		rec, err := json.Marshal(deliveryRecord{Version: d.Version, LeaseUntil: leaseUntil.UnixNano(), ExpiresAt: expiresAt.Unix()})
+		if err != nil {
+			return err
+		}
+		claim = app.Claim{Outcome: app.Claimed, Previous: prev.Version, LeaseUntil: time.Unix(0, leaseUntil.UnixNano())}
+		return b.Put(k, rec)
+	})
+	if err != nil {
+		return app.Claim{}, fmt.Errorf("claim delivery: %w", err)
+	}
+	return claim, nil
+}
+
+// ConfirmDelivery implements app.Store.
+func (s *Store) ConfirmDelivery(ctx context.Context, d app.Delivery, c app.Claim) error {
+	return s.updateOwn(d, c, func(b *bolt.Bucket, k []byte, rec deliveryRecord) error {
+		rec.LeaseUntil = 0
+		v, err := json.Marshal(rec)
+		if err != nil {
+			return err
+		}
+		return b.Put(k, v)
+	})
+}
+
+// ReleaseDelivery implements app.Store.
+func (s *Store) ReleaseDelivery(ctx context.Context, d app.Delivery, c app.Claim) error {
+	return s.updateOwn(d, c, func(b *bolt.Bucket, k []byte, rec deliveryRecord) error {
+		if c.Previous == 0 {
+			return b.Delete(k)
+		}
+		rec.Version, rec.LeaseUntil = c.Previous, 0
+		v, err := json.Marshal(rec)
+		if err != nil {
+			return err
+		}
+		return b.Put(k, v)
+	})
+}
+
+// updateOwn applies fn only while the record is still the claim c made; a claim
+// whose lease was taken over is left alone.
+func (s *Store) updateOwn(d app.Delivery, c app.Claim, fn func(*bolt.Bucket, []byte, deliveryRecord) error) error {
+	return s.db.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketDeliveries)
+		k := key(d.ConnectionID, d.ConcertID)
+		v := b.Get(k)
+		if v == nil {
+			return nil
+		}
+		var rec deliveryRecord
+		if err := json.Unmarshal(v, &rec); err != nil {
+			return fmt.Errorf("decode delivery record: %w", err)
+		}
+		if rec.Version != d.Version || rec.LeaseUntil != c.LeaseUntil.UnixNano() {
+			return nil
+		}
+		return fn(b, k, rec)
+	})
+}

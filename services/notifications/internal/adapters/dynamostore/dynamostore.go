@@ -1,0 +1,380 @@
+// Package dynamostore is the connection store in one DynamoDB table.
+//
+// Key design (PK, SK both strings):
+//
+//	PK=CONN#<connectionId>  SK=#META                connection: ConnectedAt, ExpiresAt
+//	PK=CONN#<connectionId>  SK=TOPIC#<topic>        the connection's subscription to topic
+//	PK=CONN#<connectionId>  SK=VERSION#<concertId>  last version claimed for the connection: LastVersion, LeaseUntil
+//	PK=TOPIC#<topic>        SK=CONN#<connectionId>  subscriber of topic (a concert id or "*")
+//
+// The subscribers of a concert and of "*" are each one Query on PK=TOPIC#…; everything
+// of a connection is one Query on PK=CONN#…, which is how DeleteConnection finds the
+// subscriber rows to remove. Every item carries ExpiresAt (epoch seconds), the table's
+// TTL attribute (enabled by the CDK stack), so rows of connections whose $disconnect
+// never ran disappear; reads also filter on it because TTL deletion lags.
+package dynamostore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/concertsys/services/notifications/internal/app"
+)
+
+var _ app.Store = (*Store)(nil)
+
+// Attribute names of the table. PartitionKey and SortKey form the primary key;
+// TTLAttribute is the attribute the CDK stack enables TTL on.
+const (
+	PartitionKey = "PK"
+	SortKey      = "SK"
+	TTLAttribute = "ExpiresAt"
+
+	attrConnectedAt = "ConnectedAt"
+	attrVersion     = "LastVersion"
+	attrLease       = "LeaseUntil"
+
+	prefixConn    = "CONN#"
+	prefixTopic   = "TOPIC#"
+	prefixVersion = "VERSION#"
+	skMeta        = "#META"
+)
+
+// Store is the DynamoDB adapter of app.Store.
+type Store struct {
+	client *dynamodb.Client
+	table  string
+}
+
+// New returns a store on an existing table.
+func New(client *dynamodb.Client, table string) *Store {
+	return &Store{client: client, table: table}
+}
+
+// CreateTable creates the table (on-demand). TTL is left to the CDK stack since not
+// every DynamoDB-API implementation has UpdateTimeToLive.
+func CreateTable(ctx context.Context, client *dynamodb.Client, table string) error {
+	_, err := client.CreateTable(ctx, &dynamodb.CreateTableInput{
+		TableName:   aws.String(table),
+		BillingMode: types.BillingModePayPerRequest,
+		AttributeDefinitions: []types.AttributeDefinition{
+			{AttributeName: aws.String(PartitionKey), AttributeType: types.ScalarAttributeTypeS},
+			{AttributeName: aws.String(SortKey), AttributeType: types.ScalarAttributeTypeS},
+		},
+		KeySchema: []types.KeySchemaElement{
+			{AttributeName: aws.String(PartitionKey), KeyType: types.KeyTypeHash},
+			{AttributeName: aws.String(SortKey), KeyType: types.KeyTypeRange},
+		},
+	})
+	if err != nil {
+		return fmt.Errorf("create table %s: %w", table, err)
+	}
+	return nil
+}
+
+func s(v string) types.AttributeValue { return &types.AttributeValueMemberS{Value: v} }
+func n(v int64) types.AttributeValue {
+	return &types.AttributeValueMemberN{Value: strconv.FormatInt(v, 10)}
+}
+
+func itemKey(pk, sk string) map[string]types.AttributeValue {
+	return map[string]types.AttributeValue{PartitionKey: s(pk), SortKey: s(sk)}
+}
+
+func connPK(id string) string { return prefixConn + id }
+
+func numAttr(item map[string]types.AttributeValue, name string) int64 {
+	if v, ok := item[name].(*types.AttributeValueMemberN); ok {
+		i, _ := strconv.ParseInt(v.Value, 10, 64)
+		return i
+	}
+	return 0
+}
+
+func strAttr(item map[string]types.AttributeValue, name string) string {
+	if v, ok := item[name].(*types.AttributeValueMemberS); ok {
+		return v.Value
+	}
+	return ""
+}
+
+// PutConnection implements app.Store.
+func (st *Store) PutConnection(ctx context.Context, c app.Connection) error {
+	item := itemKey(connPK(c.ID), skMeta)
+	item[attrConnectedAt] = s(c.ConnectedAt.UTC().Format(time.RFC3339Nano))
+	item[TTLAttribute] = n(c.ExpiresAt.Unix())
+	if _, err := st.client.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(st.table), Item: item}); err != nil {
+		return fmt.Errorf("put connection %s: %w", c.ID, err)
+	}
+	return nil
+}
+
+// DeleteConnection implements app.Store.
+func (st *Store) DeleteConnection(ctx context.Context, connectionID string) error {
+	items, err := st.query(ctx, connPK(connectionID), "", time.Time{})
+	if err != nil {
+		return fmt.Errorf("list rows of connection %s: %w", connectionID, err)
+	}
+	var keys []map[string]types.AttributeValue
+	for _, it := range items {
+		sk := strAttr(it, SortKey)
+		keys = append(keys, itemKey(connPK(connectionID), sk))
+		if topic, ok := strings.CutPrefix(sk, prefixTopic); ok {
+			keys = append(keys, itemKey(prefixTopic+topic, prefixConn+connectionID))
+		}
+	}
+	// #META sorts first, so it goes first: Subscribe's condition then stops new
+	// subscriptions, and a retried delete still finds whatever rows remain.
+	for len(keys) > 0 {
+		k := min(len(keys), 25)
+		if err := st.batchDelete(ctx, keys[:k]); err != nil {
+			return fmt.Errorf("delete rows of connection %s: %w", connectionID, err)
+		}
+		keys = keys[k:]
+	}
+	return nil
+}
+
+func (st *Store) batchDelete(ctx context.Context, keys []map[string]types.AttributeValue) error {
+	reqs := make([]types.WriteRequest, len(keys))
+	for i, k := range keys {
+		reqs[i] = types.WriteRequest{DeleteRequest: &types.DeleteRequest{Key: k}}
+	}
+	backoff := 20 * time.Millisecond
+	for attempt := 0; ; attempt++ {
+		out, err := st.client.BatchWriteItem(ctx, &dynamodb.BatchWriteItemInput{
+			RequestItems: map[string][]types.WriteRequest{st.table: reqs},
+		})
+		if err != nil {
+			return err
+		}
+		reqs = out.UnprocessedItems[st.table]
+		if len(reqs) == 0 {
+			return nil
+		}
+		if attempt == 8 {
+			return fmt.Errorf("%d deletes still unprocessed after %d attempts", len(reqs), attempt+1)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(backoff):
+		}
+		backoff *= 2
+	}
+}
+
+// query reads every row of a partition (optionally with an SK prefix), skipping rows
+// expired at now unless now is zero.
+func (st *Store) query(ctx context.Context, pk, skPrefix string, now time.Time) ([]map[string]types.AttributeValue, error) {
+	names := map[string]string{"#pk": PartitionKey}
+	values := map[string]types.AttributeValue{":pk": s(pk)}
+	cond := "#pk = :pk"
+	if skPrefix != "" {
+		names["#sk"] = SortKey
+		values[":skp"] = s(skPrefix)
+		cond += " AND begins_with(#sk, :skp)"
+	}
+	in := &dynamodb.QueryInput{
+		TableName:                 aws.String(st.table),
+		KeyConditionExpression:    aws.String(cond),
+		ExpressionAttributeNames:  names,
+		ExpressionAttributeValues: values,
+		ConsistentRead:            aws.Bool(true),
+	}
+	if !now.IsZero() {
+		names["#exp"] = TTLAttribute
+		values[":now"] = n(now.Unix())
+		in.FilterExpression = aws.String("#exp > :now")
+	}
+	var out []map[string]types.AttributeValue
+	p := dynamodb.NewQueryPaginator(st.client, in)
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, page.Items...)
+	}
+	return out, nil
+}
+
+// Subscribe implements app.Store: the two rows of a subscription are written in one
+// transaction, conditional on the connection being recorded.
+func (st *Store) Subscribe(ctx context.Context, connectionID, topic string, expiresAt time.Time) error {
+	mine := itemKey(connPK(connectionID), prefixTopic+topic)
+	mine[TTLAttribute] = n(expiresAt.Unix())
+	sub := itemKey(prefixTopic+topic, prefixConn+connectionID)
+	sub[TTLAttribute] = n(expiresAt.Unix())
+	_, err := st.client.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{
+		TransactItems: []types.TransactWriteItem{
+			{ConditionCheck: &types.ConditionCheck{
+				TableName:                aws.String(st.table),
+				Key:                      itemKey(connPK(connectionID), skMeta),
+				ConditionExpression:      aws.String("attribute_exists(#pk)"),
+				ExpressionAttributeNames: map[string]string{"#pk": PartitionKey},
+			}},
+			{Put: &types.Put{TableName: aws.String(st.table), Item: mine}},
+			{Put: &types.Put{TableName: aws.String(st.table), Item: sub}},
+		},
+	})
+	var canceled *types.TransactionCanceledException
+	if errors.As(err, &canceled) {
+		// Cancellation reasons differ between implementations: look at the row.
+		exists, gerr := st.exists(ctx, connPK(connectionID), skMeta)
+		if gerr != nil {
+			return fmt.Errorf("subscribe %s: %w (then: %w)", connectionID, err, gerr)
+		}
+		if !exists {
+			return app.ErrConnectionNotFound
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("subscribe %s to %s: %w", connectionID, topic, err)
+	}
+	return nil
+}
+
+func (st *Store) exists(ctx context.Context, pk, sk string) (bool, error) {
+	out, err := st.client.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName: aws.String(st.table), Key: itemKey(pk, sk), ConsistentRead: aws.Bool(true),
+	})
+	if err != nil {
+		return false, err
+	}
+	return out.Item != nil, nil
+}
+
+// Unsubscribe implements app.Store.
+func (st *Store) Unsubscribe(ctx context.Context, connectionID, topic string) error {
+	_, err := st.client.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{
+		TransactItems: []types.TransactWriteItem{
+			{Delete: &types.Delete{TableName: aws.String(st.table), Key: itemKey(connPK(connectionID), prefixTopic+topic)}},
+			{Delete: &types.Delete{TableName: aws.String(st.table), Key: itemKey(prefixTopic+topic, prefixConn+connectionID)}},
+		},
+	})
+	if err != nil {
+		return fmt.Errorf("unsubscribe %s from %s: %w", connectionID, topic, err)
+	}
+	return nil
+}
+
+// Subscriptions implements app.Store.
+func (st *Store) Subscriptions(ctx context.Context, connectionID string, now time.Time) ([]string, error) {
+	items, err := st.query(ctx, connPK(connectionID), prefixTopic, now)
+	if err != nil {
+		return nil, fmt.Errorf("query subscriptions of %s: %w", connectionID, err)
+	}
+	out := make([]string, 0, len(items))
+	for _, it := range items {
+		out = append(out, strings.TrimPrefix(strAttr(it, SortKey), prefixTopic))
+	}
+	return out, nil
+}
+
+// Subscribers implements app.Store.
+func (st *Store) Subscribers(ctx context.Context, topic string, now time.Time) ([]string, error) {
+	items, err := st.query(ctx, prefixTopic+topic, "", now)
+	if err != nil {
+		return nil, fmt.Errorf("query subscribers of %s: %w", topic, err)
+	}
+	out := make([]string, 0, len(items))
+	for _, it := range items {
+		out = append(out, strings.TrimPrefix(strAttr(it, SortKey), prefixConn))
+	}
+	return out, nil
+}
+
+func versionKey(d app.Delivery) map[string]types.AttributeValue {
+	return itemKey(connPK(d.ConnectionID), prefixVersion+d.ConcertID)
+}
+
+var versionNames = map[string]string{"#pk": PartitionKey, "#v": attrVersion, "#l": attrLease, "#e": TTLAttribute}
+
+// ClaimDelivery implements app.Store with one conditional UpdateItem.
+func (st *Store) ClaimDelivery(ctx context.Context, d app.Delivery, now, leaseUntil, expiresAt time.Time) (app.Claim, error) {
+	out, err := st.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                aws.String(st.table),
+		Key:                      versionKey(d),
+		UpdateExpression:         aws.String("SET #v = :v, #l = :lease, #e = :exp"),
+		ConditionExpression:      aws.String("attribute_not_exists(#pk) OR (#v < :v AND #l <= :now)"),
+		ExpressionAttributeNames: versionNames,
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":v": n(d.Version), ":lease": n(leaseUntil.UnixNano()), ":exp": n(expiresAt.Unix()), ":now": n(now.UnixNano()),
+		},
+		ReturnValues: types.ReturnValueAllOld,
+	})
+	var ccf *types.ConditionalCheckFailedException
+	if errors.As(err, &ccf) {
+		cur, gerr := st.client.GetItem(ctx, &dynamodb.GetItemInput{
+			TableName: aws.String(st.table), Key: versionKey(d), ConsistentRead: aws.Bool(true),
+		})
+		if gerr != nil {
+			return app.Claim{}, fmt.Errorf("read version of %s for %s: %w", d.ConcertID, d.ConnectionID, gerr)
+		}
+		prev := numAttr(cur.Item, attrVersion)
+		if prev >= d.Version {
+			return app.Claim{Outcome: app.Superseded, Previous: prev}, nil
+		}
+		return app.Claim{Outcome: app.InFlight, Previous: prev}, nil
+	}
+	if err != nil {
+		return app.Claim{}, fmt.Errorf("claim %s v%d for %s: %w", d.ConcertID, d.Version, d.ConnectionID, err)
+	}
+	return app.Claim{Outcome: app.Claimed, Previous: numAttr(out.Attributes, attrVersion), LeaseUntil: time.Unix(0, leaseUntil.UnixNano())}, nil
+}
+
+// ownClaim is the condition that the row is still the claim c made.
+const ownClaim = "#v = :v AND #l = :lease"
+
+// ConfirmDelivery implements app.Store.
+func (st *Store) ConfirmDelivery(ctx context.Context, d app.Delivery, c app.Claim) error {
+	_, err := st.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                 aws.String(st.table),
+		Key:                       versionKey(d),
+		UpdateExpression:          aws.String("SET #l = :zero"),
+		ConditionExpression:       aws.String(ownClaim),
+		ExpressionAttributeNames:  map[string]string{"#v": attrVersion, "#l": attrLease},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":v": n(d.Version), ":lease": n(c.LeaseUntil.UnixNano()), ":zero": n(0)},
+	})
+	return ignoreLostClaim(err, "confirm", d)
+}
+
+// ReleaseDelivery implements app.Store.
+func (st *Store) ReleaseDelivery(ctx context.Context, d app.Delivery, c app.Claim) error {
+	names := map[string]string{"#v": attrVersion, "#l": attrLease}
+	values := map[string]types.AttributeValue{":v": n(d.Version), ":lease": n(c.LeaseUntil.UnixNano())}
+	var err error
+	if c.Previous == 0 {
+		_, err = st.client.DeleteItem(ctx, &dynamodb.DeleteItemInput{
+			TableName: aws.String(st.table), Key: versionKey(d),
+			ConditionExpression: aws.String(ownClaim), ExpressionAttributeNames: names, ExpressionAttributeValues: values,
+		})
+	} else {
+		values[":prev"], values[":zero"] = n(c.Previous), n(0)
+		_, err = st.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+			TableName: aws.String(st.table), Key: versionKey(d),
+			UpdateExpression:    aws.String("SET #v = :prev, #l = :zero"),
+			ConditionExpression: aws.String(ownClaim), ExpressionAttributeNames: names, ExpressionAttributeValues: values,
+		})
+	}
+	return ignoreLostClaim(err, "release", d)
+}
+
+// ignoreLostClaim treats a failed ownership condition as done: the claim was already
+// confirmed, released, or its row deleted with the connection.
+func ignoreLostClaim(err error, op string, d app.Delivery) error {
+	var ccf *types.ConditionalCheckFailedException
+	if err == nil || errors.As(err, &ccf) {
+		return nil
+	}
+	return fmt.Errorf("%s %s v%d for %s: %w", op, d.ConcertID, d.Version, d.ConnectionID, err)
+}

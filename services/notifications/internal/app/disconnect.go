@@ -1,0 +1,19 @@
+package app
+
+import (
+	"context"
+	"fmt"
+)
+
+// Disconnect forgets a connection and its subscriptions ($disconnect).
+type Disconnect struct {
+	Store Store
+}
+
+// Handle deletes the connection; a connection already gone is fine.
+func (h Disconnect) Handle(ctx context.Context, connectionID string) error {
+	if err := h.Store.DeleteConnection(ctx, connectionID); err != nil {
+		return fmt.Errorf("delete connection %s: %w", connectionID, err)
+	}
+	return nil
+}

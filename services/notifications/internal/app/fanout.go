@@ -1,0 +1,176 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/concertsys/services/notifications/internal/domain"
+)
+
+// Fan-out defaults.
+const (
+	DefaultFanOutConcurrency = 16
+	// DefaultDeliveryLease must outlast one post attempt (DefaultPostTimeout) so a
+	// claim is never taken over while its post may still succeed.
+	DefaultDeliveryLease = 30 * time.Second
+	DefaultPostTimeout   = 10 * time.Second
+)
+
+// errInFlight marks a connection whose earlier version is still being posted.
+var errInFlight = errors.New("earlier version in flight")
+
+// FanOut posts a concert's new view to every connection subscribed to the concert or
+// to "*". Each version reaches a connection at most once and versions per concert
+// per connection only increase: a delivery is claimed in the store before it is
+// posted. It returns an error when some connection must be retried; a retry (the
+// same event delivered again by EventBridge) skips every connection already served.
+type FanOut struct {
+	Store       Store
+	Poster      Poster
+	Logger      *slog.Logger
+	Now         func() time.Time
+	TTL         time.Duration
+	Concurrency int
+	Lease       time.Duration
+	PostTimeout time.Duration
+}
+
+// FanOutStats counts what one Handle did, per connection.
+type FanOutStats struct {
+	Sent, Skipped, Gone, Failed int
+}
+
+// Handle fans u out.
+func (f *FanOut) Handle(ctx context.Context, u domain.ViewUpdate) (FanOutStats, error) {
+	msg, omitted, err := domain.ConcertUpdatedMessage(u)
+	if err != nil {
+		return FanOutStats{}, err
+	}
+	if omitted {
+		f.Logger.WarnContext(ctx, "view too large for a WebSocket message; sending it without the view",
+			"concertId", u.ConcertID, "version", u.Version, "viewBytes", len(u.View))
+	}
+	now := f.Now()
+	targets, err := f.targets(ctx, u.ConcertID, now)
+	if err != nil {
+		return FanOutStats{}, err
+	}
+
+	var (
+		mu    sync.Mutex
+		stats FanOutStats
+		errs  []error
+		wg    sync.WaitGroup
+	)
+	sem := make(chan struct{}, max(f.Concurrency, 1))
+	for _, conn := range targets {
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			outcome, err := f.deliver(ctx, Delivery{ConnectionID: conn, ConcertID: u.ConcertID, Version: u.Version}, msg)
+			mu.Lock()
+			defer mu.Unlock()
+			switch outcome {
+			case sent:
+				stats.Sent++
+			case skipped:
+				stats.Skipped++
+			case gone:
+				stats.Gone++
+			}
+			if err != nil {
+				stats.Failed++
+				errs = append(errs, err)
+			}
+		}()
+	}
+	wg.Wait()
+	f.Logger.InfoContext(ctx, "fan-out done", "concertId", u.ConcertID, "version", u.Version, "eventId", u.EventID,
+		"subscribers", len(targets), "sent", stats.Sent, "skipped", stats.Skipped, "gone", stats.Gone, "failed", stats.Failed)
+	if len(errs) > 0 {
+		return stats, fmt.Errorf("fan-out %s v%d: %d of %d connections to retry: %w",
+			u.ConcertID, u.Version, len(errs), len(targets), errors.Join(errs...))
+	}
+	return stats, nil
+}
+
+// targets is the union of the concert's and "*"'s subscribers: a connection with
+// both subscriptions is served once.
+func (f *FanOut) targets(ctx context.Context, concertID string, now time.Time) ([]string, error) {
+	var out []string
+	seen := map[string]bool{}
+	for _, topic := range []string{concertID, domain.AllConcerts} {
+		conns, err := f.Store.Subscribers(ctx, topic, now)
+		if err != nil {
+			return nil, fmt.Errorf("subscribers of %s: %w", topic, err)
+		}
+		for _, c := range conns {
+			if !seen[c] {
+				seen[c] = true
+				out = append(out, c)
+			}
+		}
+	}
+	return out, nil
+}
+
+type outcome int
+
+const (
+	failed outcome = iota
+	sent
+	skipped
+	gone
+)
+
+func (f *FanOut) deliver(ctx context.Context, d Delivery, msg []byte) (outcome, error) {
+	now := f.Now()
+	claim, err := f.Store.ClaimDelivery(ctx, d, now, now.Add(f.Lease), now.Add(f.TTL))
+	if err != nil {
+		return failed, fmt.Errorf("claim %s v%d for %s: %w", d.ConcertID, d.Version, d.ConnectionID, err)
+	}
+	switch claim.Outcome {
+	case Superseded:
+		return skipped, nil
+	case InFlight:
+		return failed, fmt.Errorf("connection %s: %w", d.ConnectionID, errInFlight)
+	}
+
+	postCtx, cancel := context.WithTimeout(ctx, f.PostTimeout)
+	err = f.Poster.Post(postCtx, d.ConnectionID, msg)
+	cancel()
+	switch {
+	case err == nil:
+		if err := f.Store.ConfirmDelivery(ctx, d, claim); err != nil {
+			// The post happened; an unconfirmed claim only delays the next version
+			// until its lease ends, so this is not worth a retry.
+			f.Logger.WarnContext(ctx, "confirm delivery", "connectionId", d.ConnectionID, "concertId", d.ConcertID, "version", d.Version, "err", err)
+		}
+		return sent, nil
+	case errors.Is(err, ErrGone):
+		if err := f.Store.DeleteConnection(ctx, d.ConnectionID); err != nil {
+			return failed, fmt.Errorf("delete gone connection %s: %w", d.ConnectionID, err)
+		}
+		return gone, nil
+	case errors.Is(err, ErrPayloadTooLarge):
+		// Resending the same bytes cannot succeed; keep the claim so it is not tried again.
+		f.Logger.ErrorContext(ctx, "message refused as too large", "connectionId", d.ConnectionID, "concertId", d.ConcertID, "version", d.Version, "bytes", len(msg))
+		if err := f.Store.ConfirmDelivery(ctx, d, claim); err != nil {
+			f.Logger.WarnContext(ctx, "confirm delivery", "connectionId", d.ConnectionID, "err", err)
+		}
+		return skipped, nil
+	default:
+		if rerr := f.Store.ReleaseDelivery(ctx, d, claim); rerr != nil {
+			// The claim stays until its lease ends; a retry then sees this version
+			// as claimed and skips it: at most once wins over at least once.
+			f.Logger.ErrorContext(ctx, "release delivery after failed post; this version is lost for the connection",
+				"connectionId", d.ConnectionID, "concertId", d.ConcertID, "version", d.Version, "err", rerr)
+		}
+		return failed, fmt.Errorf("post %s v%d to %s: %w", d.ConcertID, d.Version, d.ConnectionID, err)
+	}
+}

@@ -1,0 +1,22 @@
+package app
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/concertsys/services/notifications/internal/domain"
+)
+
+// Unsubscribe removes a subscription of a connection.
+type Unsubscribe struct {
+	Store Store
+}
+
+// Handle removes the subscription; removing an absent one is not an error, so a
+// retried unsubscribe gets the same answer.
+func (h Unsubscribe) Handle(ctx context.Context, connectionID string, topic domain.Topic) error {
+	if err := h.Store.Unsubscribe(ctx, connectionID, topic.ID()); err != nil {
+		return fmt.Errorf("unsubscribe %s from %s: %w", connectionID, topic.ID(), err)
+	}
+	return nil
+}

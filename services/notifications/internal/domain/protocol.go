@@ -1,0 +1,212 @@
+// Package domain is the WebSocket protocol of the notification service: parsing and
+// validating client messages, and building every server message within API Gateway's
+// size limit.
+package domain
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+)
+
+// Client actions, the values of "action" that API Gateway's route selection
+// expression $request.body.action maps to route keys.
+const (
+	ActionSubscribe   = "subscribe"
+	ActionUnsubscribe = "unsubscribe"
+)
+
+// Server message types.
+const (
+	TypeSubscribed    = "subscribed"
+	TypeUnsubscribed  = "unsubscribed"
+	TypeConcertUpdate = "concert.updated"
+	TypeError         = "error"
+)
+
+const (
+	// AllConcerts is the topic of every concert.
+	AllConcerts = "*"
+	// MaxConcertIDLength bounds a concert id; real ids are 36-character UUIDs.
+	MaxConcertIDLength = 128
+	// MaxClientMessageBytes bounds a client message; anything valid is far smaller.
+	MaxClientMessageBytes = 4096
+	// MaxMessageBytes is API Gateway's WebSocket message limit (128 KB).
+	MaxMessageBytes = 128 * 1024
+)
+
+// ProtocolError is a client mistake; its message is safe to send back to the client.
+type ProtocolError struct{ Message string }
+
+func (e *ProtocolError) Error() string { return e.Message }
+
+func protocolErrorf(format string, args ...any) error {
+	return &ProtocolError{Message: fmt.Sprintf(format, args...)}
+}
+
+// Topic is what a connection subscribes to: one concert, or every concert ("*").
+type Topic struct{ id string }
+
+// ParseTopic validates a concertId from a client: "*" or 1..MaxConcertIDLength
+// characters of [A-Za-z0-9._:-]. The narrow alphabet keeps ids safe in store keys and
+// log lines.
+func ParseTopic(concertID string) (Topic, error) {
+	switch {
+	case concertID == AllConcerts:
+		return Topic{id: concertID}, nil
+	case concertID == "":
+		return Topic{}, protocolErrorf("concertId is required")
+	case len(concertID) > MaxConcertIDLength:
+		return Topic{}, protocolErrorf("concertId is longer than %d characters", MaxConcertIDLength)
+	}
+	for _, r := range concertID {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("._:-", r)) {
+			return Topic{}, protocolErrorf("concertId may only contain letters, digits, '.', '_', ':' and '-', or be \"*\"")
+		}
+	}
+	return Topic{id: concertID}, nil
+}
+
+// ID is the concert id, or "*".
+func (t Topic) ID() string { return t.id }
+
+// IsZero reports whether t was never parsed.
+func (t Topic) IsZero() bool { return t.id == "" }
+
+// Command is a valid client message.
+type Command struct {
+	action string
+	topic  Topic
+}
+
+// Action is ActionSubscribe or ActionUnsubscribe.
+func (c Command) Action() string { return c.action }
+
+// Topic is the concert (or "*") the command is about.
+func (c Command) Topic() Topic { return c.topic }
+
+// ParseCommand decodes a client message strictly: one JSON object with exactly
+// "action" (subscribe|unsubscribe) and "concertId". Every failure is a *ProtocolError
+// saying what is wrong.
+func ParseCommand(body string) (Command, error) {
+	if len(body) > MaxClientMessageBytes {
+		return Command{}, protocolErrorf("message is larger than %d bytes", MaxClientMessageBytes)
+	}
+	if strings.TrimSpace(body) == "" {
+		return Command{}, protocolErrorf("message is empty: send {\"action\":\"subscribe\",\"concertId\":\"<id>\"}")
+	}
+	var raw struct {
+		Action    *string `json:"action"`
+		ConcertID *string `json:"concertId"`
+	}
+	dec := json.NewDecoder(strings.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&raw); err != nil {
+		return Command{}, decodeError(err)
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return Command{}, protocolErrorf("message must be a single JSON object")
+	}
+	if raw.Action == nil {
+		return Command{}, protocolErrorf("action is required: subscribe or unsubscribe")
+	}
+	switch *raw.Action {
+	case ActionSubscribe, ActionUnsubscribe:
+	default:
+		return Command{}, protocolErrorf("unknown action %q: use subscribe or unsubscribe", truncate(*raw.Action, 64))
+	}
+	if raw.ConcertID == nil {
+		return Command{}, protocolErrorf("concertId is required")
+	}
+	topic, err := ParseTopic(*raw.ConcertID)
+	if err != nil {
+		return Command{}, err
+	}
+	return Command{action: *raw.Action, topic: topic}, nil
+}
+
+func decodeError(err error) error {
+	var syntax *json.SyntaxError
+	var typeErr *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &syntax), errors.Is(err, io.ErrUnexpectedEOF):
+		return protocolErrorf("message is not valid JSON")
+	case errors.As(err, &typeErr):
+		if typeErr.Field == "" {
+			return protocolErrorf("message must be a JSON object")
+		}
+		return protocolErrorf("%s must be a %s", typeErr.Field, "string")
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		return protocolErrorf("unknown field %s", truncate(strings.TrimPrefix(err.Error(), "json: unknown field "), 80))
+	default:
+		return protocolErrorf("message is not valid JSON")
+	}
+}
+
+// truncate keeps client-controlled text in replies and logs short, on a rune boundary.
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	cut := n
+	for cut > 0 && !utf8RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "…"
+}
+
+func utf8RuneStart(b byte) bool { return b&0xC0 != 0x80 }
+
+type topicMessage struct {
+	Type      string `json:"type"`
+	ConcertID string `json:"concertId"`
+}
+
+type errorMessage struct {
+	Type    string `json:"type"`
+	Message string `json:"message"`
+}
+
+// SubscribedMessage is the reply to a subscribe.
+func SubscribedMessage(t Topic) []byte { return mustMarshal(topicMessage{TypeSubscribed, t.id}) }
+
+// UnsubscribedMessage is the reply to an unsubscribe.
+func UnsubscribedMessage(t Topic) []byte { return mustMarshal(topicMessage{TypeUnsubscribed, t.id}) }
+
+// ErrorMessage tells the client its message was not understood.
+func ErrorMessage(message string) []byte { return mustMarshal(errorMessage{TypeError, message}) }
+
+// mustMarshal is only used on structs of strings, numbers and bools, which always
+// marshal, so the error cannot happen.
+func mustMarshal(v any) []byte {
+	b, _ := json.Marshal(v)
+	return b
+}
+
+type concertUpdated struct {
+	Type      string          `json:"type"`
+	ConcertID string          `json:"concertId"`
+	Version   int64           `json:"version"`
+	View      json.RawMessage `json:"view,omitempty"`
+	// ViewOmitted is true when the view would push the message past API Gateway's
+	// limit; the client then fetches GET /concerts/{id} itself.
+	ViewOmitted bool `json:"viewOmitted,omitempty"`
+}
+
+// ConcertUpdatedMessage is the push after a read-model change. When the message with
+// the view would exceed MaxMessageBytes it is sent without the view and with
+// "viewOmitted":true, so a client never gets a broken message and knows to re-read.
+// omitted reports which form was built.
+func ConcertUpdatedMessage(u ViewUpdate) (msg []byte, omitted bool, err error) {
+	full, err := json.Marshal(concertUpdated{Type: TypeConcertUpdate, ConcertID: u.ConcertID, Version: u.Version, View: u.View})
+	if err != nil {
+		return nil, false, fmt.Errorf("encode concert.updated %s v%d: %w", u.ConcertID, u.Version, err)
+	}
+	if len(full) <= MaxMessageBytes {
+		return full, false, nil
+	}
+	small := mustMarshal(concertUpdated{Type: TypeConcertUpdate, ConcertID: u.ConcertID, Version: u.Version, ViewOmitted: true})
+	return small, true, nil
+}

@@ -1,0 +1,37 @@
+package ports
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/concertsys/services/notifications/internal/app"
+	"github.com/concertsys/services/notifications/internal/domain"
+)
+
+// FanOut is the bus target of ConcertViewUpdated.
+type FanOut struct {
+	FanOut *app.FanOut
+	Logger *slog.Logger
+}
+
+// Handle decodes the event and fans it out. An error makes the bus deliver the event
+// again (and finally dead-letter it): a malformed detail thus ends up where an
+// operator sees it, and a partial fan-out is completed by the retry.
+func (f *FanOut) Handle(ctx context.Context, ev events.EventBridgeEvent) error {
+	if ev.Source != domain.ViewEventsSource || ev.DetailType != domain.ConcertViewUpdatedType {
+		// The rule only matches ConcertViewUpdated; retrying anything else cannot help.
+		f.Logger.WarnContext(ctx, "ignoring unexpected event", "source", ev.Source, "detailType", ev.DetailType, "id", ev.ID)
+		return nil
+	}
+	u, err := domain.DecodeViewUpdated(ev.Detail)
+	if err != nil {
+		return fmt.Errorf("event %s: %w", ev.ID, err)
+	}
+	if _, err := f.FanOut.Handle(ctx, u); err != nil {
+		return fmt.Errorf("event %s: %w", ev.ID, err)
+	}
+	return nil
+}

@@ -1,0 +1,242 @@
+// Package boltviews is the embedded, durable read model store devstack uses: one
+// bbolt file, fsynced on every commit, with the views by id and two ordered indexes
+// (all views, and views per status) keyed by list position.
+package boltviews
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/concertsys/services/projections/internal/app"
+	"github.com/concertsys/services/projections/viewevents"
+)
+
+var _ app.ViewStore = (*Store)(nil)
+
+var (
+	viewsBucket    = []byte("views")     // id -> record (JSON)
+	allBucket      = []byte("by-start")  // position -> id
+	statusBucket   = []byte("by-status") // status 0x00 position -> id
+	metaBucket     = []byte("meta")
+	cursorKeyName  = []byte("cursor-key")
+	cursorKeyBytes = 32
+)
+
+// Store is a view store in one bbolt file. It is safe for concurrent use.
+type Store struct {
+	db *bolt.DB
+}
+
+// Open opens (creating if needed) the store in the file at path. Another process
+// holding the file makes Open fail after a second instead of waiting forever.
+func Open(path string) (*Store, error) {
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: time.Second})
+	if err != nil {
+		return nil, fmt.Errorf("open views %s: %w", path, err)
+	}
+	err = db.Update(func(tx *bolt.Tx) error {
+		for _, b := range [][]byte{viewsBucket, allBucket, statusBucket, metaBucket} {
+			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
+				return err
+			}
+		}
+		meta := tx.Bucket(metaBucket)
+		if meta.Get(cursorKeyName) == nil {
+			key := make([]byte, cursorKeyBytes)
+			if _, err := rand.Read(key); err != nil {
+				return err
+			}
+			return meta.Put(cursorKeyName, key)
+		}
+		return nil
+	})
+	if err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("init views %s: %w", path, err)
+	}
+	return &Store{db: db}, nil
+}
+
+// Close closes the file.
+func (s *Store) Close() error { return s.db.Close() }
+
+// CursorKey is a random key generated once per data file, so list cursors stay
+// valid across restarts of devstack and differ between data directories.
+func (s *Store) CursorKey() ([]byte, error) {
+	var key []byte
+	err := s.db.View(func(tx *bolt.Tx) error {
+		key = bytes.Clone(tx.Bucket(metaBucket).Get(cursorKeyName))
+		return nil
+	})
+	if err != nil || len(key) != cursorKeyBytes {
+		return nil, fmt.Errorf("read cursor key: %v", err)
+	}
+	return key, nil
+}
+
+type record struct {
+	View              viewevents.ConcertViewV1 `json:"view"`
+	LastEventID       string                   `json:"lastEventId,omitempty"`
+	LastCorrelationID string                   `json:"lastCorrelationId,omitempty"`
+	PublishedVersion  int64                    `json:"publishedVersion"`
+}
+
+func statusKey(status, position string) []byte {
+	return append(append([]byte(status), 0), position...)
+}
+
+func getRecord(tx *bolt.Tx, id string) (record, bool, error) {
+	raw := tx.Bucket(viewsBucket).Get([]byte(id))
+	if raw == nil {
+		return record{}, false, nil
+	}
+	var r record
+	if err := json.Unmarshal(raw, &r); err != nil {
+		return record{}, false, fmt.Errorf("decode view %s: %w", id, err)
+	}
+	return r, true, nil
+}
+
+// Get returns the record of a concert.
+func (s *Store) Get(ctx context.Context, id string) (app.Record, error) {
+	if err := ctx.Err(); err != nil {
+		return app.Record{}, fmt.Errorf("get view %s: %w", id, err)
+	}
+	var r record
+	var found bool
+	err := s.db.View(func(tx *bolt.Tx) error {
+		var err error
+		r, found, err = getRecord(tx, id)
+		return err
+	})
+	if err != nil {
+		return app.Record{}, fmt.Errorf("get view %s: %w", id, err)
+	}
+	if !found {
+		return app.Record{}, fmt.Errorf("get view %s: %w", id, app.ErrNotFound)
+	}
+	return app.Record(r), nil
+}
+
+// Put stores the view if the stored version equals expected.
+func (s *Store) Put(ctx context.Context, rec app.Record, expected int64) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("put view %s: %w", rec.View.ID, err)
+	}
+	if rec.View.ID == "" {
+		return errors.New("put view: empty id")
+	}
+	id := []byte(rec.View.ID)
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		old, found, err := getRecord(tx, rec.View.ID)
+		if err != nil {
+			return err
+		}
+		if old.View.Version != expected || (!found && expected != 0) {
+			return fmt.Errorf("put view %s v%d: stored v%d, expected v%d: %w", rec.View.ID, rec.View.Version, old.View.Version, expected, app.ErrConflict)
+		}
+		all, byStatus := tx.Bucket(allBucket), tx.Bucket(statusBucket)
+		if found {
+			if err := all.Delete([]byte(app.Position(old.View))); err != nil {
+				return err
+			}
+			if err := byStatus.Delete(statusKey(old.View.Status, app.Position(old.View))); err != nil {
+				return err
+			}
+		}
+		next := record(rec)
+		next.PublishedVersion = old.PublishedVersion
+		raw, err := json.Marshal(next)
+		if err != nil {
+			return err
+		}
+		pos := app.Position(rec.View)
+		if err := all.Put([]byte(pos), id); err != nil {
+			return err
+		}
+		if err := byStatus.Put(statusKey(rec.View.Status, pos), id); err != nil {
+			return err
+		}
+		return tx.Bucket(viewsBucket).Put(id, raw)
+	})
+	if err != nil && !errors.Is(err, app.ErrConflict) {
+		return fmt.Errorf("put view %s: %w", rec.View.ID, err)
+	}
+	return err
+}
+
+// MarkPublished raises the published version of a view.
+func (s *Store) MarkPublished(ctx context.Context, id string, version int64) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("mark view %s published: %w", id, err)
+	}
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		r, found, err := getRecord(tx, id)
+		if err != nil {
+			return err
+		}
+		if !found {
+			return app.ErrNotFound
+		}
+		if r.PublishedVersion >= version {
+			return nil
+		}
+		r.PublishedVersion = version
+		raw, err := json.Marshal(r)
+		if err != nil {
+			return err
+		}
+		return tx.Bucket(viewsBucket).Put([]byte(id), raw)
+	})
+	if err != nil {
+		return fmt.Errorf("mark view %s v%d published: %w", id, version, err)
+	}
+	return nil
+}
+
+// List returns a page of views in list order.
+func (s *Store) List(ctx context.Context, q app.ListQuery) (app.ListPage, error) {
+	if err := ctx.Err(); err != nil {
+		return app.ListPage{}, fmt.Errorf("list views: %w", err)
+	}
+	if q.Limit < 1 {
+		return app.ListPage{}, fmt.Errorf("list views: limit %d, want >= 1", q.Limit)
+	}
+	var page app.ListPage
+	err := s.db.View(func(tx *bolt.Tx) error {
+		bucket, prefix := tx.Bucket(allBucket), []byte(nil)
+		if q.Status != "" {
+			bucket, prefix = tx.Bucket(statusBucket), statusKey(q.Status, "")
+		}
+		start := append(bytes.Clone(prefix), q.After...)
+		c := bucket.Cursor()
+		k, id := c.Seek(start)
+		if q.After != "" && bytes.Equal(k, start) {
+			k, id = c.Next()
+		}
+		views := tx.Bucket(viewsBucket)
+		for ; k != nil && bytes.HasPrefix(k, prefix); k, id = c.Next() {
+			if len(page.Items) == q.Limit {
+				page.Next = app.Position(page.Items[len(page.Items)-1])
+				return nil
+			}
+			var r record
+			if err := json.Unmarshal(views.Get(id), &r); err != nil {
+				return fmt.Errorf("decode view %s: %w", id, err)
+			}
+			page.Items = append(page.Items, r.View)
+		}
+		return nil
+	})
+	if err != nil {
+		return app.ListPage{}, fmt.Errorf("list views: %w", err)
+	}
+	return page, nil
+}

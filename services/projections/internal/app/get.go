@@ -1,0 +1,33 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"unicode/utf8"
+
+	"github.com/concertsys/services/projections/viewevents"
+)
+
+// maxIDBytes bounds a concert id; a longer one cannot exist (and DynamoDB would reject
+// it as a key), so it is simply not found.
+const maxIDBytes = 1024
+
+// GetConcert answers GET /concerts/{id}.
+type GetConcert struct {
+	views ViewStore
+}
+
+// NewGetConcert wires the query.
+func NewGetConcert(views ViewStore) *GetConcert { return &GetConcert{views: views} }
+
+// Get returns the view of one concert, or an error wrapping ErrNotFound.
+func (q *GetConcert) Get(ctx context.Context, id string) (viewevents.ConcertViewV1, error) {
+	if id == "" || len(id) > maxIDBytes || !utf8.ValidString(id) {
+		return viewevents.ConcertViewV1{}, fmt.Errorf("get concert %q: %w", id, ErrNotFound)
+	}
+	rec, err := q.views.Get(ctx, id)
+	if err != nil {
+		return viewevents.ConcertViewV1{}, fmt.Errorf("get concert %s: %w", id, err)
+	}
+	return rec.View, nil
+}

@@ -1,0 +1,86 @@
+package app
+
+import (
+	"context"
+	"crypto/sha1"
+	"fmt"
+	"strconv"
+
+	"github.com/concertsys/platform/envelope"
+	"github.com/concertsys/services/projections/viewevents"
+)
+
+// ViewUpdated is the detail of a ConcertViewUpdated event.
+type ViewUpdated = envelope.Typed[viewevents.ConcertViewV1]
+
+// Publisher puts ConcertViewUpdated events on the bus. A nil error means every event
+// was accepted.
+type Publisher interface {
+	PublishViewUpdated(ctx context.Context, events []ViewUpdated) error
+}
+
+// ViewPublisher announces committed view changes, outbox style: the stored record's
+// PublishedVersion says what is still owed, so a crash between commit and publish is
+// repaired by the next delivery of any event of that concert.
+type ViewPublisher struct {
+	views     ViewStore
+	publisher Publisher
+}
+
+// NewViewPublisher wires publishing. publisher may be nil only where nothing
+// publishes (query functions); PublishOwed then fails.
+func NewViewPublisher(views ViewStore, publisher Publisher) *ViewPublisher {
+	return &ViewPublisher{views: views, publisher: publisher}
+}
+
+// PublishOwed publishes rec's view if its version was not published yet, then
+// records that it was.
+func (p *ViewPublisher) PublishOwed(ctx context.Context, rec Record) error {
+	if rec.PublishedVersion >= rec.View.Version {
+		return nil
+	}
+	if p.publisher == nil {
+		return fmt.Errorf("publish %s v%d: no publisher configured", rec.View.ID, rec.View.Version)
+	}
+	if err := p.publisher.PublishViewUpdated(ctx, []ViewUpdated{NewViewUpdated(rec)}); err != nil {
+		return fmt.Errorf("publish %s v%d: %w", rec.View.ID, rec.View.Version, err)
+	}
+	if err := p.views.MarkPublished(ctx, rec.View.ID, rec.View.Version); err != nil {
+		return fmt.Errorf("mark %s v%d published: %w", rec.View.ID, rec.View.Version, err)
+	}
+	return nil
+}
+
+// NewViewUpdated is the ConcertViewUpdated detail for a stored view. Everything in
+// it derives from the record, so a republish is identical to the first publish.
+func NewViewUpdated(rec Record) ViewUpdated {
+	return ViewUpdated{
+		Metadata: envelope.Metadata{
+			EventID:          EventID(rec.View.ID, rec.View.Version),
+			AggregateID:      rec.View.ID,
+			AggregateVersion: rec.View.Version,
+			EventType:        viewevents.ConcertViewUpdated,
+			SchemaVersion:    1,
+			OccurredAt:       rec.View.UpdatedAt,
+			CorrelationID:    rec.LastCorrelationID,
+			CausationID:      rec.LastEventID,
+		},
+		Data: rec.View,
+	}
+}
+
+// eventIDNamespace is the UUID namespace of ConcertViewUpdated event ids.
+var eventIDNamespace = [16]byte{0x6b, 0x1f, 0x0e, 0x52, 0x8d, 0x3a, 0x4c, 0x61, 0x9b, 0x27, 0x5e, 0x40, 0x11, 0xa8, 0xd3, 0x7c}
+
+// EventID is the deterministic id (a name-based UUIDv5) of the ConcertViewUpdated
+// for one concert at one view version, so a duplicate publish is recognisable.
+func EventID(concertID string, version int64) string {
+	h := sha1.New()
+	h.Write(eventIDNamespace[:])
+	h.Write([]byte(concertID + "/" + strconv.FormatInt(version, 10)))
+	var u [16]byte
+	copy(u[:], h.Sum(nil))
+	u[6] = u[6]&0x0f | 0x50 // version 5
+	u[8] = u[8]&0x3f | 0x80 // RFC 4122 variant
+	return fmt.Sprintf("%x-%x-%x-%x-%x", u[0:4], u[4:6], u[6:8], u[8:10], u[10:16])
+}

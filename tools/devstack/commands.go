@@ -1,0 +1,164 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/concertsys/platform/localauth"
+	"github.com/concertsys/tools/devstack/internal/stack"
+)
+
+// cmdToken prints an organizer JWT signed with the data directory's key, the one a
+// devstack started on that directory verifies.
+func cmdToken(args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("devstack token", flag.ContinueOnError)
+	data := fs.String("data", defaultData, "data directory of the devstack the token is for")
+	subject := fs.String("subject", "local-organizer", "sub claim")
+	ttl := fs.Duration("ttl", 12*time.Hour, "validity")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	iss, err := localauth.LoadOrCreate(*data)
+	if err != nil {
+		return err
+	}
+	tok, err := iss.Token(*subject, []string{localauth.OrganizersGroup}, *ttl)
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintln(stdout, tok)
+	return err
+}
+
+// cmdTail prints every bus event matching the pattern, one JSON object a line, until
+// interrupted.
+func cmdTail(args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("devstack tail", flag.ContinueOnError)
+	addr := fs.String("addr", defaultAddr, "address of the running devstack")
+	pattern := fs.String("pattern", "", `EventBridge event pattern, e.g. {"source":["concerts"]} (default: every event)`)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	u := baseURL(*addr) + stack.TailPath
+	if *pattern != "" {
+		u += "?pattern=" + url.QueryEscape(*pattern)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("tail %s: %w", u, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		b, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+		return fmt.Errorf("tail %s: %s: %s", u, resp.Status, bytes.TrimSpace(b))
+	}
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 64*1024), 2<<20)
+	for sc.Scan() {
+		if _, err := fmt.Fprintln(stdout, sc.Text()); err != nil {
+			return err
+		}
+	}
+	if err := sc.Err(); err != nil && ctx.Err() == nil {
+		return fmt.Errorf("tail: %w", err)
+	}
+	return nil
+}
+
+// cmdDeadLetters lists or redrives the bus's dead letters.
+func cmdDeadLetters(args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("devstack dead-letters", flag.ContinueOnError)
+	addr := fs.String("addr", defaultAddr, "address of the running devstack")
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "usage: devstack dead-letters [-addr A] [list | redrive [ID...]]")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	action := "list"
+	if fs.NArg() > 0 {
+		action = fs.Arg(0)
+	}
+	base := baseURL(*addr)
+	switch action {
+	case "list":
+		return call(http.MethodGet, base+stack.DeadLettersPath, nil, stdout)
+	case "redrive":
+		var body []byte
+		if ids := fs.Args()[1:]; len(ids) > 0 {
+			body, _ = json.Marshal(map[string][]string{"ids": ids})
+		} else {
+			body = []byte(`{"all":true}`) // no ids: every dead letter
+		}
+		return call(http.MethodPost, base+stack.RedrivePath, body, stdout)
+	}
+	return fmt.Errorf("dead-letters: unknown action %q, want list or redrive", action)
+}
+
+// cmdRebuild rebuilds the projections' read model from the event log.
+func cmdRebuild(args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("devstack rebuild-projections", flag.ContinueOnError)
+	addr := fs.String("addr", defaultAddr, "address of the running devstack")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	return call(http.MethodPost, baseURL(*addr)+stack.RebuildPath, []byte("{}"), stdout)
+}
+
+func call(method, u string, body []byte, stdout io.Writer) error {
+	req, err := http.NewRequest(method, u, bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	client := &http.Client{Timeout: 5 * time.Minute}
+	resp, err := client.Do(req)
+	if err != nil {
+		return fmt.Errorf("%s %s: %w (is devstack running?)", method, u, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode/100 != 2 {
+		return fmt.Errorf("%s %s: %s: %s", method, u, resp.Status, bytes.TrimSpace(b))
+	}
+	var pretty bytes.Buffer
+	if json.Indent(&pretty, b, "", "  ") == nil {
+		b = pretty.Bytes()
+	}
+	_, err = fmt.Fprintln(stdout, strings.TrimSpace(string(b)))
+	return err
+}
+
+func baseURL(addr string) string {
+	if strings.HasPrefix(addr, "http://") || strings.HasPrefix(addr, "https://") {
+		return strings.TrimSuffix(addr, "/")
+	}
+	return "http://" + addr
+}
+
+var _ = errors.New

@@ -1,0 +1,349 @@
+// Package stack wires the whole system into one process: the event log, the bus, the
+// pipe, the three services' handlers and the HTTP/WebSocket gateways, all served on
+// one address. devstack's main only parses flags around Start and Close, so tests
+// can run the very same stack in-process.
+package stack
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/apigatewaymanagementapi"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
+
+	"github.com/concertsys/platform/bus"
+	"github.com/concertsys/platform/bus/eventsapi"
+	"github.com/concertsys/platform/eventlog/boltlog"
+	"github.com/concertsys/platform/httpgateway"
+	"github.com/concertsys/platform/localauth"
+	"github.com/concertsys/platform/pipe"
+	"github.com/concertsys/platform/service"
+	"github.com/concertsys/platform/wsgateway"
+	"github.com/concertsys/tools/devstack/board"
+)
+
+// Paths devstack serves besides the REST API.
+const (
+	HealthPath      = "/healthz"
+	WebSocketPath   = "/ws"
+	EventsAPIPath   = "/_aws/events"
+	ManagementPath  = "/_aws/ws"
+	// The bus's developer endpoints (platform/bus/eventsapi).
+	TailPath        = EventsAPIPath + "/tail"
+	DeadLettersPath = EventsAPIPath + "/dead-letters"
+	RedrivePath     = EventsAPIPath + "/dead-letters/redrive"
+	// RebuildPath rebuilds the projections' read model from the event log.
+	RebuildPath = "/_devstack/rebuild-projections"
+)
+
+// Names of the emulated AWS resources.
+const (
+	Region  = "us-east-1"
+	Account = "000000000000"
+	BusName = "concertsys"
+	// EventLogFile is the event log's file in the data directory.
+	EventLogFile = "eventlog.db"
+)
+
+// Config configures a stack.
+type Config struct {
+	// Addr is the listen address; "127.0.0.1:0" picks a free port.
+	Addr string
+	// DataDir holds every durable store. Ignored when InMemory.
+	DataDir string
+	// InMemory runs on a temporary directory removed by Close.
+	InMemory bool
+	// Auth turns the organizer JWT authorizer on.
+	Auth bool
+	// Logger defaults to slog.Default().
+	Logger *slog.Logger
+}
+
+// Stack is a running system.
+type Stack struct {
+	cfg     Config
+	log     *slog.Logger
+	dataDir string
+	url     string
+
+	listener net.Listener
+	server   *http.Server
+	served   chan error
+
+	events   *boltlog.Log
+	bus      *bus.Bus
+	pipe     *pipe.Pipe
+	issuer   *localauth.Issuer
+	ws       *wsgateway.Gateway
+	rebuild  func(ctx context.Context) (any, error)
+	closers  []func() error // stores, closed last, in reverse order
+	ready    atomic.Bool
+	draining atomic.Bool
+	inflight sync.WaitGroup
+}
+
+// Start opens the stores, builds the services and starts serving. On error everything
+// already opened is closed again.
+func Start(ctx context.Context, cfg Config) (st *Stack, err error) {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Addr == "" {
+		cfg.Addr = "127.0.0.1:8080"
+	}
+	s := &Stack{cfg: cfg, log: cfg.Logger, served: make(chan error, 1)}
+	defer func() {
+		if err != nil {
+			s.closeStores()
+		}
+	}()
+	if cfg.InMemory {
+		dir, err := os.MkdirTemp("", "devstack-*")
+		if err != nil {
+			return nil, fmt.Errorf("temp data dir: %w", err)
+		}
+		s.dataDir = dir
+		s.closers = append(s.closers, func() error { return os.RemoveAll(dir) })
+	} else {
+		if cfg.DataDir == "" {
+			return nil, errors.New("stack: DataDir is required unless InMemory")
+		}
+		if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+			return nil, fmt.Errorf("data dir: %w", err)
+		}
+		s.dataDir = cfg.DataDir
+	}
+
+	// Listen first: the services' AWS clients need the address.
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return nil, fmt.Errorf("listen %s: %w", cfg.Addr, err)
+	}
+	s.listener = ln
+	s.closers = append(s.closers, func() error { ln.Close(); return nil })
+	s.url = "http://" + ln.Addr().String()
+
+	s.events, err = boltlog.Open(filepath.Join(s.dataDir, EventLogFile))
+	if err != nil {
+		return nil, err
+	}
+	s.closers = append(s.closers, s.events.Close)
+
+	busDir := filepath.Join(s.dataDir, "bus")
+	if cfg.InMemory {
+		busDir = ""
+	}
+	s.bus, err = bus.New(bus.Options{Name: BusName, Account: Account, Region: Region, DataDir: busDir, Logger: s.log.With("component", "bus")})
+	if err != nil {
+		return nil, fmt.Errorf("bus: %w", err)
+	}
+
+	awsCfg := aws.Config{
+		Region:      Region,
+		Credentials: credentials.NewStaticCredentialsProvider("devstack", "devstack", ""),
+	}
+	env := environment{
+		dataDir: s.dataDir,
+		events:  s.events,
+		eventBridge: eventbridge.NewFromConfig(awsCfg, func(o *eventbridge.Options) {
+			o.BaseEndpoint = aws.String(s.url + EventsAPIPath)
+		}),
+		management: apigatewaymanagementapi.NewFromConfig(awsCfg, func(o *apigatewaymanagementapi.Options) {
+			o.BaseEndpoint = aws.String(s.url + ManagementPath)
+		}),
+		busName: BusName,
+		logger:  s.log,
+	}
+	svcs, err := buildServices(ctx, env)
+	if err != nil {
+		return nil, err
+	}
+	s.closers = append(s.closers, svcs.closers...)
+	s.rebuild = svcs.rebuild
+
+	var httpRoutes []service.HTTPRoute
+	var wsRoutes []service.WebSocketRoute
+	var enricher *service.Enricher
+	var source string
+	for _, svc := range svcs.services {
+		httpRoutes = append(httpRoutes, svc.HTTPRoutes...)
+		wsRoutes = append(wsRoutes, svc.WebSocketRoutes...)
+		for _, c := range svc.Consumers {
+			if err := s.bus.Subscribe(c.Subscription, c.Handler); err != nil {
+				return nil, fmt.Errorf("subscribe %s/%s: %w", svc.Name, c.Function, err)
+			}
+		}
+		for i := range svc.Enrichers {
+			if enricher != nil {
+				return nil, fmt.Errorf("%s: devstack runs one pipe, from the concerts event log", svc.Name)
+			}
+			enricher, source = &svc.Enrichers[i], svc.Name
+		}
+	}
+
+	var authorizer *localauth.Verifier
+	if cfg.Auth {
+		s.issuer, err = localauth.LoadOrCreate(s.dataDir)
+		if err != nil {
+			return nil, err
+		}
+		authorizer = s.issuer.Verifier()
+	}
+	api, err := httpgateway.New(httpRoutes, httpgateway.Options{
+		Authorizer: authorizer, Logger: s.log.With("component", "http"), AccountID: Account, Region: Region,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("http gateway: %w", err)
+	}
+	s.ws, err = wsgateway.New(wsRoutes, wsgateway.Options{Logger: s.log.With("component", "ws")})
+	if err != nil {
+		return nil, fmt.Errorf("websocket gateway: %w", err)
+	}
+
+	if enricher != nil {
+		var cp pipe.Checkpoint = &pipe.MemoryCheckpoint{}
+		if !cfg.InMemory {
+			cp = pipe.NewFileCheckpoint(filepath.Join(s.dataDir, "pipe-"+source+".checkpoint"))
+		}
+		s.pipe, err = pipe.Start(pipe.Config{
+			Name: source + "-events", Feed: s.events, Enricher: *enricher, Bus: s.bus, Source: source,
+			Checkpoint: cp, Region: Region, Account: Account, Table: source + "-events",
+			Logger: s.log.With("component", "pipe"),
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+
+	s.server = &http.Server{
+		Handler:           s.routes(api),
+		ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
+	go func() { s.served <- s.server.Serve(ln) }()
+	s.ready.Store(true)
+	return s, nil
+}
+
+// URL is the base URL the stack serves on, e.g. http://127.0.0.1:8080.
+func (s *Stack) URL() string { return s.url }
+
+// DataDir is where the stores live (a temporary directory when in memory).
+func (s *Stack) DataDir() string { return s.dataDir }
+
+// Issuer signs tokens the stack accepts; nil when auth is off.
+func (s *Stack) Issuer() *localauth.Issuer { return s.issuer }
+
+// Bus is the stack's event bus.
+func (s *Stack) Bus() *bus.Bus { return s.bus }
+
+// SyncPipe waits until every event committed before the call is on the bus.
+func (s *Stack) SyncPipe(ctx context.Context) error {
+	if s.pipe == nil {
+		return nil
+	}
+	return s.pipe.Sync(ctx)
+}
+
+func (s *Stack) routes(api http.Handler) http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET "+HealthPath, func(w http.ResponseWriter, r *http.Request) {
+		if !s.ready.Load() || s.draining.Load() {
+			http.Error(w, "not ready", http.StatusServiceUnavailable)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, `{"status":"ok"}`)
+	})
+	mux.Handle("GET /{$}", http.FileServerFS(board.Files))
+	mux.Handle(WebSocketPath, s.external(s.ws))
+	events := eventsapi.NewHandler(s.bus)
+	mux.Handle(EventsAPIPath, events)
+	mux.Handle(EventsAPIPath+"/", events)
+	mgmt := http.StripPrefix(ManagementPath, s.ws.ManagementHandler())
+	mux.Handle(ManagementPath+"/", mgmt)
+	mux.HandleFunc("POST "+RebuildPath, s.serveRebuild)
+	mux.Handle("/", s.external(api))
+	return mux
+}
+
+// external guards what clients call: refused while draining, tracked so Close can
+// wait for requests in flight. The AWS endpoints stay open while draining because the
+// services' own deliveries still call them.
+func (s *Stack) external(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.inflight.Add(1)
+		defer s.inflight.Done()
+		if s.draining.Load() {
+			w.Header().Set("Connection", "close")
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusServiceUnavailable)
+			_, _ = io.WriteString(w, `{"message":"Service Unavailable"}`)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+// Close stops taking requests, waits for the ones in flight, drains the pipe and the
+// bus deliveries (bounded by ctx), then closes the stores. Work acknowledged before
+// Close is never lost: what ctx cuts short is redelivered on the next start.
+func (s *Stack) Close(ctx context.Context) error {
+	s.draining.Store(true)
+	var errs []error
+	waited := make(chan struct{})
+	go func() { s.inflight.Wait(); close(waited) }()
+	select {
+	case <-waited:
+	case <-ctx.Done():
+		errs = append(errs, fmt.Errorf("requests in flight: %w", ctx.Err()))
+	}
+	if s.pipe != nil {
+		if err := s.pipe.Close(ctx); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if err := s.bus.Close(ctx); err != nil {
+		errs = append(errs, fmt.Errorf("bus: %w", err))
+	}
+	if err := s.ws.Close(ctx); err != nil {
+		errs = append(errs, fmt.Errorf("websocket gateway: %w", err))
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
+	defer cancel()
+	if err := s.server.Shutdown(shutdownCtx); err != nil {
+		s.server.Close()
+	}
+	errs = append(errs, s.closeStores())
+	return errors.Join(errs...)
+}
+
+func (s *Stack) closeStores() error {
+	var errs []error
+	for i := len(s.closers) - 1; i >= 0; i-- {
+		if err := s.closers[i](); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	s.closers = nil
+	return errors.Join(errs...)
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}

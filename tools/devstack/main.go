@@ -1,0 +1,138 @@
+// Command devstack runs the whole system in one process: the three services' very
+// Lambda handlers behind an HTTP and WebSocket API Gateway emulator, an embedded
+// durable event log, an EventBridge-compatible bus, and the Pipe from the log to the
+// bus.
+//
+//	devstack [-addr 127.0.0.1:8080] [-data .devstack] [-in-memory] [-auth=off]
+//	devstack token [-data DIR]                       print an organizer JWT
+//	devstack tail [-addr A] [-pattern JSON]          print bus events as they pass
+//	devstack dead-letters [-addr A] [list|redrive [ID...]]
+//	devstack rebuild-projections [-addr A]           rebuild the read model from the log
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/concertsys/tools/devstack/internal/stack"
+)
+
+const (
+	defaultAddr = "127.0.0.1:8080"
+	defaultData = ".devstack"
+)
+
+func main() {
+	if err := run(os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "devstack:", err)
+		os.Exit(1)
+	}
+}
+
+func run(args []string, stdout, stderr io.Writer) error {
+	if len(args) > 0 {
+		switch args[0] {
+		case "token":
+			return cmdToken(args[1:], stdout)
+		case "tail":
+			return cmdTail(args[1:], stdout)
+		case "dead-letters":
+			return cmdDeadLetters(args[1:], stdout)
+		case "rebuild-projections":
+			return cmdRebuild(args[1:], stdout)
+		}
+	}
+	return serve(args, stderr)
+}
+
+func serve(args []string, stderr io.Writer) error {
+	fs := flag.NewFlagSet("devstack", flag.ContinueOnError)
+	addr := fs.String("addr", defaultAddr, "listen address")
+	data := fs.String("data", defaultData, "data directory (durable)")
+	inMemory := fs.Bool("in-memory", false, "keep everything in a temporary directory removed on exit")
+	auth := onOff(true)
+	fs.Var(&auth, "auth", "on: organizer routes need a JWT (see devstack token); -auth=off: no authentication")
+	logFormat := fs.String("log", "text", "log format: text or json")
+	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
+	drain := fs.Duration("drain-timeout", 10*time.Second, "how long shutdown waits for the pipe and bus deliveries")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unknown argument %q (subcommands: token, tail, dead-letters, rebuild-projections)", fs.Arg(0))
+	}
+	authOn := bool(auth)
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
+		return fmt.Errorf("-log-level: %w", err)
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	var handler slog.Handler
+	switch *logFormat {
+	case "text":
+		handler = slog.NewTextHandler(stderr, opts)
+	case "json":
+		handler = slog.NewJSONHandler(stderr, opts)
+	default:
+		return fmt.Errorf("-log: %q, want text or json", *logFormat)
+	}
+	logger := slog.New(handler)
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	started := time.Now()
+	st, err := stack.Start(ctx, stack.Config{
+		Addr:     *addr,
+		DataDir:  *data,
+		InMemory: *inMemory,
+		Auth:     authOn,
+		Logger:   logger,
+	})
+	if err != nil {
+		return err
+	}
+	logger.Info("devstack ready", "url", st.URL(), "data", st.DataDir(), "auth", authOn, "startup", time.Since(started).Round(time.Millisecond))
+	<-ctx.Done()
+	stop() // a second signal kills the process the default way
+	logger.Info("devstack shutting down", "drain_timeout", *drain)
+	closeCtx, cancel := context.WithTimeout(context.Background(), *drain)
+	defer cancel()
+	if err := st.Close(closeCtx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	logger.Info("devstack stopped")
+	return nil
+}
+
+// onOff is a boolean flag that also takes on and off: -auth, -auth=on, -auth=off.
+type onOff bool
+
+func (o *onOff) String() string {
+	if o != nil && bool(*o) {
+		return "on"
+	}
+	return "off"
+}
+
+func (o *onOff) Set(s string) error {
+	switch strings.ToLower(s) {
+	case "on", "true", "1":
+		*o = true
+	case "off", "false", "0":
+		*o = false
+	default:
+		return errors.New("want on or off")
+	}
+	return nil
+}
+
+func (o *onOff) IsBoolFlag() bool { return true }
