@@ -44,16 +44,20 @@ const (
 	ErrorCodeMalformedDetail  = "MalformedDetail"
 	ErrorCodeNotAuthorizedSrc = "NotAuthorizedForSourceException"
 	ErrorCodeResourceNotFound = "ResourceNotFoundException"
-	ErrorCodeInternalFailure  = "InternalFailure"
-	defaultWorkersPerRule     = 4
-	defaultRetryBaseDelay     = 200 * time.Millisecond
-	defaultRetryMaxDelay      = time.Minute
-	defaultDeliveryTimeout    = 5 * time.Minute
-	defaultTailBuffer         = 256
-	dataFileName              = "bus.db"
-	defaultAccount            = "000000000000"
-	defaultRegion             = "us-east-1"
-	defaultBusName            = "default"
+)
+
+// Defaults of Options; the retry delays suit local development (a fixed consumer
+// catches up within seconds), not EventBridge's 24-hour schedule.
+const (
+	defaultWorkersPerRule  = 4
+	defaultRetryBaseDelay  = 200 * time.Millisecond
+	defaultRetryMaxDelay   = time.Minute
+	defaultDeliveryTimeout = 5 * time.Minute
+	defaultTailBuffer      = 256
+	dataFileName           = "bus.db"
+	defaultAccount         = "000000000000"
+	defaultRegion          = "us-east-1"
+	defaultBusName         = "default"
 )
 
 // Errors callers can test with errors.Is.

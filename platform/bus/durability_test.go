@@ -158,9 +158,11 @@ func TestDurableAcrossKill(t *testing.T) {
 }
 
 func TestDataDirLockedByAnotherBus(t *testing.T) {
+	old := boltOpenTimeout
+	boltOpenTimeout = 50 * time.Millisecond
+	t.Cleanup(func() { boltOpenTimeout = old })
 	dir := t.TempDir()
-	first := newBus(t, fastOptions(dir))
-	_ = first
+	newBus(t, fastOptions(dir))
 	_, err := New(fastOptions(dir))
 	require.Error(t, err, "a second bus on the same DataDir must fail, not corrupt it")
 }

@@ -195,15 +195,17 @@ type addReq struct {
 
 const maxGroup = 1024
 
+// boltOpenTimeout turns "another process has this bus open" into an error instead of a
+// hang on bbolt's file lock, while tolerating a previous process still exiting.
+var boltOpenTimeout = 2 * time.Second
+
 var _ store = (*boltStore)(nil)
 
 func openBoltStore(path string) (*boltStore, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return nil, err
 	}
-	// The timeout turns "another process has this bus open" into an error instead of
-	// a hang on bbolt's file lock.
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 2 * time.Second, FreelistType: bolt.FreelistMapType})
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: boltOpenTimeout, FreelistType: bolt.FreelistMapType})
 	if err != nil {
 		return nil, err
 	}
@@ -220,25 +222,50 @@ func openBoltStore(path string) (*boltStore, error) {
 		return nil, errors.Join(err, db.Close())
 	}
 	s := &boltStore{db: db, adds: make(chan addReq, maxGroup), acks: make(chan []byte, 4*maxGroup)}
-	s.wg.Add(2)
-	go s.addLoop()
-	go s.removeLoop()
+	s.wg.Add(1)
+	go s.commitLoop()
 	return s, nil
 }
 
-// addLoop commits every add request that has queued up in one transaction.
-func (s *boltStore) addLoop() {
+// commitLoop writes whatever adds and removals have queued up in one transaction, so
+// concurrent Puts and completed deliveries share fsyncs. It ends when both channels
+// are closed and drained.
+func (s *boltStore) commitLoop() {
 	defer s.wg.Done()
-	for req := range s.adds {
-		group := []addReq{req}
+	adds, acks := s.adds, s.acks
+	for adds != nil || acks != nil {
+		var group []addReq
+		var keys [][]byte
+		// Block for the first item, then take whatever else is already queued.
+		select {
+		case r, ok := <-adds:
+			if !ok {
+				adds = nil
+				continue
+			}
+			group = append(group, r)
+		case k, ok := <-acks:
+			if !ok {
+				acks = nil
+				continue
+			}
+			keys = append(keys, k)
+		}
 	more:
-		for len(group) < maxGroup {
+		for len(group)+len(keys) < maxGroup {
 			select {
-			case r, ok := <-s.adds:
+			case r, ok := <-adds:
 				if !ok {
-					break more
+					adds = nil
+					continue
 				}
 				group = append(group, r)
+			case k, ok := <-acks:
+				if !ok {
+					acks = nil
+					continue
+				}
+				keys = append(keys, k)
 			default:
 				break more
 			}
@@ -252,40 +279,18 @@ func (s *boltStore) addLoop() {
 					}
 				}
 			}
-			return nil
-		})
-		for _, r := range group {
-			r.done <- err
-		}
-	}
-}
-
-// removeLoop deletes acknowledged deliveries, as many per transaction as have queued.
-func (s *boltStore) removeLoop() {
-	defer s.wg.Done()
-	for k := range s.acks {
-		keys := [][]byte{k}
-	more:
-		for len(keys) < 4*maxGroup {
-			select {
-			case k, ok := <-s.acks:
-				if !ok {
-					break more
-				}
-				keys = append(keys, k)
-			default:
-				break more
-			}
-		}
-		_ = s.db.Update(func(tx *bolt.Tx) error {
-			b := tx.Bucket(bucketPending)
 			for _, k := range keys {
 				if err := b.Delete(k); err != nil {
 					return err
 				}
 			}
 			return nil
-		}) // a failed removal only causes a redelivery after restart
+		})
+		// A failed removal only causes a redelivery after restart; a failed add is
+		// reported to its Put.
+		for _, r := range group {
+			r.done <- err
+		}
 	}
 }
 

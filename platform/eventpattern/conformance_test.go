@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"testing"
 
@@ -22,8 +23,11 @@ func conformanceDir(t *testing.T) string {
 		if os.Getenv("CI") != "" {
 			t.Fatalf("CI is set but the EventBridge conformance vectors are missing: %v", err)
 		}
-		t.Skipf("\n\n*** SKIPPING EVENTBRIDGE PATTERN CONFORMANCE: %v ***\n"+
-			"*** the matcher is NOT verified against event-ruler's cases in this run ***\n", err)
+		msg := fmt.Sprintf("\n*** SKIPPING EVENTBRIDGE PATTERN CONFORMANCE (%s): %v ***\n"+
+			"*** the matcher is NOT verified against event-ruler's cases in this run ***\n", t.Name(), err)
+		// Also on stderr: go test hides skip messages unless run with -v.
+		fmt.Fprint(os.Stderr, msg)
+		t.Skip(msg)
 	}
 	require.NoError(t, err)
 	return dir

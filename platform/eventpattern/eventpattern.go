@@ -5,9 +5,24 @@
 //
 // Compile a pattern once and call Match (raw JSON) or MatchValue (decoded JSON) for each
 // event; a compiled Pattern is immutable and safe for concurrent use.
+//
+// Semantics follow event-ruler (commit 337e8d99, Machine.rulesForJSONEvent) and are
+// checked against the shared conformance vectors (see package conformance):
+//   - a field path given twice in the pattern text keeps the last value list, as
+//     event-ruler and the EventBridge documentation say (it is not an error);
+//   - numbers compare by value when event-ruler can compare them (finite float64 whose
+//     shortest decimal form is exactly the number), otherwise only by their exact text;
+//   - strings that are IP literals, in patterns and events, compare as addresses.
+//
+// Known, deliberate differences from event-ruler, all in corners no test asserts:
+// equals-ignore-case works per Unicode code point (event-ruler works per UTF-16 unit and
+// so mangles characters outside the BMP); event-ruler converts an event value once per
+// field, so a field that has both numeric and IP patterns loses its IP matches there and
+// not here; and trailing data after the pattern object is rejected here.
 package eventpattern
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"slices"
@@ -169,6 +184,12 @@ type scratch struct {
 	buckets [][]int32 // per path index: indices into fields
 	chosen  []memPair // memberships of the values chosen so far in the search
 	arrays  int32
+
+	// search state for the rule being evaluated
+	steps    []step
+	visits   int
+	memo     map[string]bool  // failed (step, relevant chosen elements) states
+	relevant []map[int32]bool // per step: arrays that steps from it on can see
 }
 
 var scratchPool = sync.Pool{New: func() any { return &scratch{} }}
@@ -185,6 +206,9 @@ func putScratch(s *scratch) {
 	s.path = s.path[:0]
 	s.chosen = s.chosen[:0]
 	s.arrays = 0
+	s.steps = nil
+	s.memo = nil
+	s.relevant = s.relevant[:0]
 	scratchPool.Put(s)
 }
 
@@ -208,21 +232,53 @@ func (p *Pattern) evaluate(s *scratch) bool {
 		s.buckets[k] = append(s.buckets[k], int32(i))
 	}
 	for i := range p.rules {
+		s.steps = p.rules[i].steps
 		s.chosen = s.chosen[:0]
-		if s.search(p.rules[i].steps) {
+		s.visits = 0
+		s.memo = nil
+		if s.search(0) {
 			return true
 		}
 	}
 	return false
 }
 
-// search finds values for the remaining steps that are consistent with the array
-// elements already chosen (event-ruler's ACFinder, as a depth-first search).
-func (s *scratch) search(steps []step) bool {
-	if len(steps) == 0 {
+// memoAfter is how many search nodes run before failed states are remembered. Most
+// events finish far below it; past it, memoising keeps events built to make the search
+// explode (many array elements, many fields) polynomial.
+const memoAfter = 256
+
+// search finds values for steps[i:] that are consistent with the array elements chosen
+// so far (event-ruler's ACFinder, as a depth-first search).
+func (s *scratch) search(i int) bool {
+	if i == len(s.steps) {
 		return true
 	}
-	st := steps[0]
+	s.visits++
+	var key string
+	if s.memo != nil || s.visits > memoAfter {
+		if s.memo == nil {
+			s.startMemo()
+		}
+		key = s.memoKey(i)
+		if s.memo[key] {
+			return false
+		}
+	}
+	if s.tryStep(i) {
+		return true
+	}
+	if s.memo != nil {
+		if key == "" {
+			key = s.memoKey(i)
+		}
+		s.memo[key] = true
+	}
+	return false
+}
+
+func (s *scratch) tryStep(i int) bool {
+	st := s.steps[i]
 	bucket := s.buckets[st.key]
 	if st.spec.absent {
 		present := false
@@ -232,23 +288,89 @@ func (s *scratch) search(steps []step) bool {
 				break
 			}
 		}
-		if !present && s.search(steps[1:]) {
+		if !present && s.search(i+1) {
 			return true
 		}
 	}
-	for _, fi := range bucket {
+	for j, fi := range bucket {
 		f := &s.fields[fi]
-		if !s.consistent(f) || !anyMatch(st.spec.matchers, f) {
+		if !s.consistent(f) || !anyMatch(st.spec.matchers, f) || s.triedSame(bucket[:j], f, st.spec.matchers) {
 			continue
 		}
 		mark := len(s.chosen)
 		s.choose(f)
-		if s.search(steps[1:]) {
+		if s.search(i + 1) {
 			return true
 		}
 		s.chosen = s.chosen[:mark]
 	}
 	return false
+}
+
+// triedSame reports whether an earlier matching value lies in exactly the same array
+// elements as f: choosing it led to the same state, which failed.
+func (s *scratch) triedSame(earlier []int32, f *field, ms []valueMatcher) bool {
+	fm := s.mem[f.memStart:f.memEnd]
+	for _, ei := range earlier {
+		e := &s.fields[ei]
+		em := s.mem[e.memStart:e.memEnd]
+		if len(em) != len(fm) {
+			continue
+		}
+		same := true
+		for k := range em {
+			if em[k] != fm[k] {
+				same = false
+				break
+			}
+		}
+		if same && s.consistent(e) && anyMatch(ms, e) {
+			return true
+		}
+	}
+	return false
+}
+
+// startMemo computes, for each step, the arrays that values of it or of later steps lie
+// in: only the chosen elements of those arrays can still change the outcome.
+func (s *scratch) startMemo() {
+	s.memo = map[string]bool{}
+	s.relevant = s.relevant[:0]
+	seen := map[int32]bool{}
+	s.relevant = append(s.relevant, make([]map[int32]bool, len(s.steps)+1)...)
+	s.relevant[len(s.steps)] = map[int32]bool{}
+	for i := len(s.steps) - 1; i >= 0; i-- {
+		for _, fi := range s.buckets[s.steps[i].key] {
+			f := &s.fields[fi]
+			for _, m := range s.mem[f.memStart:f.memEnd] {
+				seen[m.array] = true
+			}
+		}
+		cur := make(map[int32]bool, len(seen))
+		for a := range seen {
+			cur[a] = true
+		}
+		s.relevant[i] = cur
+	}
+}
+
+// memoKey encodes the step index and the chosen elements of the arrays still relevant.
+func (s *scratch) memoKey(i int) string {
+	rel := s.relevant[i]
+	var pairs []memPair
+	for _, c := range s.chosen {
+		if rel[c.array] {
+			pairs = append(pairs, c)
+		}
+	}
+	slices.SortFunc(pairs, func(a, b memPair) int { return int(a.array) - int(b.array) })
+	b := make([]byte, 0, 4+8*len(pairs))
+	b = binary.LittleEndian.AppendUint32(b, uint32(i))
+	for _, c := range pairs {
+		b = binary.LittleEndian.AppendUint32(b, uint32(c.array))
+		b = binary.LittleEndian.AppendUint32(b, uint32(c.index))
+	}
+	return string(b)
 }
 
 func anyMatch(ms []valueMatcher, f *field) bool {

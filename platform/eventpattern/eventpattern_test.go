@@ -2,6 +2,7 @@ package eventpattern_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -310,4 +311,46 @@ func TestLargeEventSkipsUnusedFields(t *testing.T) {
 	got, err := p.Match([]byte(b.String()))
 	require.NoError(t, err)
 	require.True(t, got)
+}
+
+// TestAdversarialEventsStayTractable builds events where a naive backtracking search
+// tries every combination of array elements (50^10 here) before failing.
+func TestAdversarialEventsStayTractable(t *testing.T) {
+	const keys, elems = 10, 50
+	var pattern, scalars, objects strings.Builder
+	pattern.WriteString(`{`)
+	scalars.WriteString(`{`)
+	objects.WriteString(`{`)
+	for k := 0; k < keys; k++ {
+		fmt.Fprintf(&pattern, `"k%02d":{"v":[1]},`, k)
+		fmt.Fprintf(&scalars, `"k%02d":{"v":[`, k)
+		fmt.Fprintf(&objects, `"k%02d":[`, k)
+		for e := 0; e < elems; e++ {
+			if e > 0 {
+				scalars.WriteByte(',')
+				objects.WriteByte(',')
+			}
+			scalars.WriteString(`1`)
+			objects.WriteString(`{"v":1}`)
+		}
+		scalars.WriteString(`]},`)
+		objects.WriteString(`],`)
+	}
+	pattern.WriteString(`"z":["wanted"]}`)
+	scalars.WriteString(`"z":"other"}`)
+	objects.WriteString(`"z":"other"}`)
+
+	p, err := eventpattern.Compile([]byte(pattern.String()))
+	require.NoError(t, err)
+	for name, event := range map[string]string{"scalar arrays": scalars.String(), "object arrays": objects.String()} {
+		t.Run(name, func(t *testing.T) {
+			got, err := p.Match([]byte(event))
+			require.NoError(t, err)
+			require.False(t, got, "got match, want none: z differs")
+			fixed := strings.Replace(event, `"z":"other"`, `"z":"wanted"`, 1)
+			got, err = p.Match([]byte(fixed))
+			require.NoError(t, err)
+			require.True(t, got, "got no match, want one")
+		})
+	}
 }

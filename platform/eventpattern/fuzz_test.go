@@ -80,6 +80,10 @@ func FuzzMatch(f *testing.F) {
 			if got {
 				t.Fatalf("got true with error %v", err)
 			}
+			var m map[string]any
+			if json.Unmarshal(event, &m) == nil && m != nil {
+				t.Fatalf("Match rejected %q (%v) but encoding/json decodes it as an object", event, err)
+			}
 			return
 		}
 		// Match on raw JSON and MatchValue on the decoded object must agree. Re-encoding

@@ -33,6 +33,9 @@ const (
 	DefaultClientID = "concertsys-local"
 	// OrganizersGroup is the Cognito group that may call write routes.
 	OrganizersGroup = "organizers"
+	// JWKSPath is where a server should mount JWKSHandler: under the issuer's path,
+	// as Cognito serves <issuer>/.well-known/jwks.json.
+	JWKSPath = "/_local/cognito/.well-known/jwks.json"
 	// KeyFile is the file LoadOrCreate keeps the signing key in.
 	KeyFile = "jwt-signing-key.pem"
 )

@@ -106,12 +106,19 @@ func (c *collector) target(_ context.Context, ev events.EventBridgeEvent) error 
 // waitFor waits until every key was delivered at least once.
 func (c *collector) waitFor(t *testing.T, keys []string) {
 	t.Helper()
+	c.waitCount(t, keys, func(int) int { return 1 })
+}
+
+// waitCount waits until key i was delivered at least want(i) times: the bus delivers
+// asynchronously and concurrently, so order on the target is not the put order.
+func (c *collector) waitCount(t *testing.T, keys []string, want func(i int) int) {
+	t.Helper()
 	deadline := time.After(10 * time.Second)
 	for {
 		c.mu.Lock()
 		missing := 0
-		for _, k := range keys {
-			if c.byKey[k] == 0 {
+		for i, k := range keys {
+			if c.byKey[k] < want(i) {
 				missing++
 			}
 		}
@@ -292,16 +299,20 @@ func TestPipeSurvivesCheckpointFailuresAndRedeliversAfterRestart(t *testing.T) {
 	more := f.appendEvents(t, "c1", 20, 4)
 	p, err = pipe.Start(f.config(enrichRecords, store))
 	require.NoError(t, err)
-	f.seen.waitFor(t, more)
+	all := append(keys, more...)
+	want := func(i int) int {
+		if i >= 5 && i < 20 {
+			return 2
+		}
+		return 1
+	}
+	f.seen.waitCount(t, all, want)
 	require.NoError(t, p.Sync(context.Background()))
 	require.NoError(t, p.Close(context.Background()))
 	f.seen.mu.Lock()
 	defer f.seen.mu.Unlock()
-	for i, k := range append(keys, more...) {
-		want := 1
-		if i >= 5 && i < 20 {
-			want = 2
-		}
+	for i, k := range all {
+		want := want(i)
 		require.Equal(t, want, f.seen.byKey[k], "event %s: got %d deliveries, want %d", k, f.seen.byKey[k], want)
 	}
 }

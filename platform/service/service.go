@@ -60,6 +60,16 @@ type Enricher struct {
 	Handler  EnrichmentHandler
 }
 
+// JobHandler is a Lambda function invoked directly (console, CLI, a deploy step, a
+// devstack command) with a JSON payload, e.g. a read model rebuild.
+type JobHandler func(ctx context.Context, input json.RawMessage) (json.RawMessage, error)
+
+// Job is a Lambda function without a trigger.
+type Job struct {
+	Function string
+	Handler  JobHandler
+}
+
 // Service is everything a service deploys as functions.
 type Service struct {
 	Name            string // also the EventBridge source of the events it publishes
@@ -67,4 +77,5 @@ type Service struct {
 	WebSocketRoutes []WebSocketRoute
 	Consumers       []Consumer
 	Enrichers       []Enricher
+	Jobs            []Job
 }

@@ -11,14 +11,18 @@ const RouteSelectionKey = "$request.body.action"
 // body. Anything else (not JSON, not an object, no action, a non-string action) has no
 // action and goes to $default, as on API Gateway.
 func action(body []byte) (string, bool) {
-	var probe struct {
-		Action json.RawMessage `json:"action"`
+	// A map, not a struct: encoding/json matches struct fields case-insensitively, but
+	// the selection expression names the member "action" exactly.
+	var obj map[string]json.RawMessage
+	if err := json.Unmarshal(body, &obj); err != nil {
+		return "", false
 	}
-	if err := json.Unmarshal(body, &probe); err != nil || len(probe.Action) == 0 {
+	raw, found := obj["action"]
+	if !found {
 		return "", false
 	}
 	var s string
-	if err := json.Unmarshal(probe.Action, &s); err != nil || s == "" {
+	if err := json.Unmarshal(raw, &s); err != nil || s == "" {
 		return "", false
 	}
 	return s, true

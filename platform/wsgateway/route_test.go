@@ -28,6 +28,7 @@ func TestSelectRoute(t *testing.T) {
 		{``, RouteDefault},
 		{`subscribe`, RouteDefault},
 		{`{"action":"sub\u0073cribe"}`, "subscribe"},
+		{`{"Action":"subscribe"}`, RouteDefault}, // member names are case sensitive
 	}
 	for _, tc := range tests {
 		t.Run(tc.body, func(t *testing.T) {

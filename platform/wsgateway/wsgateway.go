@@ -11,10 +11,10 @@
 // (the emulator treats every route as having a $default route response, so deploy
 // routes that return a body with one); a handler error sends {"message":"Internal server
 // error",...}; $disconnect runs exactly once per connection, however it ends.
-// Quotas: 128 KB messages (larger -> close 1009), outgoing messages split into 32 KB
-// frames, 10 min idle timeout, 2 h connection duration, 29 s integration timeout.
-// Incoming frames are not checked against 32 KB because the WebSocket library hides
-// frame boundaries; only the reassembled message size is enforced.
+// Quotas: 32 KB frames and 128 KB messages (a larger incoming frame or message closes
+// the connection with 1009; outgoing messages are split into 32 KB frames), 10 min
+// idle timeout (client messages and pings count as activity), 2 h connection
+// duration, 29 s integration timeout.
 //
 // Messages of one connection are handled one after another (API Gateway gives no
 // ordering guarantee, so handlers must not rely on concurrency either way).
@@ -222,9 +222,11 @@ type conn struct {
 	// PostToConnection racing the client's first look at its socket still finds it.
 	ready chan struct{}
 
-	writeMu   sync.Mutex // one message at a time, its frames contiguous
-	closeOnce sync.Once
-	closeCode atomic.Int64 // the code we closed with, when we initiated the close
+	writeMu     sync.Mutex // one message at a time, its frames contiguous
+	closeOnce   sync.Once
+	closeCode   atomic.Int64 // the code we closed with, when we initiated the close
+	closeReason atomic.Pointer[string]
+	idle        *time.Timer // set before the first read; reset by client messages and pings
 }
 
 // wait blocks until the upgrade finished and reports whether the socket is usable.
@@ -239,10 +241,19 @@ func (c *conn) wait(ctx context.Context) bool {
 
 func (c *conn) touch(now time.Time) { c.lastActive.Store(now.UnixNano()) }
 
+// active records client activity and restarts the idle timer.
+func (c *conn) active(idle time.Duration) {
+	c.touch(time.Now())
+	if c.idle != nil {
+		c.idle.Reset(idle)
+	}
+}
+
 // close starts a close handshake in the background; the read loop then ends and runs
 // $disconnect.
 func (c *conn) close(code websocket.StatusCode, reason string) {
 	c.closeOnce.Do(func() {
+		c.closeReason.Store(&reason)
 		c.closeCode.Store(int64(code))
 		go func() { _ = c.ws.Close(code, reason) }()
 	})
@@ -355,10 +366,14 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	g.conns[c.id] = c
 	g.mu.Unlock()
-	ws, err := websocket.Accept(w, r, &websocket.AcceptOptions{
+	ws, err := websocket.Accept(guardedWriter{ResponseWriter: w, maxFrame: FrameBytes}, r, &websocket.AcceptOptions{
 		Subprotocols: subprotocols,
 		// API Gateway does not check Origin; the browser board page connects from any port.
 		InsecureSkipVerify: true,
+		OnPingReceived: func(context.Context, []byte) bool {
+			c.active(g.opts.IdleTimeout) // runs inside Read, after c.idle is set
+			return true
+		},
 	})
 	if err != nil {
 		g.forget(c)
@@ -369,6 +384,11 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	ws.SetReadLimit(MaxMessageBytes)
 	c.ws = ws
+	// Timers before ready: from then on other goroutines may close c or see pings.
+	maxTimer := time.AfterFunc(g.opts.MaxDuration, func() { c.close(websocket.StatusGoingAway, "Going away") })
+	defer maxTimer.Stop()
+	c.idle = time.AfterFunc(g.opts.IdleTimeout, func() { c.close(websocket.StatusGoingAway, "Going away") })
+	defer c.idle.Stop()
 	close(c.ready)
 	g.mu.Lock()
 	closing := g.closed
@@ -378,25 +398,20 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	g.log.Info("websocket connected", "connectionId", c.id, "sourceIp", c.sourceIP)
 
-	maxTimer := time.AfterFunc(g.opts.MaxDuration, func() { c.close(websocket.StatusGoingAway, "Going away") })
-	defer maxTimer.Stop()
-	idle := time.AfterFunc(g.opts.IdleTimeout, func() { c.close(websocket.StatusGoingAway, "Going away") })
-	defer idle.Stop()
-
-	code, reason := g.readLoop(c, idle)
+	code, reason := g.readLoop(c)
 	g.forget(c)
 	_ = ws.CloseNow()
 	g.disconnect(c, code, reason)
 }
 
 // readLoop handles messages until the connection ends and returns the close code.
-func (g *Gateway) readLoop(c *conn, idle *time.Timer) (int64, string) {
+func (g *Gateway) readLoop(c *conn) (int64, string) {
 	ctx := context.Background()
 	for {
 		typ, data, err := c.ws.Read(ctx)
 		if err != nil {
 			if code := c.closeCode.Load(); code != 0 {
-				return code, "Going away"
+				return code, *c.closeReason.Load()
 			}
 			if code := websocket.CloseStatus(err); code != -1 {
 				if errors.Is(err, websocket.ErrMessageTooBig) {
@@ -411,10 +426,8 @@ func (g *Gateway) readLoop(c *conn, idle *time.Timer) (int64, string) {
 			}
 			return int64(websocket.StatusAbnormalClosure), "Connection closed abnormally"
 		}
-		now := time.Now()
-		c.touch(now)
-		idle.Reset(g.opts.IdleTimeout)
-		g.message(c, typ, data, now)
+		c.active(g.opts.IdleTimeout)
+		g.message(c, typ, data, time.Now())
 	}
 }
 

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
@@ -144,7 +143,7 @@ func write(t testing.TB, c *websocket.Conn, msg string) {
 
 func eventually(t testing.TB, cond func() bool, msg string) {
 	t.Helper()
-	require.Eventually(t, cond, 50*time.Second, 5*time.Millisecond, msg)
+	require.Eventually(t, cond, 5*time.Second, 5*time.Millisecond, msg)
 }
 
 func TestConnectionLifecycle(t *testing.T) {
@@ -416,40 +415,81 @@ func TestConcurrentPostsAreNotInterleaved(t *testing.T) {
 	require.Len(t, got, n)
 }
 
-func TestMessageSizeLimit(t *testing.T) {
-	rec := newRecorder()
-	e := newEnv(t, standardRoutes(rec), wsgateway.Options{})
-	c := dial(t, e, "", nil)
-	id := rec.next(t).RequestContext.ConnectionID
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-
-	// The largest message, sent as API Gateway clients must: in 32 KB frames.
-	sendFragmented := func(size int) error {
-		w, err := c.Writer(ctx, websocket.MessageText)
-		if err != nil {
-			return err
-		}
-		chunk := bytes.Repeat([]byte("y"), wsgateway.FrameBytes)
-		for left := size; left > 0; left -= len(chunk) {
-			if _, err := w.Write(chunk[:min(left, len(chunk))]); err != nil {
+func TestMessageSizeLimits(t *testing.T) {
+	// fragmented sends size bytes as API Gateway clients must: in frames of at most frame bytes.
+	fragmented := func(size, frame int) func(ctx context.Context, c *websocket.Conn) error {
+		return func(ctx context.Context, c *websocket.Conn) error {
+			w, err := c.Writer(ctx, websocket.MessageText)
+			if err != nil {
 				return err
 			}
+			chunk := bytes.Repeat([]byte("y"), frame)
+			for left := size; left > 0; left -= len(chunk) {
+				if _, err := w.Write(chunk[:min(left, len(chunk))]); err != nil {
+					return err
+				}
+			}
+			return w.Close()
 		}
-		return w.Close()
 	}
-	require.NoError(t, sendFragmented(wsgateway.MaxMessageBytes))
-	ev := rec.next(t)
-	require.Equal(t, "$default", ev.RequestContext.RouteKey)
-	require.Len(t, ev.Body, wsgateway.MaxMessageBytes)
-
-	_ = sendFragmented(wsgateway.MaxMessageBytes + 1)
-	_, _, err := c.Read(ctx)
-	require.Equal(t, websocket.StatusMessageTooBig, websocket.CloseStatus(err), "got %v want close 1009", err)
-	disc := rec.next(t)
-	require.Equal(t, "$disconnect", disc.RequestContext.RouteKey)
-	require.Equal(t, id, disc.RequestContext.ConnectionID)
-	require.EqualValues(t, 1009, disc.RequestContext.DisconnectStatusCode)
+	single := func(size int) func(ctx context.Context, c *websocket.Conn) error {
+		return func(ctx context.Context, c *websocket.Conn) error {
+			return c.Write(ctx, websocket.MessageText, bytes.Repeat([]byte("y"), size))
+		}
+	}
+	tests := []struct {
+		name     string
+		send     func(ctx context.Context, c *websocket.Conn) error
+		size     int
+		tooLarge bool
+	}{
+		{name: "one full frame", send: single(wsgateway.FrameBytes), size: wsgateway.FrameBytes},
+		{name: "largest message in 32 KB frames", send: fragmented(wsgateway.MaxMessageBytes, wsgateway.FrameBytes), size: wsgateway.MaxMessageBytes},
+		{name: "largest message in small frames", send: fragmented(wsgateway.MaxMessageBytes, 1000), size: wsgateway.MaxMessageBytes},
+		{name: "frame over 32 KB", send: single(wsgateway.FrameBytes + 1), tooLarge: true},
+		{name: "frame with 64-bit length", send: single(200 << 10), tooLarge: true},
+		{name: "message over 128 KB in 32 KB frames", send: fragmented(wsgateway.MaxMessageBytes+1, wsgateway.FrameBytes), tooLarge: true},
+		{name: "oversized frame after fragments", send: func(ctx context.Context, c *websocket.Conn) error {
+			w, err := c.Writer(ctx, websocket.MessageText)
+			if err != nil {
+				return err
+			}
+			if _, err := w.Write(make([]byte, 1000)); err != nil {
+				return err
+			}
+			if _, err := w.Write(make([]byte, wsgateway.FrameBytes+1)); err != nil {
+				return err
+			}
+			return w.Close()
+		}, tooLarge: true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			rec := newRecorder()
+			e := newEnv(t, standardRoutes(rec), wsgateway.Options{})
+			c := dial(t, e, "", nil)
+			id := rec.next(t).RequestContext.ConnectionID
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			err := tc.send(ctx, c)
+			if !tc.tooLarge {
+				require.NoError(t, err)
+				ev := rec.next(t)
+				require.Equal(t, "$default", ev.RequestContext.RouteKey)
+				require.Len(t, ev.Body, tc.size)
+				write(t, c, "still open")
+				require.Equal(t, "still open", rec.next(t).Body)
+				return
+			}
+			_, _, err = c.Read(ctx)
+			require.Equal(t, websocket.StatusMessageTooBig, websocket.CloseStatus(err), "got %v want close 1009", err)
+			disc := rec.next(t)
+			require.Equal(t, "$disconnect", disc.RequestContext.RouteKey)
+			require.Equal(t, id, disc.RequestContext.ConnectionID)
+			require.EqualValues(t, 1009, disc.RequestContext.DisconnectStatusCode)
+			require.Equal(t, 0, rec.count("$default"), "no part of an oversized message reaches a route")
+		})
+	}
 }
 
 func TestTimeouts(t *testing.T) {
@@ -494,18 +534,40 @@ func TestTimeouts(t *testing.T) {
 	}
 }
 
-func TestIdleTimerResetByMessages(t *testing.T) {
-	rec := newRecorder()
-	e := newEnv(t, standardRoutes(rec), wsgateway.Options{IdleTimeout: 400 * time.Millisecond})
-	c := dial(t, e, "", nil)
-	rec.next(t)
-	// Ten messages 100 ms apart span a second, well past one idle timeout.
-	for range 10 {
-		time.Sleep(100 * time.Millisecond)
-		write(t, c, "hi")
+func TestIdleTimerResetByActivity(t *testing.T) {
+	tests := []struct {
+		name  string
+		touch func(t *testing.T, c *websocket.Conn)
+	}{
+		{"messages", func(t *testing.T, c *websocket.Conn) { write(t, c, "hi") }},
+		{"pings", func(t *testing.T, c *websocket.Conn) {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			require.NoError(t, c.Ping(ctx))
+		}},
 	}
-	require.Equal(t, 0, rec.count("$disconnect"), "an active connection must not idle out")
-	require.Equal(t, 1, e.gw.Connections())
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			rec := newRecorder()
+			e := newEnv(t, standardRoutes(rec), wsgateway.Options{IdleTimeout: 600 * time.Millisecond})
+			c := dial(t, e, "", nil)
+			rec.next(t)
+			go func() { // the client must read for pongs to arrive
+				for {
+					if _, _, err := c.Read(context.Background()); err != nil {
+						return
+					}
+				}
+			}()
+			// Twelve touches 100 ms apart span 1.2 s, twice the idle timeout.
+			for range 12 {
+				time.Sleep(100 * time.Millisecond)
+				tc.touch(t, c)
+			}
+			require.Equal(t, 0, rec.count("$disconnect"), "an active connection must not idle out")
+			require.Equal(t, 1, e.gw.Connections())
+		})
+	}
 }
 
 func TestDeadClientEventuallyGone(t *testing.T) {
@@ -520,7 +582,6 @@ func TestDeadClientEventuallyGone(t *testing.T) {
 	}
 	var gone *types.GoneException
 	require.ErrorAs(t, err, &gone, "got %v want GoneException once writes stall", err)
-	t.Logf("after gone: conns=%d disc=%d", e.gw.Connections(), rec.count("$disconnect"))
 	eventually(t, func() bool { return e.gw.Connections() == 0 }, "dead connection dropped")
 	eventually(t, func() bool { return rec.count("$disconnect") == 1 }, "dead connection disconnected once")
 }
@@ -571,6 +632,3 @@ func TestNewRejectsBadRoutes(t *testing.T) {
 		})
 	}
 }
-
-// silence unused import on some toolchains
-var _ = fmt.Sprint

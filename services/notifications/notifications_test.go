@@ -3,7 +3,9 @@ package notifications_test
 import (
 	"context"
 	"encoding/json"
+	"math/rand/v2"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -241,4 +243,70 @@ func TestFanOutRejectsMalformedEvents(t *testing.T) {
 	other := viewEvent("c1", 1, "Owls")
 	other.DetailType = "SomethingElse"
 	require.NoError(t, h.fanOut()(context.Background(), other), "an event the rule should not have matched is dropped")
+}
+
+// EventBridge delivers at least once and in any order, possibly to concurrent
+// invocations. Whatever the interleaving, every connection sees strictly increasing
+// versions, no version twice, and ends on the latest.
+func TestFanOutUnderDuplicateReorderedConcurrentDeliveries(t *testing.T) {
+	for _, s := range stores {
+		t.Run(s.name, func(t *testing.T) {
+			ctx := context.Background()
+			h := newHarness(t, s.open(t), harnessOptions{concurrency: 4})
+			clients := []*client{h.dial(t), h.dial(t), h.dial(t)}
+			clients[0].subscribe("c1")
+			clients[1].subscribe("*")
+			clients[2].subscribe("c1")
+			clients[2].subscribe("*")
+
+			const latest = 12
+			var deliveries []int64
+			for v := int64(1); v <= latest; v++ {
+				deliveries = append(deliveries, v, v) // every event twice
+			}
+			rand.New(rand.NewPCG(1, 2)).Shuffle(len(deliveries), func(i, j int) {
+				deliveries[i], deliveries[j] = deliveries[j], deliveries[i]
+			})
+			work := make(chan int64)
+			var wg sync.WaitGroup
+			for range 6 {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					for v := range work {
+						// Like EventBridge: redeliver until the handler succeeds.
+						for attempt := 0; ; attempt++ {
+							if err := h.fanOut()(ctx, viewEvent("c1", v, "Owls")); err == nil {
+								break
+							} else if attempt > 200 {
+								t.Errorf("version %d still failing: %v", v, err)
+								return
+							}
+							time.Sleep(time.Millisecond)
+						}
+					}
+				}()
+			}
+			for _, v := range deliveries {
+				work <- v
+			}
+			close(work)
+			wg.Wait()
+
+			for i, c := range clients {
+				var got []int64
+				for {
+					_, v := decodeUpdate(t, c.next())
+					got = append(got, v)
+					if v == latest {
+						break
+					}
+				}
+				for j := 1; j < len(got); j++ {
+					require.Greater(t, got[j], got[j-1], "client %d got versions %v, want strictly increasing", i, got)
+				}
+				c.expectNothingPending()
+			}
+		})
+	}
 }

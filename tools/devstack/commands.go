@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -160,5 +159,3 @@ func baseURL(addr string) string {
 	}
 	return "http://" + addr
 }
-
-var _ = errors.New

@@ -23,6 +23,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/concertsys/platform/localauth"
 	"github.com/concertsys/tools/devstack/internal/stack"
 )
 
@@ -32,7 +33,7 @@ const (
 )
 
 func main() {
-	if err := run(os.Args[1:], os.Stdout, os.Stderr); err != nil {
+	if err := run(os.Args[1:], os.Stdout, os.Stderr); err != nil && !errors.Is(err, flag.ErrHelp) {
 		fmt.Fprintln(os.Stderr, "devstack:", err)
 		os.Exit(1)
 	}
@@ -64,6 +65,17 @@ func serve(args []string, stderr io.Writer) error {
 	logFormat := fs.String("log", "text", "log format: text or json")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	drain := fs.Duration("drain-timeout", 10*time.Second, "how long shutdown waits for the pipe and bus deliveries")
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), `usage: devstack [flags]                 run the whole system on -addr
+       devstack token [-data DIR]        print an organizer JWT for that data directory
+       devstack tail [-addr A] [-pattern JSON]
+       devstack dead-letters [-addr A] [list | redrive [ID...]]
+       devstack rebuild-projections [-addr A]
+
+flags:
+`)
+		fs.PrintDefaults()
+	}
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -101,6 +113,13 @@ func serve(args []string, stderr io.Writer) error {
 		return err
 	}
 	logger.Info("devstack ready", "url", st.URL(), "data", st.DataDir(), "auth", authOn, "startup", time.Since(started).Round(time.Millisecond))
+	if authOn && *inMemory {
+		// The signing key dies with the temporary directory, so devstack token
+		// cannot reach it: hand out a token here.
+		if tok, err := st.Issuer().Token("local-organizer", []string{localauth.OrganizersGroup}, 12*time.Hour); err == nil {
+			logger.Info("organizer token for this in-memory run", "token", tok)
+		}
+	}
 	<-ctx.Done()
 	stop() // a second signal kills the process the default way
 	logger.Info("devstack shutting down", "drain_timeout", *drain)

@@ -1,11 +1,26 @@
 // Package eventsapi serves a bus.Bus over HTTP: the EventBridge JSON 1.1 API that the
-// AWS SDK for Go v2 eventbridge client speaks (PutEvents, TestEventPattern), plus
-// developer endpoints to tail the bus and to list and redrive dead letters.
+// AWS SDK for Go v2 eventbridge client speaks, plus developer endpoints.
 //
-// Mount the handler at /_aws/events (and /_aws/events/ for the developer endpoints),
-// with or without http.StripPrefix, and point the SDK at it:
+// Mount the handler at /_aws/events and /_aws/events/ (with or without
+// http.StripPrefix) and point the SDK at it:
 //
 //	eventbridge.New(eventbridge.Options{BaseEndpoint: aws.String(serverURL + "/_aws/events"), ...})
+//
+// AWS API (POST, routed by X-Amz-Target, application/x-amz-json-1.1; errors are
+// {"__type","message"} with X-Amzn-ErrorType, which the SDK decodes into typed errors):
+//   - AWSEvents.PutEvents: 1..10 entries, summed entry size at most 1 MB, else
+//     ValidationException; per-entry InvalidArgument, MalformedDetail,
+//     NotAuthorizedForSourceException or ResourceNotFoundException (unknown EventBusName;
+//     empty, the bus name and the bus ARN are known).
+//   - AWSEvents.TestEventPattern: Result, InvalidEventPatternException for a bad pattern,
+//     ValidationException for an Event lacking AWS's mandatory envelope fields.
+//   - anything else: UnknownOperationException.
+//
+// Developer endpoints (JSON; errors application/problem+json):
+//   - GET  .../tail?pattern=<event pattern>&limit=<n>: newline-delimited JSON events, live
+//   - GET  .../dead-letters: {"deadLetters":[...]}
+//   - POST .../dead-letters/redrive {"ids":[...]} or {"all":true}: {"redriven":n}
+//   - GET  .../stats: the bus counters
 package eventsapi
 
 import (

@@ -25,6 +25,7 @@ import (
 
 	"github.com/concertsys/platform/bus"
 	"github.com/concertsys/platform/bus/eventsapi"
+	"github.com/concertsys/platform/httpapi"
 )
 
 type fixture struct {
@@ -296,6 +297,7 @@ func TestAPIWireErrors(t *testing.T) {
 		{"body not JSON", http.MethodPost, "AWSEvents.PutEvents", "application/x-amz-json-1.1", `{"Entries":`, http.StatusBadRequest, "SerializationException"},
 		{"wrong member type", http.MethodPost, "AWSEvents.PutEvents", "application/x-amz-json-1.1", `{"Entries":"x"}`, http.StatusBadRequest, "SerializationException"},
 		{"missing members", http.MethodPost, "AWSEvents.TestEventPattern", "application/x-amz-json-1.1", `{}`, http.StatusBadRequest, "ValidationException"},
+		{"body over 8 MB", http.MethodPost, "AWSEvents.PutEvents", "application/x-amz-json-1.1", `{"Entries":"` + strings.Repeat("x", 8<<20) + `"}`, http.StatusRequestEntityTooLarge, "ValidationException"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -458,4 +460,66 @@ func TestStatsEndpoint(t *testing.T) {
 	var st bus.Stats
 	require.NoError(t, json.NewDecoder(resp.Body).Decode(&st))
 	require.Equal(t, bus.Stats{Accepted: 1, Rejected: 1}, st)
+}
+
+func TestDevClient(t *testing.T) {
+	f := newFixture(t, eventsapi.Options{})
+	dc := eventsapi.DevClient{BaseURL: f.base + "/"}
+	fixed := make(chan struct{})
+	require.NoError(t, f.bus.Subscribe(bus.Subscription{Name: "r", Pattern: json.RawMessage(`{"source":["concerts"]}`), MaxAttempts: 1},
+		func(ctx context.Context, ev events.EventBridgeEvent) error {
+			select {
+			case <-fixed:
+				return nil
+			default:
+				return errors.New("not yet")
+			}
+		}))
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	tailed := make(chan string, 10)
+	tailDone := make(chan error, 1)
+	go func() {
+		tailDone <- dc.Tail(ctx, `{"detail-type":["A"]}`, func(ev events.EventBridgeEvent) error {
+			tailed <- ev.ID
+			return nil
+		})
+	}()
+	waitFor(t, "tail connected", func() bool {
+		// A put reaches only a connected tail: keep putting until one comes through.
+		_, err := f.client.PutEvents(context.Background(), &eventbridge.PutEventsInput{Entries: []types.PutEventsRequestEntry{reqEntry("other", "A", `{}`)}})
+		require.NoError(t, err)
+		select {
+		case <-tailed:
+			return true
+		case <-time.After(20 * time.Millisecond):
+			return false
+		}
+	})
+
+	_, err := f.client.PutEvents(context.Background(), &eventbridge.PutEventsInput{Entries: []types.PutEventsRequestEntry{reqEntry("concerts", "A", `{}`)}})
+	require.NoError(t, err)
+	var dls []bus.DeadLetter
+	waitFor(t, "dead letter via client", func() bool {
+		dls, err = dc.DeadLetters(context.Background())
+		require.NoError(t, err)
+		return len(dls) == 1
+	})
+	_, err = dc.Redrive(context.Background(), "dl-unknown")
+	var p *httpapi.Problem
+	require.ErrorAs(t, err, &p)
+	require.Equal(t, http.StatusNotFound, p.Status)
+
+	close(fixed)
+	n, err := dc.Redrive(context.Background())
+	require.NoError(t, err)
+	require.Equal(t, 1, n)
+	waitFor(t, "delivered after redrive", func() bool {
+		st, err := dc.Stats(context.Background())
+		require.NoError(t, err)
+		return st.Delivered == 1
+	})
+	cancel()
+	require.ErrorIs(t, <-tailDone, context.Canceled)
 }

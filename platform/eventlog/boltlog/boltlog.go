@@ -36,8 +36,12 @@ var (
 	feedBucket       = []byte("feed")       // position -> version + aggregate id
 )
 
-// maxGroup bounds how many appends share one transaction.
-const maxGroup = 256
+// A transaction takes at most maxGroup appends or maxGroupBytes of events, so a
+// burst of large appends does not build one huge transaction.
+const (
+	maxGroup      = 256
+	maxGroupBytes = 16 << 20
+)
 
 // Log is an event log in one bbolt file. It is safe for concurrent use.
 type Log struct {
@@ -91,7 +95,9 @@ func Open(path string) (*Log, error) {
 func (l *Log) Close() error {
 	l.closeOnce.Do(func() { close(l.closing) })
 	<-l.done
-	return l.db.Close()
+	err := l.db.Close()
+	l.notify() // wake feed readers so they notice the log is gone
+	return err
 }
 
 // Path is the file the log lives in.
@@ -115,6 +121,14 @@ func (l *Log) Append(ctx context.Context, events []eventlog.Event) error {
 	return <-req.result
 }
 
+func (r *request) size() int {
+	n := 0
+	for _, e := range r.events {
+		n += eventlog.ItemSize(e)
+	}
+	return n
+}
+
 // writer is the only goroutine that writes. It takes one request, adds whatever else
 // is already waiting, and commits them in one transaction.
 func (l *Log) writer() {
@@ -127,11 +141,13 @@ func (l *Log) writer() {
 		case <-l.closing:
 			return
 		}
+		size := group[0].size()
 	drain:
-		for len(group) < maxGroup {
+		for len(group) < maxGroup && size < maxGroupBytes {
 			select {
 			case r := <-l.requests:
 				group = append(group, r)
+				size += r.size()
 			default:
 				break drain
 			}

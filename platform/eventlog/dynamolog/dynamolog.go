@@ -10,9 +10,11 @@
 package dynamolog
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -53,12 +55,21 @@ func (l *Log) Append(ctx context.Context, events []eventlog.Event) error {
 	first := events[0]
 	if len(events) == 1 {
 		_, err := l.client.PutItem(ctx, &dynamodb.PutItemInput{
-			TableName:           aws.String(l.table),
-			Item:                Item(first),
-			ConditionExpression: condition,
+			TableName:                           aws.String(l.table),
+			Item:                                Item(first),
+			ConditionExpression:                 condition,
+			ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 		})
 		var ccf *types.ConditionalCheckFailedException
 		if errors.As(err, &ccf) {
+			existing := ccf.Item
+			if existing == nil && first.EventID != "" {
+				// Servers that ignore ReturnValuesOnConditionCheckFailure: read it.
+				existing = l.get(ctx, first.AggregateID, first.Version)
+			}
+			if ours(existing, first) {
+				return nil
+			}
 			return &eventlog.ConflictError{AggregateID: first.AggregateID, Version: first.Version}
 		}
 		if err != nil {
@@ -82,6 +93,36 @@ func (l *Log) Append(ctx context.Context, events []eventlog.Event) error {
 		return conflict
 	}
 	return fmt.Errorf("append %s versions %d..%d: %w", first.AggregateID, first.Version, events[len(events)-1].Version, err)
+}
+
+// ours reports whether the item that failed the condition is e itself: the SDK
+// retries a PutItem whose response was lost, and the retry then finds the first
+// attempt's item. Event ids are unique, so the same id, type and data means the
+// append had succeeded. (TransactWriteItems needs no such check: the SDK sends one
+// idempotency token across its retries.)
+func ours(item map[string]types.AttributeValue, e eventlog.Event) bool {
+	if e.EventID == "" || item == nil {
+		return false
+	}
+	stored, err := FromItem(item)
+	return err == nil && stored.EventID == e.EventID && stored.EventType == e.EventType &&
+		string(stored.Data) == string(e.Data)
+}
+
+// get reads one item with a consistent read; nil when it cannot.
+func (l *Log) get(ctx context.Context, id string, version int64) map[string]types.AttributeValue {
+	out, err := l.client.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName:      aws.String(l.table),
+		ConsistentRead: aws.Bool(true),
+		Key: map[string]types.AttributeValue{
+			eventlog.AttrAggregateID: &types.AttributeValueMemberS{Value: id},
+			eventlog.AttrVersion:     &types.AttributeValueMemberN{Value: strconv.FormatInt(version, 10)},
+		},
+	})
+	if err != nil {
+		return nil
+	}
+	return out.Item
 }
 
 // transactionConflict maps a cancelled transaction to the version that was taken.
@@ -150,11 +191,17 @@ func (l *Log) LoadAfter(ctx context.Context, aggregateID string, after int64) ([
 			events = append(events, e)
 		}
 	}
+	// DynamoDB returns items in sort-key order already; sorting again is cheap and
+	// keeps the contract on local servers that order numeric sort keys as text
+	// (minidyn v0.8.2 returns 1, 10, 11, 2, …).
+	slices.SortFunc(events, func(a, b eventlog.Event) int { return cmp.Compare(a.Version, b.Version) })
 	return events, nil
 }
 
-// ForEach calls fn for every event in the table with a paginated Scan. Order is
-// only per aggregate, and not even that across pages of different partitions.
+// ForEach calls fn for every event in the table with a paginated, consistent Scan.
+// DynamoDB returns each aggregate's items in version order, aggregates in no
+// particular order. (minidyn v0.8.2 orders numeric sort keys as text, so there an
+// aggregate's versions 10+ come before 2.)
 func (l *Log) ForEach(ctx context.Context, fn func(eventlog.Event) error) error {
 	p := dynamodb.NewScanPaginator(l.client, &dynamodb.ScanInput{
 		TableName:      aws.String(l.table),
@@ -276,14 +323,21 @@ func CreateTable(ctx context.Context, client *dynamodb.Client, name string) erro
 	if err != nil {
 		return fmt.Errorf("create table %s: %w", name, err)
 	}
-	if out.TableDescription != nil && out.TableDescription.TableStatus == types.TableStatusActive {
-		return nil
+	status := out.TableDescription.TableStatus
+	for delay := 50 * time.Millisecond; ; delay = min(2*delay, 2*time.Second) {
+		// A server that reports no status at all (minidyn) creates tables synchronously.
+		if status == types.TableStatusActive || status == "" {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("wait for table %s (%s): %w", name, status, ctx.Err())
+		case <-time.After(delay):
+		}
+		d, err := client.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(name)})
+		if err != nil {
+			return fmt.Errorf("wait for table %s: %w", name, err)
+		}
+		status = d.Table.TableStatus
 	}
-	w := dynamodb.NewTableExistsWaiter(client, func(o *dynamodb.TableExistsWaiterOptions) {
-		o.MinDelay, o.MaxDelay = 100*time.Millisecond, 5*time.Second
-	})
-	if err := w.Wait(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(name)}, 5*time.Minute); err != nil {
-		return fmt.Errorf("wait for table %s: %w", name, err)
-	}
-	return nil
 }

@@ -202,7 +202,7 @@ func (a *App) append(ctx context.Context, c *domain.Concert, meta Meta, now time
 			Version:       e.Version,
 			EventID:       a.cfg.NewID(),
 			EventType:     e.Type,
-			SchemaVersion: domain.CurrentVersion,
+			SchemaVersion: domain.SchemaVersion,
 			Created:       now,
 			CorrelationID: meta.CorrelationID,
 			CausationID:   meta.CausationID,

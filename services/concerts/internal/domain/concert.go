@@ -15,14 +15,14 @@ import (
 
 // Limits of the concert's values, shared with the published schemas.
 const (
-	MaxTextLen     = 200
-	MaxReasonLen   = 500
-	MinCapacity    = 1
-	MaxCapacity    = 1_000_000
-	MaxPriceCents  = 100_000_000
-	MinQuantity    = 1
-	MaxQuantity    = 100
-	CurrentVersion = 1 // schema version of every event this package records
+	MaxTextLen    = 200
+	MaxReasonLen  = 500
+	MinCapacity   = 1
+	MaxCapacity   = 1_000_000
+	MaxPriceCents = 100_000_000
+	MinQuantity   = 1
+	MaxQuantity   = 100
+	SchemaVersion = 1 // schema version of every event this package records
 )
 
 // latestStart keeps startsAt inside what RFC 3339 (and JSON encoding of time.Time) can

@@ -63,7 +63,7 @@ type exec func(ctx context.Context, id string, meta app.Meta) (app.Result, error
 func (h *HTTP) ScheduleConcert(ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
 	return h.write(ctx, req, writeRoute{route: RouteSchedule, create: true, decode: func(req events.APIGatewayV2HTTPRequest) (exec, error) {
 		var body scheduleRequest
-		if err := httpapi.DecodeJSON(req, &body); err != nil {
+		if err := decodeJSON(req, &body); err != nil {
 			return nil, err
 		}
 		if err := required(map[string]bool{"artist": body.Artist != nil, "venue": body.Venue != nil,
@@ -85,7 +85,7 @@ func (h *HTTP) ScheduleConcert(ctx context.Context, req events.APIGatewayV2HTTPR
 func (h *HTTP) UpdateConcert(ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
 	return h.write(ctx, req, writeRoute{route: RouteUpdate, decode: func(req events.APIGatewayV2HTTPRequest) (exec, error) {
 		var body updateRequest
-		if err := httpapi.DecodeJSON(req, &body); err != nil {
+		if err := decodeJSON(req, &body); err != nil {
 			return nil, err
 		}
 		if body.Artist == nil && body.Venue == nil && body.PriceCents == nil {
@@ -101,7 +101,7 @@ func (h *HTTP) UpdateConcert(ctx context.Context, req events.APIGatewayV2HTTPReq
 func (h *HTTP) RescheduleConcert(ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
 	return h.write(ctx, req, writeRoute{route: RouteReschedule, decode: func(req events.APIGatewayV2HTTPRequest) (exec, error) {
 		var body rescheduleRequest
-		if err := httpapi.DecodeJSON(req, &body); err != nil {
+		if err := decodeJSON(req, &body); err != nil {
 			return nil, err
 		}
 		if err := required(map[string]bool{"startsAt": body.StartsAt != nil}); err != nil {
@@ -121,7 +121,7 @@ func (h *HTTP) RescheduleConcert(ctx context.Context, req events.APIGatewayV2HTT
 func (h *HTTP) SellTickets(ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
 	return h.write(ctx, req, writeRoute{route: RouteTickets, decode: func(req events.APIGatewayV2HTTPRequest) (exec, error) {
 		var body ticketsRequest
-		if err := httpapi.DecodeJSON(req, &body); err != nil {
+		if err := decodeJSON(req, &body); err != nil {
 			return nil, err
 		}
 		if err := required(map[string]bool{"quantity": body.Quantity != nil}); err != nil {
@@ -137,7 +137,7 @@ func (h *HTTP) SellTickets(ctx context.Context, req events.APIGatewayV2HTTPReque
 func (h *HTTP) CancelConcert(ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
 	return h.write(ctx, req, writeRoute{route: RouteCancel, decode: func(req events.APIGatewayV2HTTPRequest) (exec, error) {
 		var body cancelRequest
-		if err := httpapi.DecodeJSON(req, &body); err != nil {
+		if err := decodeJSON(req, &body); err != nil {
 			return nil, err
 		}
 		if err := required(map[string]bool{"reason": body.Reason != nil}); err != nil {
@@ -264,7 +264,9 @@ func (h *HTTP) write(ctx context.Context, req events.APIGatewayV2HTTPRequest, w 
 	}
 	body, _ := httpapi.Body(req) // decode succeeded, so the body is readable
 	stored, _, err := h.app.Idempotent(ctx, app.IdempotentRequest{Key: key, Fingerprint: fingerprint(w.route, req.PathParameters["id"], body), AggregateID: id},
-		execute, func(id string, version int64) app.StoredResponse { return respond(app.Result{ID: id, Version: version}) })
+		execute, func(id string, version int64) app.StoredResponse {
+			return respond(app.Result{ID: id, Version: version})
+		})
 	if err != nil {
 		return h.errorResponse(ctx, err, instance), nil
 	}

@@ -18,6 +18,16 @@ const (
 // ErrInvalidQuery: a query parameter is malformed or out of range (a 400).
 var ErrInvalidQuery = errors.New("invalid query")
 
+// InvalidQueryError says which parameter is wrong, in words fit for the client.
+type InvalidQueryError struct {
+	Detail string
+}
+
+func (e *InvalidQueryError) Error() string { return "invalid query: " + e.Detail }
+
+// Is makes errors.Is(err, ErrInvalidQuery) hold.
+func (e *InvalidQueryError) Is(target error) bool { return target == ErrInvalidQuery }
+
 // ListConcerts answers GET /concerts.
 type ListConcerts struct {
 	views   ViewStore
@@ -48,13 +58,13 @@ func (q *ListConcerts) List(ctx context.Context, p ListParams) (Page, error) {
 	switch p.Status {
 	case "", viewevents.StatusScheduled, viewevents.StatusSoldOut, viewevents.StatusCancelled:
 	default:
-		return Page{}, fmt.Errorf("status must be one of scheduled, soldout, cancelled: %w", ErrInvalidQuery)
+		return Page{}, &InvalidQueryError{Detail: "status must be one of scheduled, soldout, cancelled"}
 	}
 	limit := DefaultLimit
 	if p.Limit != "" {
 		n, err := strconv.Atoi(p.Limit)
 		if err != nil || n < 1 || n > MaxLimit {
-			return Page{}, fmt.Errorf("limit must be an integer from 1 to %d: %w", MaxLimit, ErrInvalidQuery)
+			return Page{}, &InvalidQueryError{Detail: fmt.Sprintf("limit must be an integer from 1 to %d", MaxLimit)}
 		}
 		limit = n
 	}
@@ -62,7 +72,7 @@ func (q *ListConcerts) List(ctx context.Context, p ListParams) (Page, error) {
 	if p.Cursor != "" {
 		pos, err := q.cursors.Decode(p.Cursor, p.Status)
 		if err != nil {
-			return Page{}, fmt.Errorf("%v: %w", err, ErrInvalidQuery)
+			return Page{}, &InvalidQueryError{Detail: err.Error()}
 		}
 		after = pos
 	}

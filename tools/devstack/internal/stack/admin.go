@@ -1,18 +1,53 @@
 package stack
 
 import (
-		"net/http"
+	"bytes"
+	"encoding/json"
+	"io"
+	"net/http"
+
+	"github.com/concertsys/platform/httpapi"
 )
 
-func (s *Stack) serveRebuild(w http.ResponseWriter, r *http.Request) {
-	if s.rebuild == nil {
-		writeJSON(w, http.StatusNotImplemented, map[string]string{"message": "projections rebuild not wired"})
+// serveJob invokes a job function through the Lambda JSON path, as the console or
+// the CLI would invoke it on AWS, and answers its JSON result.
+func (s *Stack) serveJob(w http.ResponseWriter, r *http.Request) {
+	fn := r.PathValue("function")
+	h, ok := s.jobs[fn]
+	if !ok {
+		writeProblem(w, r, http.StatusNotFound, "no job function "+fn)
 		return
 	}
-	res, err := s.rebuild(r.Context())
+	payload, err := io.ReadAll(io.LimitReader(r.Body, httpapi.MaxBodyBytes+1))
+	if err != nil || len(payload) > httpapi.MaxBodyBytes {
+		writeProblem(w, r, http.StatusRequestEntityTooLarge, "payload over 1 MB")
+		return
+	}
+	if len(bytes.TrimSpace(payload)) == 0 {
+		payload = []byte("{}")
+	}
+	if !json.Valid(payload) {
+		writeProblem(w, r, http.StatusBadRequest, "payload is not JSON")
+		return
+	}
+	// aws-lambda-go's Invoke hands back a pooled buffer that the next Invoke of the
+	// same handler may overwrite: one job at a time, answered before the next.
+	s.jobMu.Lock()
+	defer s.jobMu.Unlock()
+	out, err := h.Invoke(r.Context(), payload)
 	if err != nil {
-		writeJSON(w, http.StatusInternalServerError, map[string]string{"message": err.Error()})
+		s.log.Error("job failed", "function", fn, "err", err)
+		writeProblem(w, r, http.StatusInternalServerError, "job "+fn+" failed: "+err.Error())
 		return
 	}
-	writeJSON(w, http.StatusOK, res)
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = w.Write(out)
+}
+
+func writeProblem(w http.ResponseWriter, r *http.Request, status int, detail string) {
+	p := httpapi.NewProblem(status, detail)
+	p.Instance = r.URL.Path
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(p)
 }

@@ -11,7 +11,9 @@ import (
 
 	"github.com/concertsys/platform/eventlog/boltlog"
 	"github.com/concertsys/platform/service"
+	"github.com/concertsys/services/concerts"
 	"github.com/concertsys/services/notifications"
+	"github.com/concertsys/services/projections"
 )
 
 // environment is what the services are built from.
@@ -27,7 +29,6 @@ type environment struct {
 type services struct {
 	services []service.Service
 	closers  []func() error
-	rebuild  func(ctx context.Context) (any, error)
 }
 
 // buildServices builds every service with its local (bbolt) adapters in the data
@@ -41,6 +42,17 @@ func buildServices(ctx context.Context, env environment) (out services, err erro
 		}
 	}()
 
+	idem, err := concerts.OpenLocalIdempotency(filepath.Join(env.dataDir, "concerts-idempotency.db"))
+	if err != nil {
+		return out, fmt.Errorf("concerts idempotency store: %w", err)
+	}
+	out.closers = append(out.closers, idem.Close)
+	conc, err := concerts.New(ctx, concerts.Deps{Log: env.events, Idempotency: idem, Logger: env.logger})
+	if err != nil {
+		return out, err
+	}
+	out.services = append(out.services, conc)
+
 	connections, err := notifications.OpenLocalStore(filepath.Join(env.dataDir, "notifications.db"))
 	if err != nil {
 		return out, fmt.Errorf("notifications store: %w", err)
@@ -53,5 +65,24 @@ func buildServices(ctx context.Context, env environment) (out services, err erro
 		return out, err
 	}
 	out.services = append(out.services, notif)
+
+	views, err := projections.OpenLocalViews(filepath.Join(env.dataDir, "projections.db"))
+	if err != nil {
+		return out, fmt.Errorf("projections store: %w", err)
+	}
+	out.closers = append(out.closers, views.Close)
+	cursorKey, err := views.CursorKey()
+	if err != nil {
+		return out, fmt.Errorf("projections cursor key: %w", err)
+	}
+	proj, err := projections.New(ctx, projections.Deps{
+		Views: views, Log: env.events, Scanner: env.events,
+		EventBridge: env.eventBridge, EventBusName: env.busName,
+		CursorKey: cursorKey, Logger: env.logger,
+	})
+	if err != nil {
+		return out, err
+	}
+	out.services = append(out.services, proj)
 	return out, nil
 }

@@ -13,13 +13,16 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/apigatewaymanagementapi"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
@@ -37,16 +40,19 @@ import (
 
 // Paths devstack serves besides the REST API.
 const (
-	HealthPath      = "/healthz"
-	WebSocketPath   = "/ws"
-	EventsAPIPath   = "/_aws/events"
-	ManagementPath  = "/_aws/ws"
+	HealthPath     = "/healthz"
+	WebSocketPath  = "/ws"
+	EventsAPIPath  = "/_aws/events"
+	ManagementPath = "/_aws/ws"
 	// The bus's developer endpoints (platform/bus/eventsapi).
 	TailPath        = EventsAPIPath + "/tail"
 	DeadLettersPath = EventsAPIPath + "/dead-letters"
 	RedrivePath     = EventsAPIPath + "/dead-letters/redrive"
 	// RebuildPath rebuilds the projections' read model from the event log.
-	RebuildPath = "/_devstack/rebuild-projections"
+	RebuildPath = "/_devstack/jobs/rebuild-projections"
+	// JobsPath + function invokes a service's job (a trigger-less function) with
+	// the request body as its payload.
+	JobsPath = "/_devstack/jobs/"
 )
 
 // Names of the emulated AWS resources.
@@ -54,6 +60,8 @@ const (
 	Region  = "us-east-1"
 	Account = "000000000000"
 	BusName = "concertsys"
+	// WorkersPerRule is how many deliveries run at once per bus rule.
+	WorkersPerRule = 16
 	// EventLogFile is the event log's file in the data directory.
 	EventLogFile = "eventlog.db"
 )
@@ -79,20 +87,21 @@ type Stack struct {
 	dataDir string
 	url     string
 
-	listener net.Listener
-	server   *http.Server
-	served   chan error
+	server *http.Server
 
 	events   *boltlog.Log
 	bus      *bus.Bus
 	pipe     *pipe.Pipe
 	issuer   *localauth.Issuer
 	ws       *wsgateway.Gateway
-	rebuild  func(ctx context.Context) (any, error)
+	jobs     map[string]lambda.Handler // by function name
+	jobMu    sync.Mutex
 	closers  []func() error // stores, closed last, in reverse order
 	ready    atomic.Bool
 	draining atomic.Bool
-	inflight sync.WaitGroup
+	// inflight is read-locked by every client request while it runs; Close takes
+	// the write lock once to wait for them (draining turns new ones away first).
+	inflight sync.RWMutex
 }
 
 // Start opens the stores, builds the services and starts serving. On error everything
@@ -104,7 +113,7 @@ func Start(ctx context.Context, cfg Config) (st *Stack, err error) {
 	if cfg.Addr == "" {
 		cfg.Addr = "127.0.0.1:8080"
 	}
-	s := &Stack{cfg: cfg, log: cfg.Logger, served: make(chan error, 1)}
+	s := &Stack{cfg: cfg, log: cfg.Logger}
 	defer func() {
 		if err != nil {
 			s.closeStores()
@@ -132,7 +141,6 @@ func Start(ctx context.Context, cfg Config) (st *Stack, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("listen %s: %w", cfg.Addr, err)
 	}
-	s.listener = ln
 	s.closers = append(s.closers, func() error { ln.Close(); return nil })
 	s.url = "http://" + ln.Addr().String()
 
@@ -146,14 +154,29 @@ func Start(ctx context.Context, cfg Config) (st *Stack, err error) {
 	if cfg.InMemory {
 		busDir = ""
 	}
-	s.bus, err = bus.New(bus.Options{Name: BusName, Account: Account, Region: Region, DataDir: busDir, Logger: s.log.With("component", "bus")})
+	s.bus, err = bus.New(bus.Options{
+		Name: BusName, Account: Account, Region: Region, DataDir: busDir, Logger: s.log.With("component", "bus"),
+		// Lambda runs many invocations of a target at once; four workers per rule
+		// would make the local read model lag far behind under load.
+		WorkersPerRule: WorkersPerRule,
+		// Room for a tail reader (devstack tail, loadgen) to fall behind briefly
+		// without missing events.
+		TailBuffer: 8192,
+	})
 	if err != nil {
 		return nil, fmt.Errorf("bus: %w", err)
 	}
+	// Close closes the bus before the stores; this is for a failed Start.
+	s.closers = append(s.closers, func() error { return s.bus.Close(context.Background()) })
 
 	awsCfg := aws.Config{
 		Region:      Region,
 		Credentials: credentials.NewStaticCredentialsProvider("devstack", "devstack", ""),
+		// Every bus worker may hold a connection to devstack itself; the SDK's
+		// default of 10 idle connections per host would churn sockets under load.
+		HTTPClient: awshttp.NewBuildableClient().WithTransportOptions(func(tr *http.Transport) {
+			tr.MaxIdleConnsPerHost = 4 * WorkersPerRule
+		}),
 	}
 	env := environment{
 		dataDir: s.dataDir,
@@ -172,13 +195,16 @@ func Start(ctx context.Context, cfg Config) (st *Stack, err error) {
 		return nil, err
 	}
 	s.closers = append(s.closers, svcs.closers...)
-	s.rebuild = svcs.rebuild
 
 	var httpRoutes []service.HTTPRoute
 	var wsRoutes []service.WebSocketRoute
 	var enricher *service.Enricher
 	var source string
+	s.jobs = map[string]lambda.Handler{}
 	for _, svc := range svcs.services {
+		for _, j := range svc.Jobs {
+			s.jobs[j.Function] = lambda.NewHandler(j.Handler)
+		}
 		httpRoutes = append(httpRoutes, svc.HTTPRoutes...)
 		wsRoutes = append(wsRoutes, svc.WebSocketRoutes...)
 		for _, c := range svc.Consumers {
@@ -233,7 +259,11 @@ func Start(ctx context.Context, cfg Config) (st *Stack, err error) {
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 	}
-	go func() { s.served <- s.server.Serve(ln) }()
+	go func() {
+		if err := s.server.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+			s.log.Error("server stopped", "err", err)
+		}
+	}()
 	s.ready.Store(true)
 	return s, nil
 }
@@ -269,24 +299,29 @@ func (s *Stack) routes(api http.Handler) http.Handler {
 		_, _ = io.WriteString(w, `{"status":"ok"}`)
 	})
 	mux.Handle("GET /{$}", http.FileServerFS(board.Files))
-	mux.Handle(WebSocketPath, s.external(s.ws))
+	mux.Handle(WebSocketPath, s.external(s.ws, false)) // connections live on; Close ends them
 	events := eventsapi.NewHandler(s.bus)
 	mux.Handle(EventsAPIPath, events)
 	mux.Handle(EventsAPIPath+"/", events)
 	mgmt := http.StripPrefix(ManagementPath, s.ws.ManagementHandler())
 	mux.Handle(ManagementPath+"/", mgmt)
-	mux.HandleFunc("POST "+RebuildPath, s.serveRebuild)
-	mux.Handle("/", s.external(api))
+	mux.HandleFunc("POST "+JobsPath+"{function}", s.serveJob)
+	// Profiles of the whole stack, for finding where local latency goes.
+	mux.HandleFunc("GET /debug/pprof/", pprof.Index)
+	mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
+	mux.Handle("/", s.external(api, true))
 	return mux
 }
 
 // external guards what clients call: refused while draining, tracked so Close can
 // wait for requests in flight. The AWS endpoints stay open while draining because the
 // services' own deliveries still call them.
-func (s *Stack) external(h http.Handler) http.Handler {
+func (s *Stack) external(h http.Handler, track bool) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s.inflight.Add(1)
-		defer s.inflight.Done()
+		if track {
+			s.inflight.RLock()
+			defer s.inflight.RUnlock()
+		}
 		if s.draining.Load() {
 			w.Header().Set("Connection", "close")
 			w.Header().Set("Content-Type", "application/json")
@@ -305,7 +340,7 @@ func (s *Stack) Close(ctx context.Context) error {
 	s.draining.Store(true)
 	var errs []error
 	waited := make(chan struct{})
-	go func() { s.inflight.Wait(); close(waited) }()
+	go func() { s.inflight.Lock(); s.inflight.Unlock(); close(waited) }()
 	select {
 	case <-waited:
 	case <-ctx.Done():

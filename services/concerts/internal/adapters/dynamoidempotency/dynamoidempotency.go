@@ -49,7 +49,7 @@ func New(client *dynamodb.Client, table string) *Store {
 // TTLAttribute is enabled where the server supports it (the CDK stack enables it on
 // AWS).
 func CreateTable(ctx context.Context, client *dynamodb.Client, table string) error {
-	_, err := client.CreateTable(ctx, &dynamodb.CreateTableInput{
+	out, err := client.CreateTable(ctx, &dynamodb.CreateTableInput{
 		TableName:            aws.String(table),
 		BillingMode:          types.BillingModePayPerRequest,
 		AttributeDefinitions: []types.AttributeDefinition{{AttributeName: aws.String(AttrKey), AttributeType: types.ScalarAttributeTypeS}},
@@ -58,11 +58,22 @@ func CreateTable(ctx context.Context, client *dynamodb.Client, table string) err
 	if err != nil {
 		return fmt.Errorf("create table %s: %w", table, err)
 	}
-	waiter := dynamodb.NewTableExistsWaiter(client, func(o *dynamodb.TableExistsWaiterOptions) {
-		o.MinDelay, o.MaxDelay = 50*time.Millisecond, time.Second
-	})
-	if err := waiter.Wait(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(table)}, time.Minute); err != nil {
-		return fmt.Errorf("wait for table %s: %w", table, err)
+	status := out.TableDescription.TableStatus
+	for delay := 50 * time.Millisecond; ; delay = min(2*delay, 2*time.Second) {
+		// A server that reports no status at all (minidyn) creates tables synchronously.
+		if status == types.TableStatusActive || status == "" {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("wait for table %s (%s): %w", table, status, ctx.Err())
+		case <-time.After(delay):
+		}
+		d, err := client.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(table)})
+		if err != nil {
+			return fmt.Errorf("wait for table %s: %w", table, err)
+		}
+		status = d.Table.TableStatus
 	}
 	_, _ = client.UpdateTimeToLive(ctx, &dynamodb.UpdateTimeToLiveInput{
 		TableName:               aws.String(table),
@@ -151,7 +162,9 @@ func item(r app.IdempotencyRecord) map[string]types.AttributeValue {
 		headers[k] = &types.AttributeValueMemberS{Value: v}
 	}
 	s := func(v string) types.AttributeValue { return &types.AttributeValueMemberS{Value: v} }
-	n := func(v int64) types.AttributeValue { return &types.AttributeValueMemberN{Value: strconv.FormatInt(v, 10)} }
+	n := func(v int64) types.AttributeValue {
+		return &types.AttributeValueMemberN{Value: strconv.FormatInt(v, 10)}
+	}
 	it := map[string]types.AttributeValue{
 		AttrKey:         s(r.Key),
 		AttrFingerprint: s(r.Fingerprint),

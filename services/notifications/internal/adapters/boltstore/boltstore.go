@@ -49,6 +49,9 @@ func Open(path string) (*Store, error) {
 		_ = db.Close()
 		return nil, fmt.Errorf("create buckets in %s: %w", path, err)
 	}
+	// Batched writes (delivery claims of one fan-out) wait at most this long for
+	// company; bbolt's 10ms default would dominate a sequential fan-out.
+	db.MaxBatchDelay = time.Millisecond
 	return &Store{db: db}, nil
 }
 
@@ -182,7 +185,9 @@ func (s *Store) Subscribers(ctx context.Context, topic string, now time.Time) ([
 // ClaimDelivery implements app.Store.
 func (s *Store) ClaimDelivery(ctx context.Context, d app.Delivery, now, leaseUntil, expiresAt time.Time) (app.Claim, error) {
 	var claim app.Claim
-	err := s.db.Update(func(tx *bolt.Tx) error {
+	// Batch: concurrent claims of one fan-out share a transaction and one fsync.
+	// Batch may run the function again alone, so it sets claim from scratch.
+	err := s.db.Batch(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketDeliveries)
 		k := key(d.ConnectionID, d.ConcertID)
 		var prev deliveryRecord
@@ -242,7 +247,7 @@ func (s *Store) ReleaseDelivery(ctx context.Context, d app.Delivery, c app.Claim
 // updateOwn applies fn only while the record is still the claim c made; a claim
 // whose lease was taken over is left alone.
 func (s *Store) updateOwn(d app.Delivery, c app.Claim, fn func(*bolt.Bucket, []byte, deliveryRecord) error) error {
-	return s.db.Update(func(tx *bolt.Tx) error {
+	return s.db.Batch(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketDeliveries)
 		k := key(d.ConnectionID, d.ConcertID)
 		v := b.Get(k)

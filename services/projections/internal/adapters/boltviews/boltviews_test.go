@@ -23,7 +23,7 @@ func open(t *testing.T, path string) *boltviews.Store {
 }
 
 func TestConformance(t *testing.T) {
-	viewstoretest.Run(t, func(t *testing.T) app.ViewStore {
+	viewstoretest.Run(t, viewstoretest.Options{}, func(t *testing.T) app.ViewStore {
 		return open(t, filepath.Join(t.TempDir(), "views.db"))
 	})
 }

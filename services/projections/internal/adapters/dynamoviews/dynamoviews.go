@@ -85,11 +85,15 @@ func CreateTable(ctx context.Context, client *dynamodb.Client, table string) err
 	if err != nil {
 		return fmt.Errorf("create views table %s: %w", table, err)
 	}
-	w := dynamodb.NewTableExistsWaiter(client, func(o *dynamodb.TableExistsWaiterOptions) {
-		o.MinDelay, o.MaxDelay = 50*time.Millisecond, time.Second
-	})
-	if err := w.Wait(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(table)}, time.Minute); err != nil {
-		return fmt.Errorf("wait for views table %s: %w", table, err)
+	// Poll rather than use the SDK waiter: minidyn reports no TableStatus at all.
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(50 * time.Millisecond) {
+		out, err := client.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(table)})
+		if err == nil && (out.Table.TableStatus == types.TableStatusActive || out.Table.TableStatus == "") {
+			break
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("views table %s not active after a minute: %v", table, err)
+		}
 	}
 	return nil
 }
@@ -119,43 +123,68 @@ func (s *Store) Get(ctx context.Context, id string) (app.Record, error) {
 	return rec, nil
 }
 
-// Put stores the view if the stored version equals expected, keeping the stored
-// publishedVersion, in one conditional UpdateItem.
+// Put stores the view if the stored version equals expected: a conditional PutItem
+// for a new view, a conditional UpdateItem (leaving publishedVersion alone) otherwise.
 func (s *Store) Put(ctx context.Context, rec app.Record, expected int64) error {
 	v := rec.View
 	if v.ID == "" {
 		return errors.New("put view: empty id")
 	}
 	names := map[string]string{"#status": AttrStatus, "#position": AttrPosition, "#version": attrVersion,
-		"#published": attrPublished, "#artist": attrArtist, "#venue": attrVenue, "#startsAt": attrStartsAt,
+		"#artist": attrArtist, "#venue": attrVenue, "#startsAt": attrStartsAt,
 		"#capacity": attrCapacity, "#price": attrPrice, "#sold": attrSold, "#available": attrAvailable,
-		"#updatedAt": attrUpdatedAt, "#lastEvent": attrLastEvent, "#lastCorrel": attrLastCorrel, "#id": AttrID}
+		"#updatedAt": attrUpdatedAt, "#lastEvent": attrLastEvent, "#lastCorrel": attrLastCorrel}
 	values := map[string]types.AttributeValue{
-		":status": str(v.Status), ":position": str(app.Position(v)), ":version": num(v.Version), ":zero": num(0),
+		":status": str(v.Status), ":position": str(app.Position(v)), ":version": num(v.Version),
 		":artist": str(v.Artist), ":venue": str(v.Venue), ":startsAt": str(v.StartsAt.UTC().Format(timeLayout)),
 		":capacity": num(int64(v.Capacity)), ":price": num(v.PriceCents), ":sold": num(int64(v.TicketsSold)),
 		":available": num(int64(v.TicketsAvailable)), ":updatedAt": str(v.UpdatedAt.UTC().Format(timeLayout)),
 		":lastEvent": str(rec.LastEventID), ":lastCorrel": str(rec.LastCorrelationID),
 	}
-	cond := "attribute_not_exists(#id)"
-	if expected != 0 {
-		cond = "#version = :expected"
-		values[":expected"] = num(expected)
+	if expected == 0 {
+		return s.create(ctx, v, values)
 	}
+	values[":expected"] = num(expected)
 	_, err := s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName: aws.String(s.table),
 		Key:       map[string]types.AttributeValue{AttrID: str(v.ID)},
 		UpdateExpression: aws.String("SET #status = :status, #position = :position, #version = :version, " +
 			"#artist = :artist, #venue = :venue, #startsAt = :startsAt, #capacity = :capacity, #price = :price, " +
 			"#sold = :sold, #available = :available, #updatedAt = :updatedAt, #lastEvent = :lastEvent, " +
-			"#lastCorrel = :lastCorrel, #published = if_not_exists(#published, :zero)"),
-		ConditionExpression:       aws.String(cond),
+			"#lastCorrel = :lastCorrel"),
+		ConditionExpression:       aws.String("#version = :expected"),
 		ExpressionAttributeNames:  names,
 		ExpressionAttributeValues: values,
 	})
 	var ccf *types.ConditionalCheckFailedException
 	if errors.As(err, &ccf) {
 		return fmt.Errorf("put view %s v%d: stored version is not v%d: %w", v.ID, v.Version, expected, app.ErrConflict)
+	}
+	if err != nil {
+		return fmt.Errorf("put view %s v%d: %w", v.ID, v.Version, err)
+	}
+	return nil
+}
+
+// create writes a new view with PutItem. (UpdateItem could create it too, but
+// minidyn mis-indexes items created by UpdateItem in a GSI; on DynamoDB both agree.)
+func (s *Store) create(ctx context.Context, v viewevents.ConcertViewV1, values map[string]types.AttributeValue) error {
+	item := map[string]types.AttributeValue{AttrID: str(v.ID), attrPublished: num(0)}
+	for attr, placeholder := range map[string]string{AttrStatus: ":status", AttrPosition: ":position",
+		attrVersion: ":version", attrArtist: ":artist", attrVenue: ":venue", attrStartsAt: ":startsAt",
+		attrCapacity: ":capacity", attrPrice: ":price", attrSold: ":sold", attrAvailable: ":available",
+		attrUpdatedAt: ":updatedAt", attrLastEvent: ":lastEvent", attrLastCorrel: ":lastCorrel"} {
+		item[attr] = values[placeholder]
+	}
+	_, err := s.client.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName:                aws.String(s.table),
+		Item:                     item,
+		ConditionExpression:      aws.String("attribute_not_exists(#id)"),
+		ExpressionAttributeNames: map[string]string{"#id": AttrID},
+	})
+	var ccf *types.ConditionalCheckFailedException
+	if errors.As(err, &ccf) {
+		return fmt.Errorf("put view %s v%d: a view exists already: %w", v.ID, v.Version, app.ErrConflict)
 	}
 	if err != nil {
 		return fmt.Errorf("put view %s v%d: %w", v.ID, v.Version, err)

@@ -1,0 +1,9 @@
+// Command get-concert-events is the get-concert-events Lambda function of the concerts service.
+package main
+
+import (
+	"github.com/concertsys/services/concerts"
+	"github.com/concertsys/services/concerts/internal/wiring"
+)
+
+func main() { wiring.Main(concerts.FnGetConcertEvents) }

@@ -1,0 +1,9 @@
+// Command reschedule-concert is the reschedule-concert Lambda function of the concerts service.
+package main
+
+import (
+	"github.com/concertsys/services/concerts"
+	"github.com/concertsys/services/concerts/internal/wiring"
+)
+
+func main() { wiring.Main(concerts.FnRescheduleConcert) }

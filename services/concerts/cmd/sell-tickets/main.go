@@ -1,0 +1,9 @@
+// Command sell-tickets is the sell-tickets Lambda function of the concerts service.
+package main
+
+import (
+	"github.com/concertsys/services/concerts"
+	"github.com/concertsys/services/concerts/internal/wiring"
+)
+
+func main() { wiring.Main(concerts.FnSellTickets) }

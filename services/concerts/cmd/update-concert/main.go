@@ -1,0 +1,9 @@
+// Command update-concert is the update-concert Lambda function of the concerts service.
+package main
+
+import (
+	"github.com/concertsys/services/concerts"
+	"github.com/concertsys/services/concerts/internal/wiring"
+)
+
+func main() { wiring.Main(concerts.FnUpdateConcert) }

@@ -1,0 +1,151 @@
+// Package concerts is the write side of the concert domain: the Concert aggregate,
+// its REST commands (API Gateway HTTP API Lambda handlers), the history query and the
+// enricher of the event log's Pipe to the bus. Describe and New give the same
+// functions to the Lambda mains, devstack and the CDK stack.
+package concerts
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/concertsys/platform/eventlog"
+	"github.com/concertsys/platform/service"
+
+	"github.com/concertsys/services/concerts/concertevents"
+	"github.com/concertsys/services/concerts/internal/adapters/boltidempotency"
+	"github.com/concertsys/services/concerts/internal/adapters/dynamoidempotency"
+	"github.com/concertsys/services/concerts/internal/app"
+	"github.com/concertsys/services/concerts/internal/ports"
+)
+
+// Name is the service name, also the EventBridge source of its events.
+const Name = concertevents.Source
+
+// Function names (cmd/<name>, dist/concerts/<name>.zip).
+const (
+	FnScheduleConcert   = "schedule-concert"
+	FnUpdateConcert     = "update-concert"
+	FnRescheduleConcert = "reschedule-concert"
+	FnSellTickets       = "sell-tickets"
+	FnCancelConcert     = "cancel-concert"
+	FnGetConcertEvents  = "get-concert-events"
+	FnEnrichEvents      = "enrich-events"
+)
+
+// Environment variables of the Lambda functions.
+const (
+	EnvEventLogTable    = "EVENT_LOG_TABLE"
+	EnvIdempotencyTable = "IDEMPOTENCY_TABLE"
+)
+
+// The idempotency table: partition key IdempotencyKeyAttribute (S), TTL enabled on
+// IdempotencyTTLAttribute.
+const (
+	IdempotencyKeyAttribute = dynamoidempotency.AttrKey
+	IdempotencyTTLAttribute = dynamoidempotency.TTLAttribute
+)
+
+// IdempotencyStore is the port that remembers Idempotency-Key requests; the types
+// around it are aliases so other modules can use the adapters below.
+type (
+	IdempotencyStore  = app.IdempotencyStore
+	IdempotencyRecord = app.IdempotencyRecord
+	LocalIdempotency  = boltidempotency.Store
+)
+
+// Deps is what New needs. Now, NewID and Logger default to time.Now, random UUIDs
+// and slog.Default().
+type Deps struct {
+	Log         eventlog.Log
+	Idempotency IdempotencyStore
+	Now         func() time.Time
+	NewID       func() string
+	Logger      *slog.Logger
+}
+
+// Describe lists the functions and their triggers, with nil handlers.
+func Describe() service.Service {
+	return describe(nil, nil)
+}
+
+// New builds the service with its handlers.
+func New(ctx context.Context, deps Deps) (service.Service, error) {
+	if deps.Log == nil {
+		return service.Service{}, errors.New("concerts: Deps.Log is required")
+	}
+	if deps.Idempotency == nil {
+		return service.Service{}, errors.New("concerts: Deps.Idempotency is required")
+	}
+	if deps.Now == nil {
+		deps.Now = time.Now
+	}
+	if deps.NewID == nil {
+		deps.NewID = NewUUID
+	}
+	if deps.Logger == nil {
+		deps.Logger = slog.Default()
+	}
+	a, err := app.New(app.Config{Log: deps.Log, Idempotency: deps.Idempotency, Now: deps.Now, NewID: deps.NewID, Logger: deps.Logger})
+	if err != nil {
+		return service.Service{}, fmt.Errorf("concerts: %w", err)
+	}
+	return describe(ports.NewHTTP(a, deps.Logger), ports.NewEnricher(deps.Logger)), nil
+}
+
+func describe(h *ports.HTTP, enrich service.EnrichmentHandler) service.Service {
+	handler := func(f func(*ports.HTTP) ports.Handler) service.HTTPHandler {
+		if h == nil {
+			return nil
+		}
+		return f(h)
+	}
+	return service.Service{
+		Name: Name,
+		HTTPRoutes: []service.HTTPRoute{
+			{Function: FnScheduleConcert, RouteKey: ports.RouteSchedule, Access: service.Organizers,
+				Handler: handler(func(h *ports.HTTP) ports.Handler { return h.ScheduleConcert })},
+			{Function: FnUpdateConcert, RouteKey: ports.RouteUpdate, Access: service.Organizers,
+				Handler: handler(func(h *ports.HTTP) ports.Handler { return h.UpdateConcert })},
+			{Function: FnRescheduleConcert, RouteKey: ports.RouteReschedule, Access: service.Organizers,
+				Handler: handler(func(h *ports.HTTP) ports.Handler { return h.RescheduleConcert })},
+			{Function: FnSellTickets, RouteKey: ports.RouteTickets, Access: service.Organizers,
+				Handler: handler(func(h *ports.HTTP) ports.Handler { return h.SellTickets })},
+			{Function: FnCancelConcert, RouteKey: ports.RouteCancel, Access: service.Organizers,
+				Handler: handler(func(h *ports.HTTP) ports.Handler { return h.CancelConcert })},
+			{Function: FnGetConcertEvents, RouteKey: ports.RouteEvents, Access: service.Public,
+				Handler: handler(func(h *ports.HTTP) ports.Handler { return h.GetConcertEvents })},
+		},
+		Enrichers: []service.Enricher{{Function: FnEnrichEvents, Handler: enrich}},
+	}
+}
+
+// OpenLocalIdempotency opens the embedded (bbolt) idempotency store devstack uses,
+// in its own file (bbolt locks a file per process, so it cannot share the log's).
+func OpenLocalIdempotency(path string) (*LocalIdempotency, error) {
+	return boltidempotency.Open(path, time.Now())
+}
+
+// NewDynamoIdempotency is the DynamoDB idempotency store over table.
+var NewDynamoIdempotency = dynamoidempotency.New
+
+// CreateIdempotencyTable creates the DynamoDB idempotency table (tests, local AWS
+// emulators; the CDK stack declares it on AWS).
+var CreateIdempotencyTable = dynamoidempotency.CreateTable
+
+// EventFromStreamImage decodes the NewImage of an event log stream record (the
+// attribute names of platform/eventlog and its DynamoDB adapter) back into the event;
+// platform/pipe.StreamRecord is its inverse.
+var EventFromStreamImage = ports.EventFromImage
+
+// NewUUID returns a random (version 4) UUID.
+func NewUUID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails (Go 1.24+)
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+}

@@ -1,0 +1,375 @@
+package ports_test
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/concertsys/platform/eventlog"
+	"github.com/concertsys/platform/httpapi"
+
+	"github.com/concertsys/services/concerts/concertevents"
+	"github.com/concertsys/services/concerts/internal/ports"
+)
+
+func TestScheduleConcert(t *testing.T) {
+	h := newHarness(t, options{})
+	resp := h.do(t, ports.RouteSchedule, "", `{"artist":"  The Owls ","venue":"Paradiso","startsAt":"2026-09-12T22:00:00+02:00","capacity":1500,"priceCents":0}`,
+		map[string]string{"X-Correlation-Id": "corr-1"})
+	requireResult(t, resp, 201, "id-000001", 1)
+	require.Equal(t, "/concerts/id-000001", resp.Headers["Location"])
+
+	evs := h.history(t, "id-000001")
+	require.Len(t, evs, 1)
+	e := evs[0]
+	require.Equal(t, concertevents.ConcertScheduled, e.EventType)
+	require.Equal(t, 1, e.SchemaVersion)
+	require.Equal(t, "corr-1", e.CorrelationID)
+	require.Equal(t, "req-", e.CausationID, "without Idempotency-Key the causation is the API Gateway request id")
+	require.NotEmpty(t, e.EventID)
+	var data concertevents.ConcertScheduledV1
+	require.NoError(t, json.Unmarshal(e.Data, &data))
+	require.Equal(t, concertevents.ConcertScheduledV1{Artist: "The Owls", Venue: "Paradiso",
+		StartsAt: time.Date(2026, 9, 12, 20, 0, 0, 0, time.UTC), Capacity: 1500, PriceCents: 0}, data)
+}
+
+func TestCorrelationDefaultsToRequestID(t *testing.T) {
+	h := newHarness(t, options{})
+	id := h.schedule(t, 10)
+	resp := h.do(t, ports.RouteTickets, id, `{"quantity":2}`, nil)
+	requireResult(t, resp, 200, id, 2)
+	evs := h.history(t, id)
+	require.Equal(t, "req-"+id, evs[1].CorrelationID)
+	require.Equal(t, "req-"+id, evs[1].CausationID)
+}
+
+func TestWriteRoutes(t *testing.T) {
+	h := newHarness(t, options{})
+	id := h.schedule(t, 10)
+	tests := []struct {
+		name    string
+		route   string
+		body    string
+		headers map[string]string
+		version int64
+		types   []string
+	}{
+		{name: "update", route: ports.RouteUpdate, body: `{"artist":"New Owls","priceCents":5000}`, version: 2, types: []string{concertevents.ConcertUpdated}},
+		{name: "update nothing changes", route: ports.RouteUpdate, body: `{"artist":"New Owls"}`, version: 2},
+		{name: "reschedule", route: ports.RouteReschedule, body: `{"startsAt":"2026-10-01T19:30:00Z"}`, version: 3, types: []string{concertevents.ConcertRescheduled}},
+		{name: "sell", route: ports.RouteTickets, body: `{"quantity":4}`, headers: map[string]string{"If-Match": `"3"`}, version: 4, types: []string{concertevents.TicketsSold}},
+		{name: "sell out", route: ports.RouteTickets, body: `{"quantity":6}`, version: 6, types: []string{concertevents.TicketsSold, concertevents.ConcertSoldOut}},
+		{name: "cancel", route: ports.RouteCancel, body: `{"reason":"The venue flooded"}`, headers: map[string]string{"If-Match": "*"}, version: 7, types: []string{concertevents.ConcertCancelled}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			before := len(h.history(t, id))
+			resp := h.do(t, tt.route, id, tt.body, tt.headers)
+			requireResult(t, resp, 200, id, tt.version)
+			require.Empty(t, resp.Headers["Location"])
+			got := eventTypes(h.history(t, id)[before:])
+			require.Equal(t, len(tt.types), len(got), "got events %v want %v", got, tt.types)
+			if len(tt.types) > 0 {
+				require.Equal(t, tt.types, got)
+			}
+		})
+	}
+}
+
+func TestSoldOutIsAtomicWithTheSale(t *testing.T) {
+	h := newHarness(t, options{})
+	id := h.schedule(t, 3)
+	requireResult(t, h.do(t, ports.RouteTickets, id, `{"quantity":3}`, nil), 200, id, 3)
+	evs := h.history(t, id)
+	require.Equal(t, []string{concertevents.ConcertScheduled, concertevents.TicketsSold, concertevents.ConcertSoldOut}, eventTypes(evs))
+	require.True(t, evs[1].Created.Equal(evs[2].Created))
+	require.Equal(t, evs[1].CausationID, evs[2].CausationID)
+	requireProblem(t, h.do(t, ports.RouteTickets, id, `{"quantity":1}`, nil), 409, "sold out")
+}
+
+// TestBadInput sends every kind of bad request to every route: each gets its
+// specific 4xx problem and appends nothing.
+func TestBadInput(t *testing.T) {
+	h := newHarness(t, options{})
+	id := h.schedule(t, 10)
+	soldOut := h.schedule(t, 2)
+	requireResult(t, h.do(t, ports.RouteTickets, soldOut, `{"quantity":2}`, nil), 200, soldOut, 3)
+	cancelled := h.schedule(t, 10)
+	requireResult(t, h.do(t, ports.RouteCancel, cancelled, `{"reason":"storm"}`, nil), 200, cancelled, 2)
+
+	valid := map[string]string{
+		ports.RouteSchedule:   fmt.Sprintf(`{"artist":"A","venue":"V","startsAt":%q,"capacity":10,"priceCents":100}`, startsAt),
+		ports.RouteUpdate:     `{"venue":"Hall"}`,
+		ports.RouteReschedule: `{"startsAt":"2026-12-01T20:00:00Z"}`,
+		ports.RouteTickets:    `{"quantity":1}`,
+		ports.RouteCancel:     `{"reason":"flood"}`,
+	}
+	type tc struct {
+		name    string
+		route   string
+		id      string
+		body    string
+		headers map[string]string
+		b64     bool
+		status  int
+		detail  string
+	}
+	var tests []tc
+	// What every write route must refuse the same way.
+	for _, route := range []string{ports.RouteSchedule, ports.RouteUpdate, ports.RouteReschedule, ports.RouteTickets, ports.RouteCancel} {
+		cid := id
+		if route == ports.RouteSchedule {
+			cid = ""
+		}
+		tests = append(tests,
+			tc{name: "malformed JSON", route: route, id: cid, body: `{"quantity":`, status: 400, detail: "malformed JSON"},
+			tc{name: "syntax error", route: route, id: cid, body: `{"a" 1}`, status: 400, detail: "malformed JSON"},
+			tc{name: "empty body", route: route, id: cid, body: "", status: 400, detail: "body is empty"},
+			tc{name: "blank body", route: route, id: cid, body: "  \n", status: 400, detail: "body is empty"},
+			tc{name: "array body", route: route, id: cid, body: `[1]`, status: 400, detail: "must be a JSON object"},
+			tc{name: "string body", route: route, id: cid, body: `"x"`, status: 400, detail: "must be a JSON object"},
+			tc{name: "null body", route: route, id: cid, body: `null`, status: 400, detail: "must be a JSON object, got null"},
+			tc{name: "two objects", route: route, id: cid, body: valid[route] + `{}`, status: 400, detail: "single JSON object"},
+			tc{name: "unknown field", route: route, id: cid, body: strings.Replace(valid[route], "{", `{"extra":1,`, 1), status: 400, detail: `unknown field "extra"`},
+			tc{name: "oversize", route: route, id: cid, body: `{"x":"` + strings.Repeat("a", httpapi.MaxBodyBytes) + `"}`, status: 413, detail: "exceeds"},
+			tc{name: "text/plain", route: route, id: cid, body: valid[route], headers: map[string]string{"Content-Type": "text/plain"}, status: 415, detail: "application/json"},
+			tc{name: "no content type", route: route, id: cid, body: valid[route], headers: map[string]string{"Content-Type": "<absent>"}, status: 415, detail: "application/json"},
+			tc{name: "bad base64", route: route, id: cid, body: "%%%", b64: true, status: 400, detail: "base64"},
+			tc{name: "If-Match unquoted", route: route, id: cid, body: valid[route], headers: map[string]string{"If-Match": "1"}, status: 400, detail: "If-Match"},
+			tc{name: "If-Match weak", route: route, id: cid, body: valid[route], headers: map[string]string{"If-Match": `W/"1"`}, status: 400, detail: "If-Match"},
+			tc{name: "If-Match list", route: route, id: cid, body: valid[route], headers: map[string]string{"If-Match": `"1", "2"`}, status: 400, detail: "If-Match"},
+			tc{name: "If-Match not a number", route: route, id: cid, body: valid[route], headers: map[string]string{"If-Match": `"abc"`}, status: 400, detail: "If-Match"},
+			tc{name: "If-Match huge", route: route, id: cid, body: valid[route], headers: map[string]string{"If-Match": `"99999999999999999999"`}, status: 400, detail: "If-Match"},
+			tc{name: "If-Match stale", route: route, id: cid, body: valid[route], headers: map[string]string{"If-Match": `"7"`}, status: 412, detail: "stale"},
+			tc{name: "Idempotency-Key with space", route: route, id: cid, body: valid[route], headers: map[string]string{"Idempotency-Key": "a b"}, status: 400, detail: "Idempotency-Key"},
+			tc{name: "Idempotency-Key empty", route: route, id: cid, body: valid[route], headers: map[string]string{"Idempotency-Key": ""}, status: 400, detail: "Idempotency-Key"},
+			tc{name: "Idempotency-Key too long", route: route, id: cid, body: valid[route], headers: map[string]string{"Idempotency-Key": strings.Repeat("k", 256)}, status: 400, detail: "Idempotency-Key"},
+			tc{name: "X-Correlation-Id too long", route: route, id: cid, body: valid[route], headers: map[string]string{"X-Correlation-Id": strings.Repeat("c", 129)}, status: 400, detail: "X-Correlation-Id"},
+			tc{name: "X-Correlation-Id control char", route: route, id: cid, body: valid[route], headers: map[string]string{"X-Correlation-Id": "a\nb"}, status: 400, detail: "X-Correlation-Id"},
+		)
+		if route != ports.RouteSchedule {
+			tests = append(tests,
+				tc{name: "unknown id", route: route, id: "no-such-concert", body: valid[route], status: 404, detail: "no concert"},
+				tc{name: "invalid id", route: route, id: "../etc/passwd", body: valid[route], status: 404, detail: "no concert"},
+				tc{name: "empty id", route: route, id: "", body: valid[route], status: 404, detail: "no concert"},
+				tc{name: "cancelled", route: route, id: cancelled, body: valid[route], status: 409, detail: "cancelled"},
+			)
+		}
+	}
+	tests = append(tests,
+		// POST /concerts
+		tc{name: "missing fields", route: ports.RouteSchedule, body: `{"artist":"A"}`, status: 400, detail: `fields "capacity", "priceCents", "startsAt", "venue" are required`},
+		tc{name: "null artist", route: ports.RouteSchedule, body: fmt.Sprintf(`{"artist":null,"venue":"V","startsAt":%q,"capacity":1,"priceCents":1}`, startsAt), status: 400, detail: `field "artist" is required`},
+		tc{name: "blank artist", route: ports.RouteSchedule, body: fmt.Sprintf(`{"artist":"  ","venue":"V","startsAt":%q,"capacity":1,"priceCents":1}`, startsAt), status: 400, detail: "artist must not be empty"},
+		tc{name: "long venue", route: ports.RouteSchedule, body: fmt.Sprintf(`{"artist":"A","venue":%q,"startsAt":%q,"capacity":1,"priceCents":1}`, strings.Repeat("v", 201), startsAt), status: 400, detail: "venue must be at most 200"},
+		tc{name: "artist wrong type", route: ports.RouteSchedule, body: fmt.Sprintf(`{"artist":5,"venue":"V","startsAt":%q,"capacity":1,"priceCents":1}`, startsAt), status: 400, detail: `"artist" must be a string`},
+		tc{name: "startsAt not a date", route: ports.RouteSchedule, body: `{"artist":"A","venue":"V","startsAt":"next friday","capacity":1,"priceCents":1}`, status: 400, detail: "RFC 3339"},
+		tc{name: "startsAt date only", route: ports.RouteSchedule, body: `{"artist":"A","venue":"V","startsAt":"2026-09-12","capacity":1,"priceCents":1}`, status: 400, detail: "RFC 3339"},
+		tc{name: "startsAt number", route: ports.RouteSchedule, body: `{"artist":"A","venue":"V","startsAt":1789000000,"capacity":1,"priceCents":1}`, status: 400, detail: `"startsAt" must be a string`},
+		tc{name: "startsAt past", route: ports.RouteSchedule, body: `{"artist":"A","venue":"V","startsAt":"2026-04-01T00:00:00Z","capacity":1,"priceCents":1}`, status: 400, detail: "startsAt must be in the future"},
+		tc{name: "startsAt now", route: ports.RouteSchedule, body: `{"artist":"A","venue":"V","startsAt":"2026-05-01T12:00:00Z","capacity":1,"priceCents":1}`, status: 400, detail: "startsAt must be in the future"},
+		tc{name: "startsAt past year 9999 in UTC", route: ports.RouteSchedule, body: `{"artist":"A","venue":"V","startsAt":"9999-12-31T23:00:00-23:00","capacity":1,"priceCents":1}`, status: 400, detail: "startsAt must be before"},
+		tc{name: "capacity zero", route: ports.RouteSchedule, body: fmt.Sprintf(`{"artist":"A","venue":"V","startsAt":%q,"capacity":0,"priceCents":1}`, startsAt), status: 400, detail: "capacity must be between 1 and 1000000"},
+		tc{name: "capacity too big", route: ports.RouteSchedule, body: fmt.Sprintf(`{"artist":"A","venue":"V","startsAt":%q,"capacity":1000001,"priceCents":1}`, startsAt), status: 400, detail: "capacity must be between"},
+		tc{name: "capacity fraction", route: ports.RouteSchedule, body: fmt.Sprintf(`{"artist":"A","venue":"V","startsAt":%q,"capacity":1.5,"priceCents":1}`, startsAt), status: 400, detail: `"capacity" must be an integer`},
+		tc{name: "capacity string", route: ports.RouteSchedule, body: fmt.Sprintf(`{"artist":"A","venue":"V","startsAt":%q,"capacity":"10","priceCents":1}`, startsAt), status: 400, detail: `"capacity" must be an integer`},
+		tc{name: "capacity overflow", route: ports.RouteSchedule, body: fmt.Sprintf(`{"artist":"A","venue":"V","startsAt":%q,"capacity":1e40,"priceCents":1}`, startsAt), status: 400, detail: `"capacity" must be an integer`},
+		tc{name: "price negative", route: ports.RouteSchedule, body: fmt.Sprintf(`{"artist":"A","venue":"V","startsAt":%q,"capacity":1,"priceCents":-1}`, startsAt), status: 400, detail: "priceCents must be between 0 and 100000000"},
+		tc{name: "price too big", route: ports.RouteSchedule, body: fmt.Sprintf(`{"artist":"A","venue":"V","startsAt":%q,"capacity":1,"priceCents":100000001}`, startsAt), status: 400, detail: "priceCents must be between"},
+		tc{name: "price fraction", route: ports.RouteSchedule, body: fmt.Sprintf(`{"artist":"A","venue":"V","startsAt":%q,"capacity":1,"priceCents":9.99}`, startsAt), status: 400, detail: `"priceCents" must be an integer`},
+		tc{name: "If-Match on create", route: ports.RouteSchedule, body: valid[ports.RouteSchedule], headers: map[string]string{"If-Match": `"1"`}, status: 412, detail: "stale"},
+		// PATCH
+		tc{name: "patch no fields", route: ports.RouteUpdate, id: id, body: `{}`, status: 400, detail: "at least one of"},
+		tc{name: "patch only nulls", route: ports.RouteUpdate, id: id, body: `{"artist":null}`, status: 400, detail: "at least one of"},
+		tc{name: "patch blank venue", route: ports.RouteUpdate, id: id, body: `{"venue":" "}`, status: 400, detail: "venue must not be empty"},
+		tc{name: "patch long artist", route: ports.RouteUpdate, id: id, body: fmt.Sprintf(`{"artist":%q}`, strings.Repeat("é", 201)), status: 400, detail: "artist must be at most 200"},
+		tc{name: "patch price negative", route: ports.RouteUpdate, id: id, body: `{"priceCents":-5}`, status: 400, detail: "priceCents"},
+		tc{name: "patch price type", route: ports.RouteUpdate, id: id, body: `{"priceCents":"5"}`, status: 400, detail: `"priceCents" must be an integer`},
+		tc{name: "patch startsAt not allowed", route: ports.RouteUpdate, id: id, body: `{"startsAt":"2026-12-01T20:00:00Z"}`, status: 400, detail: `unknown field "startsAt"`},
+		// reschedule
+		tc{name: "reschedule missing", route: ports.RouteReschedule, id: id, body: `{}`, status: 400, detail: `field "startsAt" is required`},
+		tc{name: "reschedule past", route: ports.RouteReschedule, id: id, body: `{"startsAt":"2020-01-01T00:00:00Z"}`, status: 400, detail: "future"},
+		tc{name: "reschedule bad date", route: ports.RouteReschedule, id: id, body: `{"startsAt":"2026-13-01T00:00:00Z"}`, status: 400, detail: "RFC 3339"},
+		// tickets
+		tc{name: "quantity missing", route: ports.RouteTickets, id: id, body: `{}`, status: 400, detail: `field "quantity" is required`},
+		tc{name: "quantity zero", route: ports.RouteTickets, id: id, body: `{"quantity":0}`, status: 400, detail: "quantity must be between 1 and 100"},
+		tc{name: "quantity negative", route: ports.RouteTickets, id: id, body: `{"quantity":-3}`, status: 400, detail: "quantity must be between"},
+		tc{name: "quantity over 100", route: ports.RouteTickets, id: id, body: `{"quantity":101}`, status: 400, detail: "quantity must be between"},
+		tc{name: "quantity string", route: ports.RouteTickets, id: id, body: `{"quantity":"2"}`, status: 400, detail: `"quantity" must be an integer`},
+		tc{name: "quantity fraction", route: ports.RouteTickets, id: id, body: `{"quantity":1.5}`, status: 400, detail: `"quantity" must be an integer`},
+		tc{name: "quantity bool", route: ports.RouteTickets, id: id, body: `{"quantity":true}`, status: 400, detail: `"quantity" must be an integer`},
+		tc{name: "more than left", route: ports.RouteTickets, id: id, body: `{"quantity":11}`, status: 409, detail: "11 requested, 10 left"},
+		tc{name: "sold out", route: ports.RouteTickets, id: soldOut, body: `{"quantity":1}`, status: 409, detail: "sold out"},
+		// cancel
+		tc{name: "reason missing", route: ports.RouteCancel, id: id, body: `{}`, status: 400, detail: `field "reason" is required`},
+		tc{name: "reason blank", route: ports.RouteCancel, id: id, body: `{"reason":"\t "}`, status: 400, detail: "reason must not be empty"},
+		tc{name: "reason too long", route: ports.RouteCancel, id: id, body: fmt.Sprintf(`{"reason":%q}`, strings.Repeat("r", 501)), status: 400, detail: "reason must be at most 500"},
+		// GET events
+		tc{name: "events unknown id", route: ports.RouteEvents, id: "nope", status: 404, detail: "no concert"},
+		tc{name: "events invalid id", route: ports.RouteEvents, id: "a/b", status: 404, detail: "no concert"},
+	)
+	for _, tt := range tests {
+		t.Run(tt.route+"/"+tt.name, func(t *testing.T) {
+			before := countEvents(t, h)
+			req := request(tt.route, tt.id, tt.body, tt.headers)
+			req.IsBase64Encoded = tt.b64
+			requireProblem(t, h.doReq(t, req), tt.status, tt.detail)
+			require.Equal(t, before, countEvents(t, h), "a refused request appends nothing")
+		})
+	}
+}
+
+func TestEventsQueryValidation(t *testing.T) {
+	h := newHarness(t, options{})
+	id := h.schedule(t, 10)
+	for _, q := range []map[string]string{{"after": "-1"}, {"after": "x"}, {"limit": "0"}, {"limit": "1001"}, {"limit": "1.5"}, {"after": "99999999999999999999"}} {
+		t.Run(fmt.Sprint(q), func(t *testing.T) {
+			req := request(ports.RouteEvents, id, "", nil)
+			req.QueryStringParameters = q
+			requireProblem(t, h.doReq(t, req), 400, "query parameter")
+		})
+	}
+}
+
+func countEvents(t testing.TB, h *harness) int {
+	t.Helper()
+	n := 0
+	require.NoError(t, h.log.ForEach(context.Background(), func(eventlog.Event) error { n++; return nil }))
+	return n
+}
+
+func TestStartedConcertRefusesSalesAndRescheduling(t *testing.T) {
+	h := newHarness(t, options{})
+	id := h.schedule(t, 10)
+	h.clock.Set(time.Date(2026, 9, 12, 20, 0, 0, 0, time.UTC))
+	requireProblem(t, h.do(t, ports.RouteTickets, id, `{"quantity":1}`, nil), 409, "already started")
+	requireProblem(t, h.do(t, ports.RouteReschedule, id, `{"startsAt":"2026-12-01T20:00:00Z"}`, nil), 409, "already started")
+	requireResult(t, h.do(t, ports.RouteCancel, id, `{"reason":"rain"}`, nil), 200, id, 2)
+}
+
+func TestGetConcertEvents(t *testing.T) {
+	h := newHarness(t, options{})
+	id := h.schedule(t, 5)
+	h.do(t, ports.RouteTickets, id, `{"quantity":2}`, nil)
+	h.do(t, ports.RouteTickets, id, `{"quantity":3}`, nil)
+
+	type view struct {
+		EventID     string          `json:"eventId"`
+		AggregateID string          `json:"aggregateId"`
+		Version     int64           `json:"version"`
+		Type        string          `json:"type"`
+		OccurredAt  time.Time       `json:"occurredAt"`
+		Data        json.RawMessage `json:"data"`
+	}
+	var page struct {
+		Events    []view `json:"events"`
+		NextAfter *int64 `json:"nextAfter"`
+	}
+	resp := h.do(t, ports.RouteEvents, id, "", nil)
+	require.Equal(t, 200, resp.StatusCode)
+	require.Equal(t, "application/json", resp.Headers["Content-Type"])
+	dec := json.NewDecoder(strings.NewReader(resp.Body))
+	dec.DisallowUnknownFields()
+	require.NoError(t, dec.Decode(&page))
+	require.Nil(t, page.NextAfter)
+	require.Len(t, page.Events, 4)
+	want := []string{concertevents.ConcertScheduled, concertevents.TicketsSold, concertevents.TicketsSold, concertevents.ConcertSoldOut}
+	for i, e := range page.Events {
+		require.Equal(t, want[i], e.Type)
+		require.Equal(t, int64(i+1), e.Version)
+		require.Equal(t, id, e.AggregateID)
+		require.NotEmpty(t, e.EventID)
+		require.True(t, e.OccurredAt.Equal(base), "got occurredAt %v want %v", e.OccurredAt, base)
+	}
+	require.JSONEq(t, `{"quantity":3,"ticketsSold":5,"ticketsAvailable":0}`, string(page.Events[2].Data))
+
+	req := request(ports.RouteEvents, id, "", nil)
+	req.QueryStringParameters = map[string]string{"after": "1", "limit": "2"}
+	resp = h.doReq(t, req)
+	page.NextAfter = nil
+	require.NoError(t, json.Unmarshal([]byte(resp.Body), &page))
+	require.Len(t, page.Events, 2)
+	require.Equal(t, int64(2), page.Events[0].Version)
+	require.NotNil(t, page.NextAfter)
+	require.Equal(t, int64(3), *page.NextAfter)
+
+	req.QueryStringParameters = map[string]string{"after": "4"}
+	resp = h.doReq(t, req)
+	require.Equal(t, 200, resp.StatusCode)
+	require.JSONEq(t, `{"events":[]}`, resp.Body)
+}
+
+func TestBase64Body(t *testing.T) {
+	h := newHarness(t, options{})
+	req := request(ports.RouteSchedule, "", base64.StdEncoding.EncodeToString([]byte(fmt.Sprintf(`{"artist":"A","venue":"V","startsAt":%q,"capacity":1,"priceCents":1}`, startsAt))), nil)
+	req.IsBase64Encoded = true
+	require.Equal(t, 201, h.doReq(t, req).StatusCode)
+}
+
+func TestContentTypeWithCharset(t *testing.T) {
+	h := newHarness(t, options{})
+	id := h.schedule(t, 10)
+	resp := h.do(t, ports.RouteTickets, id, `{"quantity":1}`, map[string]string{"Content-Type": "application/json; charset=utf-8"})
+	requireResult(t, resp, 200, id, 2)
+}
+
+// conflictingLog lets another writer win every append first, as a busy concert
+// with other Lambda instances would.
+type conflictingLog struct {
+	eventlog.Log
+	appends int
+}
+
+func (l *conflictingLog) Append(ctx context.Context, evs []eventlog.Event) error {
+	l.appends++
+	if evs[0].Version > 1 {
+		rival := evs[0]
+		rival.EventID, rival.CausationID = fmt.Sprintf("rival-%d", l.appends), "rival"
+		rival.EventType = concertevents.ConcertUpdated
+		rival.Data = json.RawMessage(fmt.Sprintf(`{"priceCents":%d}`, l.appends))
+		if err := l.Log.Append(ctx, []eventlog.Event{rival}); err != nil {
+			return err
+		}
+	}
+	return l.Log.Append(ctx, evs)
+}
+
+func TestContentionExhaustsRetries(t *testing.T) {
+	var cl *conflictingLog
+	h := newHarness(t, options{wrap: func(l eventlog.Log) eventlog.Log { cl = &conflictingLog{Log: l}; return cl }})
+	id := h.schedule(t, 10)
+	p := requireProblem(t, h.do(t, ports.RouteTickets, id, `{"quantity":1}`, nil), 409, "retry")
+	require.Equal(t, "urn:concertsys:problem:concurrent-modification", p.Type)
+	require.Equal(t, 1+10, cl.appends, "got %d appends want the schedule plus 10 attempts", cl.appends)
+	for _, e := range h.history(t, id)[1:] {
+		require.Equal(t, concertevents.ConcertUpdated, e.EventType, "only the rival's events are stored")
+	}
+	// With If-Match the first conflict is a 412: the caller pinned the version.
+	cur := int64(len(h.history(t, id)))
+	requireProblem(t, h.do(t, ports.RouteTickets, id, `{"quantity":1}`, map[string]string{"If-Match": fmt.Sprintf(`"%d"`, cur)}), 412, "stale")
+}
+
+// failingLog is an infrastructure failure with internals in its message.
+type failingLog struct{ eventlog.Log }
+
+func (failingLog) Append(context.Context, []eventlog.Event) error {
+	return errors.New("dial tcp 10.0.0.7:443: secret-table-name unreachable")
+}
+
+func TestInfrastructureErrorIs500WithoutInternals(t *testing.T) {
+	h := newHarness(t, options{wrap: func(l eventlog.Log) eventlog.Log { return failingLog{l} }})
+	req := request(ports.RouteSchedule, "", fmt.Sprintf(`{"artist":"A","venue":"V","startsAt":%q,"capacity":1,"priceCents":1}`, startsAt), nil)
+	resp, err := h.http.ScheduleConcert(context.Background(), req)
+	require.NoError(t, err)
+	require.Equal(t, 500, resp.StatusCode)
+	require.Equal(t, "application/problem+json", resp.Headers["Content-Type"])
+	require.NotContains(t, resp.Body, "secret-table-name")
+	require.NotContains(t, resp.Body, "10.0.0.7")
+}

@@ -1,0 +1,106 @@
+package ebpublisher_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
+	"github.com/stretchr/testify/require"
+
+	"github.com/concertsys/services/projections/internal/adapters/ebpublisher"
+	"github.com/concertsys/services/projections/internal/app"
+	"github.com/concertsys/services/projections/internal/publishtest"
+	"github.com/concertsys/services/projections/viewevents"
+)
+
+func detail(id string, version int64) app.ViewUpdated {
+	return app.NewViewUpdated(app.Record{
+		View: viewevents.ConcertViewV1{ID: id, Artist: "A", Venue: "V", StartsAt: time.Date(2026, 9, 1, 20, 0, 0, 0, time.UTC),
+			Capacity: 10, TicketsAvailable: 10, Status: viewevents.StatusScheduled, Version: version,
+			UpdatedAt: time.Date(2026, 5, 1, 18, 0, 0, 0, time.UTC)},
+		LastEventID: "e", LastCorrelationID: "c",
+	})
+}
+
+func TestPublishesInBatchesOfTen(t *testing.T) {
+	b := publishtest.Start(t)
+	p := ebpublisher.New(b.Client, publishtest.BusName)
+	var details []app.ViewUpdated
+	for i := range 25 {
+		details = append(details, detail(fmt.Sprintf("c%02d", i), 1))
+	}
+	require.NoError(t, p.PublishViewUpdated(context.Background(), details))
+	got := b.WaitFor(t, func(got []app.ViewUpdated) bool { return len(got) >= 25 })
+	time.Sleep(50 * time.Millisecond)
+	require.Len(t, b.Received(), 25, "got %d deliveries, want each of 25 exactly once", len(b.Received()))
+	seen := map[string]bool{}
+	for _, d := range got {
+		seen[d.Metadata.EventID] = true
+	}
+	require.Len(t, seen, 25)
+}
+
+// missingBus sends requests on to the real API, but the entries of the concerts in
+// broken go to a bus that does not exist for their first failFor attempts, so the
+// API itself rejects exactly those entries (ResourceNotFoundException per entry).
+type missingBus struct {
+	next    ebpublisher.PutEventsAPI
+	broken  map[string]int // concert id -> attempts left to fail
+	batches []int
+}
+
+func (m *missingBus) PutEvents(ctx context.Context, in *eventbridge.PutEventsInput, optFns ...func(*eventbridge.Options)) (*eventbridge.PutEventsOutput, error) {
+	m.batches = append(m.batches, len(in.Entries))
+	out := *in
+	out.Entries = append([]types.PutEventsRequestEntry(nil), in.Entries...)
+	for i, e := range out.Entries {
+		for id, left := range m.broken {
+			if left > 0 && strings.Contains(aws.ToString(e.Detail), `"id":"`+id+`"`) {
+				m.broken[id]--
+				out.Entries[i].EventBusName = aws.String("no-such-bus")
+			}
+		}
+	}
+	return m.next.PutEvents(ctx, &out, optFns...)
+}
+
+func TestOnlyFailedEntriesAreRetried(t *testing.T) {
+	tests := []struct {
+		name        string
+		failFor     int
+		wantErr     bool
+		wantBatches []int
+	}{
+		{"transient failure is retried alone", 2, false, []int{3, 1, 1}},
+		{"permanent failure is reported", 100, true, []int{3, 1, 1, 1}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			b := publishtest.Start(t)
+			api := &missingBus{next: b.Client, broken: map[string]int{"c2": tc.failFor}}
+			p := ebpublisher.New(api, publishtest.BusName)
+			err := p.PublishViewUpdated(context.Background(), []app.ViewUpdated{detail("c1", 1), detail("c2", 1), detail("c3", 1)})
+			want := []string{"c1", "c2", "c3"}
+			if tc.wantErr {
+				require.Error(t, err, "got nil, want the failing entry reported")
+				require.Contains(t, err.Error(), "1 of 3 entries still failing")
+				want = []string{"c1", "c3"}
+			} else {
+				require.NoError(t, err)
+			}
+			require.Equal(t, tc.wantBatches, api.batches, "got batch sizes %v, want %v", api.batches, tc.wantBatches)
+			b.WaitFor(t, func(got []app.ViewUpdated) bool { return len(got) >= len(want) })
+			time.Sleep(50 * time.Millisecond)
+			var ids []string
+			for _, d := range b.Received() {
+				ids = append(ids, d.Metadata.AggregateID)
+			}
+			require.ElementsMatch(t, want, ids, "accepted entries must be delivered exactly once")
+		})
+	}
+}

@@ -1,0 +1,109 @@
+// Package lambdamain is the shared wiring of the cmd/<function> mains: read the
+// environment once, fail fast on what the function needs, build the AWS clients and
+// start the one handler.
+package lambdamain
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
+
+	"github.com/concertsys/platform/eventlog/dynamolog"
+	"github.com/concertsys/platform/service"
+	projections "github.com/concertsys/services/projections"
+)
+
+// Environment variables.
+const (
+	EnvViewsTable    = "VIEWS_TABLE"
+	EnvEventLogTable = "EVENT_LOG_TABLE"
+	EnvEventBusName  = "EVENT_BUS_NAME"
+	EnvCursorKey     = "CURSOR_KEY"
+)
+
+// minCursorKeyBytes keeps a configured cursor key from being guessable.
+const minCursorKeyBytes = 32
+
+// needs lists the variables each function requires besides VIEWS_TABLE.
+var needs = map[string][]string{
+	projections.FunctionProjectConcerts: {EnvEventLogTable, EnvEventBusName},
+	projections.FunctionGetConcert:      nil,
+	projections.FunctionListConcerts:    {EnvCursorKey},
+	projections.FunctionRebuild:         {EnvEventLogTable},
+}
+
+// Main runs function as a Lambda; it exits with a message if the wiring fails, before
+// any invocation is accepted.
+func Main(function string) {
+	handler, err := build(context.Background(), function, os.Getenv)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "%s: %v\n", function, err)
+		os.Exit(1)
+	}
+	lambda.Start(handler)
+}
+
+// build returns the handler of function wired from the environment.
+func build(ctx context.Context, function string, getenv func(string) string) (any, error) {
+	required, ok := needs[function]
+	if !ok {
+		return nil, fmt.Errorf("unknown function %q", function)
+	}
+	env := map[string]string{}
+	for _, name := range append([]string{EnvViewsTable}, required...) {
+		if env[name] = getenv(name); env[name] == "" {
+			return nil, fmt.Errorf("environment variable %s is required", name)
+		}
+	}
+	if k := env[EnvCursorKey]; function == projections.FunctionListConcerts && len(k) < minCursorKeyBytes {
+		return nil, fmt.Errorf("%s must be at least %d bytes", EnvCursorKey, minCursorKeyBytes)
+	}
+	cfg, err := config.LoadDefaultConfig(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("load AWS config: %w", err)
+	}
+	ddb := dynamodb.NewFromConfig(cfg)
+	deps := projections.Deps{
+		Views:     projections.NewDynamoViews(ddb, env[EnvViewsTable]),
+		CursorKey: []byte(env[EnvCursorKey]),
+		Logger:    slog.New(slog.NewJSONHandler(os.Stdout, nil)),
+	}
+	if table := env[EnvEventLogTable]; table != "" {
+		log := dynamolog.New(ddb, table)
+		deps.Log, deps.Scanner = log, log
+	}
+	if bus := env[EnvEventBusName]; bus != "" {
+		deps.EventBridge, deps.EventBusName = eventbridge.NewFromConfig(cfg), bus
+	}
+	svc, err := projections.New(ctx, deps)
+	if err != nil {
+		return nil, err
+	}
+	return Handler(svc, function)
+}
+
+// Handler finds the handler of function in svc.
+func Handler(svc service.Service, function string) (any, error) {
+	for _, r := range svc.HTTPRoutes {
+		if r.Function == function {
+			return r.Handler, nil
+		}
+	}
+	for _, c := range svc.Consumers {
+		if c.Function == function {
+			return c.Handler, nil
+		}
+	}
+	for _, j := range svc.Jobs {
+		if j.Function == function {
+			return j.Handler, nil
+		}
+	}
+	return nil, fmt.Errorf("service %s has no function %q", svc.Name, function)
+}

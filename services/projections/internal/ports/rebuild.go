@@ -1,0 +1,29 @@
+package ports
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+
+	"github.com/concertsys/platform/service"
+	"github.com/concertsys/services/projections/internal/app"
+)
+
+// Rebuild is the rebuild-projections job: any JSON input (ignored, "{}" by
+// convention), the rebuild's figures as output.
+func Rebuild(run func(ctx context.Context) (app.RebuildStats, error), logger *slog.Logger) service.JobHandler {
+	return func(ctx context.Context, _ json.RawMessage) (json.RawMessage, error) {
+		stats, err := run(ctx)
+		logger.InfoContext(ctx, "rebuild finished", "events", stats.Events, "concerts", stats.Concerts,
+			"written", stats.Written, "skipped", stats.Skipped, "error", err)
+		if err != nil {
+			return nil, fmt.Errorf("rebuild projections: %w", err)
+		}
+		out, err := json.Marshal(stats)
+		if err != nil {
+			return nil, fmt.Errorf("encode rebuild stats: %w", err)
+		}
+		return out, nil
+	}
+}

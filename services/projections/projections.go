@@ -1,0 +1,175 @@
+// Package projections is the read side of the concert system: it applies the
+// concerts service's events to a read model (one view per concert), serves the query
+// API over it, and announces every committed view change as ConcertViewUpdated.
+//
+// Describe and New give the service's functions for CDK, devstack and the Lambda
+// mains; OpenLocalViews and Rebuild are what devstack needs besides.
+package projections
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
+
+	"github.com/concertsys/platform/bus"
+	"github.com/concertsys/platform/eventlog"
+	"github.com/concertsys/platform/service"
+	"github.com/concertsys/services/projections/internal/adapters/boltviews"
+	"github.com/concertsys/services/projections/internal/adapters/dynamoviews"
+	"github.com/concertsys/services/projections/internal/adapters/ebpublisher"
+	"github.com/concertsys/services/projections/internal/app"
+	"github.com/concertsys/services/projections/internal/domain"
+	"github.com/concertsys/services/projections/internal/ports"
+	"github.com/concertsys/services/projections/viewevents"
+)
+
+// Name is the service name, also the EventBridge source of its events.
+const Name = viewevents.Source
+
+// Function names (cmd/ directories, zip names, Lambda function names).
+const (
+	FunctionProjectConcerts = "project-concerts"
+	FunctionGetConcert      = "get-concert"
+	FunctionListConcerts    = "list-concerts"
+	FunctionRebuild         = "rebuild-projections"
+)
+
+// Route keys of the query API.
+const (
+	RouteGetConcert   = "GET /concerts/{id}"
+	RouteListConcerts = "GET /concerts"
+)
+
+// SubscriptionName is the rule name of the consumer on the bus.
+const SubscriptionName = "projections-concert-events"
+
+// EventTypes are the concert event types the consumer subscribes to and applies.
+func EventTypes() []string { return domain.EventTypes() }
+
+// Subscription is the consumer's rule: source concerts and exactly the event types
+// it applies.
+func Subscription() bus.Subscription {
+	pattern, _ := json.Marshal(map[string][]string{ // strings always marshal
+		"source":      {domain.Source},
+		"detail-type": domain.EventTypes(),
+	})
+	return bus.Subscription{Name: SubscriptionName, Pattern: pattern}
+}
+
+// ViewStore is the read model store port; OpenLocalViews and NewDynamoViews return
+// its adapters.
+type ViewStore = app.ViewStore
+
+// LocalViews is the embedded bbolt view store.
+type LocalViews = boltviews.Store
+
+// RebuildStats says what a rebuild did.
+type RebuildStats = app.RebuildStats
+
+// OpenLocalViews opens (creating if needed) the durable embedded view store at path.
+// Its CursorKey method gives a cursor key kept in the same file.
+func OpenLocalViews(path string) (*LocalViews, error) { return boltviews.Open(path) }
+
+// NewDynamoViews is the view store in an existing DynamoDB table.
+func NewDynamoViews(client *dynamodb.Client, table string) ViewStore {
+	return dynamoviews.New(client, table)
+}
+
+// CreateViewsTable creates the DynamoDB views table with its index (tests, tooling).
+func CreateViewsTable(ctx context.Context, client *dynamodb.Client, table string) error {
+	return dynamoviews.CreateTable(ctx, client, table)
+}
+
+// Rebuild recomputes every view from the event log; safe while the consumer runs.
+// log is only read (it fills gaps the scan leaves).
+func Rebuild(ctx context.Context, scanner eventlog.Scanner, log eventlog.Log, views ViewStore) (RebuildStats, error) {
+	var l app.EventLog
+	if log != nil {
+		l = log
+	}
+	return app.Rebuild(ctx, scanner, l, views)
+}
+
+// Deps are the ports and clients the functions use.
+type Deps struct {
+	// Views is the read model store (required).
+	Views ViewStore
+	// Log is the concerts event log, only read: gap fill (consumer) and rebuild.
+	// Nil makes the consumer wait for redelivery when an event is ahead.
+	Log eventlog.Log
+	// Scanner walks the event log for rebuild-projections (nil: the job fails).
+	Scanner eventlog.Scanner
+	// EventBridge and EventBusName publish ConcertViewUpdated (nil: the consumer
+	// fails; the query functions do not need it).
+	EventBridge  *eventbridge.Client
+	EventBusName string
+	// CursorKey signs list cursors; empty means a random key for this process only.
+	CursorKey []byte
+	Logger    *slog.Logger
+}
+
+// Describe is the service without handlers (CDK).
+func Describe() service.Service {
+	return service.Service{
+		Name: Name,
+		HTTPRoutes: []service.HTTPRoute{
+			{Function: FunctionGetConcert, RouteKey: RouteGetConcert, Access: service.Public},
+			{Function: FunctionListConcerts, RouteKey: RouteListConcerts, Access: service.Public},
+		},
+		Consumers: []service.Consumer{{Function: FunctionProjectConcerts, Subscription: Subscription()}},
+		Jobs:      []service.Job{{Function: FunctionRebuild}},
+	}
+}
+
+// New is the service with every handler wired to deps.
+func New(ctx context.Context, deps Deps) (service.Service, error) {
+	if deps.Views == nil {
+		return service.Service{}, errors.New("projections: Deps.Views is required")
+	}
+	logger := deps.Logger
+	if logger == nil {
+		logger = slog.Default()
+	}
+	key := deps.CursorKey
+	if len(key) == 0 {
+		key = make([]byte, 32)
+		if _, err := rand.Read(key); err != nil {
+			return service.Service{}, fmt.Errorf("projections: cursor key: %w", err)
+		}
+	}
+	cursors, err := app.NewCursorCodec(key)
+	if err != nil {
+		return service.Service{}, fmt.Errorf("projections: %w", err)
+	}
+	var publisher app.Publisher
+	if deps.EventBridge != nil {
+		if deps.EventBusName == "" {
+			return service.Service{}, errors.New("projections: Deps.EventBusName is required with Deps.EventBridge")
+		}
+		publisher = ebpublisher.New(deps.EventBridge, deps.EventBusName)
+	}
+	var log app.EventLog
+	if deps.Log != nil {
+		log = deps.Log
+	}
+	projector := app.NewProjector(deps.Views, log, app.NewViewPublisher(deps.Views, publisher), logger)
+	rebuild := func(ctx context.Context) (app.RebuildStats, error) {
+		if deps.Scanner == nil {
+			return app.RebuildStats{}, errors.New("no event log scanner configured")
+		}
+		return app.Rebuild(ctx, deps.Scanner, log, deps.Views)
+	}
+
+	svc := Describe()
+	svc.HTTPRoutes[0].Handler = ports.GetConcert(app.NewGetConcert(deps.Views), logger)
+	svc.HTTPRoutes[1].Handler = ports.ListConcerts(app.NewListConcerts(deps.Views, cursors), logger)
+	svc.Consumers[0].Handler = ports.ConcertEvents(projector, logger)
+	svc.Jobs[0].Handler = ports.Rebuild(rebuild, logger)
+	return svc, nil
+}

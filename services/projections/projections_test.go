@@ -1,0 +1,315 @@
+package projections_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/stretchr/testify/require"
+
+	"github.com/concertsys/platform/envelope"
+	"github.com/concertsys/platform/eventlog"
+	"github.com/concertsys/platform/eventlog/boltlog"
+	"github.com/concertsys/platform/httpapi"
+	"github.com/concertsys/platform/schemavalidate"
+	"github.com/concertsys/platform/service"
+	projections "github.com/concertsys/services/projections"
+	"github.com/concertsys/services/projections/internal/historygen"
+	"github.com/concertsys/services/projections/internal/publishtest"
+	"github.com/concertsys/services/projections/viewevents"
+)
+
+// stack is the service wired as devstack wires it: bbolt views and log, the real
+// EventBridge SDK client against the local bus.
+type stack struct {
+	svc   service.Service
+	log   *boltlog.Log
+	views *projections.LocalViews
+	bus   *publishtest.Bus
+}
+
+func newStack(t *testing.T) *stack {
+	t.Helper()
+	dir := t.TempDir()
+	views, err := projections.OpenLocalViews(filepath.Join(dir, "views.db"))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = views.Close() })
+	log, err := boltlog.Open(filepath.Join(dir, "events.db"))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = log.Close() })
+	key, err := views.CursorKey()
+	require.NoError(t, err)
+	b := publishtest.Start(t)
+	svc, err := projections.New(context.Background(), projections.Deps{
+		Views: views, Log: log, Scanner: log, EventBridge: b.Client, EventBusName: publishtest.BusName, CursorKey: key,
+	})
+	require.NoError(t, err)
+	return &stack{svc: svc, log: log, views: views, bus: b}
+}
+
+func (s *stack) route(t *testing.T, key string) service.HTTPHandler {
+	t.Helper()
+	for _, r := range s.svc.HTTPRoutes {
+		if r.RouteKey == key {
+			return r.Handler
+		}
+	}
+	t.Fatalf("no route %q", key)
+	return nil
+}
+
+// seed stores n concerts through the consumer.
+func (s *stack) seed(t *testing.T, n int) {
+	t.Helper()
+	ctx := context.Background()
+	for i := range n {
+		id := fmt.Sprintf("c%03d", i)
+		e := eventlog.Event{AggregateID: id, Version: 1, EventID: id + "-e1", EventType: "ConcertScheduled", SchemaVersion: 1,
+			Created: historygen.Start, CorrelationID: "r", CausationID: "r",
+			Data: json.RawMessage(fmt.Sprintf(`{"artist":"A","venue":"V","startsAt":"2026-09-%02dT20:00:00Z","capacity":10,"priceCents":1}`, 1+i%28))}
+		require.NoError(t, s.log.Append(ctx, []eventlog.Event{e}))
+		require.NoError(t, s.svc.Consumers[0].Handler(ctx, historygen.BusEvent(e)))
+	}
+}
+
+func get(id string, headers map[string]string) events.APIGatewayV2HTTPRequest {
+	return events.APIGatewayV2HTTPRequest{RouteKey: projections.RouteGetConcert, RawPath: "/concerts/" + id,
+		PathParameters: map[string]string{"id": id}, Headers: headers}
+}
+
+func list(params map[string]string) events.APIGatewayV2HTTPRequest {
+	return events.APIGatewayV2HTTPRequest{RouteKey: projections.RouteListConcerts, RawPath: "/concerts", QueryStringParameters: params}
+}
+
+func TestQueryRoutesAnswerBadInputWith4xxProblems(t *testing.T) {
+	s := newStack(t)
+	s.seed(t, 3)
+	ctx := context.Background()
+	page := s.list(t, map[string]string{"limit": "1", "status": "scheduled"})
+	require.NotEmpty(t, page.NextCursor)
+	tampered := []byte(page.NextCursor)
+	tampered[3] ^= 1
+	tests := []struct {
+		name       string
+		route      string
+		req        events.APIGatewayV2HTTPRequest
+		wantStatus int
+	}{
+		{"unknown id", projections.RouteGetConcert, get("nope", nil), http.StatusNotFound},
+		{"empty id", projections.RouteGetConcert, get("", nil), http.StatusNotFound},
+		{"huge id", projections.RouteGetConcert, get(strings.Repeat("x", 5000), nil), http.StatusNotFound},
+		{"invalid UTF-8 id", projections.RouteGetConcert, get("\xff\xfe", nil), http.StatusNotFound},
+		{"bad status", projections.RouteListConcerts, list(map[string]string{"status": "sold-out"}), http.StatusBadRequest},
+		{"two statuses", projections.RouteListConcerts, list(map[string]string{"status": "scheduled,soldout"}), http.StatusBadRequest},
+		{"limit 0", projections.RouteListConcerts, list(map[string]string{"limit": "0"}), http.StatusBadRequest},
+		{"limit 101", projections.RouteListConcerts, list(map[string]string{"limit": "101"}), http.StatusBadRequest},
+		{"huge limit", projections.RouteListConcerts, list(map[string]string{"limit": "99999999999999999999999"}), http.StatusBadRequest},
+		{"negative limit", projections.RouteListConcerts, list(map[string]string{"limit": "-5"}), http.StatusBadRequest},
+		{"non-numeric limit", projections.RouteListConcerts, list(map[string]string{"limit": "ten"}), http.StatusBadRequest},
+		{"fractional limit", projections.RouteListConcerts, list(map[string]string{"limit": "1.5"}), http.StatusBadRequest},
+		{"garbage cursor", projections.RouteListConcerts, list(map[string]string{"cursor": "not-a-cursor"}), http.StatusBadRequest},
+		{"tampered cursor", projections.RouteListConcerts, list(map[string]string{"cursor": string(tampered), "status": "scheduled"}), http.StatusBadRequest},
+		{"cursor of another filter", projections.RouteListConcerts, list(map[string]string{"cursor": page.NextCursor, "status": "soldout"}), http.StatusBadRequest},
+		{"cursor without its filter", projections.RouteListConcerts, list(map[string]string{"cursor": page.NextCursor}), http.StatusBadRequest},
+		{"huge cursor", projections.RouteListConcerts, list(map[string]string{"cursor": strings.Repeat("a", 100000)}), http.StatusBadRequest},
+		{"unknown parameter", projections.RouteListConcerts, list(map[string]string{"sort": "artist"}), http.StatusBadRequest},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			resp, err := s.route(t, tc.route)(ctx, tc.req)
+			require.NoError(t, err)
+			require.Equal(t, tc.wantStatus, resp.StatusCode, "got %d %s, want %d", resp.StatusCode, resp.Body, tc.wantStatus)
+			require.Equal(t, "application/problem+json", resp.Headers["Content-Type"])
+			var p httpapi.Problem
+			require.NoError(t, json.Unmarshal([]byte(resp.Body), &p))
+			require.Equal(t, tc.wantStatus, p.Status)
+			require.NotEmpty(t, p.Detail)
+		})
+	}
+}
+
+func (s *stack) list(t *testing.T, params map[string]string) struct {
+	Items      []viewevents.ConcertViewV1 `json:"items"`
+	NextCursor string                     `json:"nextCursor"`
+} {
+	t.Helper()
+	resp, err := s.route(t, projections.RouteListConcerts)(context.Background(), list(params))
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, resp.StatusCode, resp.Body)
+	var page struct {
+		Items      []viewevents.ConcertViewV1 `json:"items"`
+		NextCursor string                     `json:"nextCursor"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(resp.Body), &page))
+	if page.NextCursor == "" {
+		require.NotContains(t, resp.Body, "nextCursor", "nextCursor must be absent on the last page")
+	}
+	return page
+}
+
+func TestListPagesInStartOrder(t *testing.T) {
+	s := newStack(t)
+	s.seed(t, 45)
+	tests := []struct {
+		name   string
+		params map[string]string
+		want   int
+	}{
+		{"default limit", map[string]string{}, 45},
+		{"limit 7 with status", map[string]string{"limit": "7", "status": "scheduled"}, 45},
+		{"status with no concerts", map[string]string{"status": "cancelled"}, 0},
+		{"empty values are absent", map[string]string{"status": "", "limit": "", "cursor": ""}, 45},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var got []viewevents.ConcertViewV1
+			params := tc.params
+			for pages := 0; ; pages++ {
+				require.Less(t, pages, 100)
+				page := s.list(t, params)
+				got = append(got, page.Items...)
+				if page.NextCursor == "" {
+					break
+				}
+				params = map[string]string{"cursor": page.NextCursor, "limit": tc.params["limit"], "status": tc.params["status"]}
+			}
+			require.Len(t, got, tc.want)
+			require.True(t, slices.IsSortedFunc(got, func(a, b viewevents.ConcertViewV1) int {
+				if c := a.StartsAt.Compare(b.StartsAt); c != 0 {
+					return c
+				}
+				return strings.Compare(a.ID, b.ID)
+			}), "got items out of (startsAt, id) order")
+		})
+	}
+	if page := s.list(t, nil); true {
+		require.Len(t, page.Items, 20, "default limit")
+	}
+}
+
+func TestGetConcertETag(t *testing.T) {
+	s := newStack(t)
+	s.seed(t, 1)
+	h := s.route(t, projections.RouteGetConcert)
+	ctx := context.Background()
+	resp, err := h(ctx, get("c000", nil))
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	require.Equal(t, `"1"`, resp.Headers["ETag"])
+	var v map[string]any
+	require.NoError(t, json.Unmarshal([]byte(resp.Body), &v))
+	keys := make([]string, 0, len(v))
+	for k := range v {
+		keys = append(keys, k)
+	}
+	require.ElementsMatch(t, []string{"id", "artist", "venue", "startsAt", "capacity", "priceCents", "ticketsSold",
+		"ticketsAvailable", "status", "version", "updatedAt"}, keys)
+	for _, tc := range []struct {
+		ifNoneMatch string
+		want        int
+	}{{`"1"`, 304}, {`W/"1"`, 304}, {`"0", "1"`, 304}, {`*`, 304}, {`"2"`, 200}, {`1`, 200}} {
+		resp, err := h(ctx, get("c000", map[string]string{"if-none-match": tc.ifNoneMatch}))
+		require.NoError(t, err)
+		require.Equal(t, tc.want, resp.StatusCode, "If-None-Match %s", tc.ifNoneMatch)
+		require.Equal(t, `"1"`, resp.Headers["ETag"])
+		if tc.want == 304 {
+			require.Empty(t, resp.Body)
+		}
+	}
+}
+
+func schemasDir(t *testing.T) string {
+	t.Helper()
+	dir, err := schemavalidate.FindSchemasDir()
+	require.NoError(t, err)
+	return dir
+}
+
+func TestSubscriptionNamesExactlyTheAppliedTypesWithSchemas(t *testing.T) {
+	sub := projections.Subscription()
+	require.Equal(t, projections.SubscriptionName, sub.Name)
+	var pattern map[string][]string
+	require.NoError(t, json.Unmarshal(sub.Pattern, &pattern), "pattern %s", sub.Pattern)
+	require.Equal(t, []string{"concerts"}, pattern["source"])
+	require.ElementsMatch(t, []string{"ConcertScheduled", "ConcertUpdated", "ConcertRescheduled", "TicketsSold",
+		"ConcertSoldOut", "ConcertCancelled"}, pattern["detail-type"])
+	require.Len(t, pattern, 2, "pattern matches on source and detail-type only")
+	dir := schemasDir(t)
+	for _, typ := range pattern["detail-type"] {
+		_, err := os.Stat(filepath.Join(dir, "concerts", typ+".v1.json"))
+		require.NoError(t, err, "subscribed to %s, which has no schema", typ)
+	}
+	require.Equal(t, sub, projections.Describe().Consumers[0].Subscription)
+}
+
+// TestConsumerAppliesEverySchemaExample is the consumer contract test: every example
+// of every subscribed schema goes through the Lambda handler onto a view at the
+// version before it, and the resulting ConcertViewUpdated validates against the
+// projections schema. A schema change the consumer cannot decode fails here.
+func TestConsumerAppliesEverySchemaExample(t *testing.T) {
+	dir := schemasDir(t)
+	registry, err := schemavalidate.Load(dir)
+	require.NoError(t, err)
+	var pattern map[string][]string
+	require.NoError(t, json.Unmarshal(projections.Subscription().Pattern, &pattern))
+	scheduled := examples(t, dir, "ConcertScheduled")
+	require.NotEmpty(t, scheduled)
+	for _, typ := range pattern["detail-type"] {
+		for i, example := range examples(t, dir, typ) {
+			t.Run(fmt.Sprintf("%s/%d", typ, i), func(t *testing.T) {
+				require.NoError(t, registry.Validate("concerts", typ, 1, example), "the example must match its own schema")
+				var meta envelope.Detail
+				require.NoError(t, json.Unmarshal(example, &meta))
+				s := newStack(t)
+				ctx := context.Background()
+				// The history before the example: the ConcertScheduled example, then
+				// updates that change nothing, up to the example's version.
+				var before []eventlog.Event
+				if typ != "ConcertScheduled" {
+					var first envelope.Detail
+					require.NoError(t, json.Unmarshal(scheduled[0], &first))
+					before = append(before, logEvent(meta.Metadata.AggregateID, 1, "ConcertScheduled", first.Data, first.Metadata.OccurredAt))
+					for v := int64(2); v < meta.Metadata.AggregateVersion; v++ {
+						before = append(before, logEvent(meta.Metadata.AggregateID, v, "ConcertUpdated", json.RawMessage(`{}`), first.Metadata.OccurredAt))
+					}
+					require.NoError(t, s.log.Append(ctx, before))
+				}
+				ev := events.EventBridgeEvent{ID: "x", Source: "concerts", DetailType: typ, Detail: example, Time: time.Now()}
+				require.NoError(t, s.svc.Consumers[0].Handler(ctx, ev))
+				rec, err := s.views.Get(ctx, meta.Metadata.AggregateID)
+				require.NoError(t, err)
+				require.Equal(t, meta.Metadata.AggregateVersion, rec.View.Version)
+				got := s.bus.WaitFor(t, func(got []envelope.Typed[viewevents.ConcertViewV1]) bool { return len(got) > 0 })
+				require.Equal(t, rec.View, got[len(got)-1].Data)
+				for _, raw := range s.bus.RawDetails() {
+					require.NoError(t, registry.Validate(viewevents.Source, viewevents.ConcertViewUpdated, 1, raw))
+				}
+			})
+		}
+	}
+}
+
+func logEvent(id string, v int64, typ string, data json.RawMessage, at time.Time) eventlog.Event {
+	return eventlog.Event{AggregateID: id, Version: v, EventID: fmt.Sprintf("fill-%d", v), EventType: typ, SchemaVersion: 1,
+		Created: at, CorrelationID: "r", CausationID: "r", Data: data}
+}
+
+func examples(t *testing.T, dir, typ string) []json.RawMessage {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join(dir, "concerts", typ+".v1.json"))
+	require.NoError(t, err)
+	var schema struct {
+		Examples []json.RawMessage `json:"examples"`
+	}
+	require.NoError(t, json.Unmarshal(raw, &schema))
+	require.NotEmpty(t, schema.Examples, "schema %s has no examples", typ)
+	return schema.Examples
+}

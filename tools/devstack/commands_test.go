@@ -1,0 +1,87 @@
+package main_test
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os/exec"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/stretchr/testify/require"
+)
+
+// TestSubcommands runs tail, dead-letters and rebuild-projections against a running
+// devstack, as a developer would.
+func TestSubcommands(t *testing.T) {
+	p := startDevstack(t, freeAddr(t), "-data", t.TempDir(), "-auth=off")
+
+	tail := exec.Command(devstackBin, "tail", "-addr", p.addr, "-pattern", `{"source":["concerts"],"detail-type":["ConcertScheduled"]}`)
+	out, err := tail.StdoutPipe()
+	require.NoError(t, err)
+	require.NoError(t, tail.Start())
+	t.Cleanup(func() { _ = tail.Process.Kill(); _ = tail.Wait() })
+	lines := make(chan string, 16)
+	go func() {
+		sc := bufio.NewScanner(out)
+		sc.Buffer(make([]byte, 64*1024), 1<<20)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+		close(lines)
+	}()
+
+	// The tail attaches asynchronously: write until it reports an event.
+	var id string
+	deadline := time.After(15 * time.Second)
+	for id == "" {
+		res := do(t, http.MethodPost, p.url+"/concerts", fmt.Sprintf(
+			`{"artist":"Tail","venue":"Here","startsAt":%q,"capacity":3,"priceCents":1}`, future(time.Hour)))
+		require.Equal(t, http.StatusCreated, res.status, "%s", res.body)
+		select {
+		case line, ok := <-lines:
+			require.True(t, ok, "devstack tail exited")
+			var ev events.EventBridgeEvent
+			require.NoError(t, json.Unmarshal([]byte(line), &ev), "tail line %q", line)
+			require.Equal(t, "concerts", ev.Source)
+			require.Equal(t, "ConcertScheduled", ev.DetailType)
+			var d struct {
+				Metadata struct {
+					AggregateID string `json:"aggregateId"`
+				} `json:"metadata"`
+			}
+			require.NoError(t, json.Unmarshal(ev.Detail, &d))
+			id = d.Metadata.AggregateID
+			require.NotEmpty(t, id, "tail event without metadata.aggregateId: %s", line)
+		case <-time.After(500 * time.Millisecond):
+		case <-deadline:
+			t.Fatal("devstack tail printed nothing within 15s")
+		}
+	}
+	require.NoError(t, tail.Process.Signal(syscall.SIGINT))
+
+	dl, err := exec.Command(devstackBin, "dead-letters", "-addr", p.addr, "list").Output()
+	require.NoError(t, err)
+	var list struct {
+		DeadLetters []json.RawMessage `json:"deadLetters"`
+	}
+	require.NoError(t, json.Unmarshal(dl, &list), "dead-letters list printed %s", dl)
+	require.Empty(t, list.DeadLetters)
+
+	rb, err := exec.Command(devstackBin, "rebuild-projections", "-addr", p.addr).Output()
+	require.NoError(t, err)
+	var stats struct {
+		Events   int `json:"events"`
+		Concerts int `json:"concerts"`
+	}
+	require.NoError(t, json.Unmarshal(rb, &stats), "rebuild-projections printed %s", rb)
+	require.Positive(t, stats.Events)
+	require.Positive(t, stats.Concerts)
+
+	err = exec.Command(devstackBin, "dead-letters", "-addr", p.addr, "bogus").Run()
+	require.Error(t, err, "an unknown action must fail")
+	require.NoError(t, p.stop(syscall.SIGTERM))
+}
