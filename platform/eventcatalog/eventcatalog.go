@@ -3,6 +3,8 @@
 // validate every produced event against them.
 package eventcatalog
 
+import "strconv"
+
 // Type is one published event type at one schema version.
 type Type struct {
 	Source  string // EventBridge source, the producing service
@@ -17,16 +19,5 @@ type Type struct {
 // SchemaPath is where the schema of t lives under schemas/, e.g.
 // "concerts/TicketsSold.v1.json". The file name matches the event name constant.
 func (t Type) SchemaPath() string {
-	return t.Source + "/" + t.Name + ".v" + itoa(t.Version) + ".json"
-}
-
-func itoa(n int) string {
-	if n == 0 {
-		return "0"
-	}
-	var b []byte
-	for ; n > 0; n /= 10 {
-		b = append([]byte{byte('0' + n%10)}, b...)
-	}
-	return string(b)
+	return t.Source + "/" + t.Name + ".v" + strconv.Itoa(t.Version) + ".json"
 }

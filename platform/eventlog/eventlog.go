@@ -35,8 +35,10 @@ type Event struct {
 // Log appends and loads the events of aggregates.
 type Log interface {
 	// Append writes events of ONE aggregate atomically: all or none. Versions must
-	// be consecutive and the first must be exactly one more than the aggregate's
-	// current version, else a *ConflictError (errors.Is(err, ErrConflict)).
+	// be consecutive; a version that is already taken fails with a *ConflictError
+	// (errors.Is(err, ErrConflict)). Callers take the next version from what they
+	// loaded: the DynamoDB adapter checks only "key not taken" (one conditional write
+	// per event), so it cannot refuse a gap without doubling every write's cost.
 	// An event over MaxItemBytes fails with ErrTooLarge before anything is written.
 	// A nil error means the events are durable.
 	Append(ctx context.Context, events []Event) error

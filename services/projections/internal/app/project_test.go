@@ -15,10 +15,12 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/stretchr/testify/require"
 
+	"github.com/concertsys/platform/dynamotest"
 	"github.com/concertsys/platform/eventlog"
 	"github.com/concertsys/platform/eventlog/boltlog"
 	"github.com/concertsys/platform/schemavalidate"
 	"github.com/concertsys/services/projections/internal/adapters/boltviews"
+	"github.com/concertsys/services/projections/internal/adapters/dynamoviews"
 	"github.com/concertsys/services/projections/internal/adapters/ebpublisher"
 	"github.com/concertsys/services/projections/internal/app"
 	"github.com/concertsys/services/projections/internal/domain"
@@ -31,19 +33,24 @@ import (
 // harness is one event log, one view store and one bus shared by consumers.
 type harness struct {
 	log   *boltlog.Log
-	views *boltviews.Store
+	views app.ViewStore
 	bus   *publishtest.Bus
 }
 
+// newHarness uses a bbolt view store.
 func newHarness(t testing.TB) *harness {
 	t.Helper()
-	dir := t.TempDir()
-	log, err := boltlog.Open(filepath.Join(dir, "events.db"))
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = log.Close() })
-	views, err := boltviews.Open(filepath.Join(dir, "views.db"))
+	views, err := boltviews.Open(filepath.Join(t.TempDir(), "views.db"))
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = views.Close() })
+	return newHarnessWith(t, views)
+}
+
+func newHarnessWith(t testing.TB, views app.ViewStore) *harness {
+	t.Helper()
+	log, err := boltlog.Open(filepath.Join(t.TempDir(), "events.db"))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = log.Close() })
 	return &harness{log: log, views: views, bus: publishtest.Start(t)}
 }
 
@@ -73,13 +80,23 @@ func seed(t testing.TB) uint64 {
 }
 
 func TestProjectionConvergesUnderDuplicatesReorderingAndLoss(t *testing.T) {
+	t.Run("bbolt", func(t *testing.T) { converges(t, newHarness(t), 20) })
+	// The same property on the DynamoDB adapter (minidyn: atomic conditional writes).
+	t.Run("dynamodb", func(t *testing.T) {
+		b := dynamotest.Minidyn(t)
+		require.NoError(t, dynamoviews.CreateTable(context.Background(), b.Client, "views"))
+		converges(t, newHarnessWith(t, dynamoviews.New(b.Client, "views")), 3)
+	})
+}
+
+// converges checks the property over rounds of 25 random histories.
+func converges(t *testing.T, h *harness, rounds int) {
 	s := seed(t)
 	r := rand.New(rand.NewPCG(s, 0x5eed))
 	failMsg := fmt.Sprintf("seed %d (rerun with PROJECTIONS_SEED=%d)", s, s)
 	t.Log(failMsg)
-	h := newHarness(t)
 	ctx := context.Background()
-	const rounds, concerts = 20, 25
+	const concerts = 25
 	want := map[string]viewevents.ConcertViewV1{}
 	for round := range rounds {
 		var deliveries []events.EventBridgeEvent

@@ -49,7 +49,9 @@ func TestApply(t *testing.T) {
 			func(v *viewevents.ConcertViewV1) { v.TicketsSold, v.TicketsAvailable = 3, 7 }},
 		{"sold out", []domain.Event{ev(2, domain.TicketsSold, `{"quantity":10,"ticketsSold":10,"ticketsAvailable":0}`),
 			ev(3, domain.ConcertSoldOut, `{"capacity":10}`)},
-			func(v *viewevents.ConcertViewV1) { v.TicketsSold, v.TicketsAvailable, v.Status = 10, 0, viewevents.StatusSoldOut }},
+			func(v *viewevents.ConcertViewV1) {
+				v.TicketsSold, v.TicketsAvailable, v.Status = 10, 0, viewevents.StatusSoldOut
+			}},
 		{"cancelled", []domain.Event{ev(2, domain.ConcertCancelled, `{"reason":"flood"}`)},
 			func(v *viewevents.ConcertViewV1) { v.Status = viewevents.StatusCancelled }},
 		{"unknown later type advances the version only", []domain.Event{ev(2, "ConcertPostered", `{"x":1}`)},
@@ -92,7 +94,11 @@ func TestApplyRejects(t *testing.T) {
 		{"no data", ev(2, domain.ConcertCancelled, ``), domain.ErrInvalidEvent},
 		{"negative totals", ev(2, domain.TicketsSold, `{"quantity":1,"ticketsSold":11,"ticketsAvailable":-1}`), domain.ErrInvalidEvent},
 		{"second ConcertScheduled", ev(2, domain.ConcertScheduled, scheduled), domain.ErrInvalidEvent},
-		{"other concert", func() domain.Event { e := ev(2, domain.ConcertCancelled, `{"reason":"x"}`); e.Meta.AggregateID = "c-2"; return e }(), domain.ErrInvalidEvent},
+		{"other concert", func() domain.Event {
+			e := ev(2, domain.ConcertCancelled, `{"reason":"x"}`)
+			e.Meta.AggregateID = "c-2"
+			return e
+		}(), domain.ErrInvalidEvent},
 		{"unsupported schema version", func() domain.Event {
 			e := ev(2, domain.ConcertCancelled, `{"reason":"x"}`)
 			e.Meta.SchemaVersion = 2
