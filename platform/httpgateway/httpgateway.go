@@ -32,13 +32,11 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
-	"github.com/aws/aws-lambda-go/lambda"
-	"github.com/aws/aws-lambda-go/lambdacontext"
 
+	"github.com/concertsys/platform/lambdainvoke"
 	"github.com/concertsys/platform/localauth"
 	"github.com/concertsys/platform/service"
 )
@@ -71,15 +69,7 @@ type Options struct {
 type route struct {
 	key   routeKey
 	route service.HTTPRoute
-	// instances hold lambda.Handler values, each used by one invocation at a time like
-	// a warm Lambda execution environment. aws-lambda-go's Invoke returns bytes that
-	// alias a buffer the handler reuses, so sharing one handler between concurrent
-	// invocations would corrupt responses.
-	instances *sync.Pool
-}
-
-func newInstances(fn any) *sync.Pool {
-	return &sync.Pool{New: func() any { return lambda.NewHandler(fn) }}
+	fn    *lambdainvoke.Function
 }
 
 // Gateway is an http.Handler serving the routes like an HTTP API's $default stage.
@@ -125,7 +115,8 @@ func New(routes []service.HTTPRoute, opts Options) (*Gateway, error) {
 			return nil, fmt.Errorf("route %q declared by %s and %s", r.RouteKey, prev, r.Function)
 		}
 		seen[r.RouteKey] = r.Function
-		g.routes = append(g.routes, route{key: k, route: r, instances: newInstances(r.Handler)})
+		fn := lambdainvoke.New(r.Function, lambdainvoke.ARN(opts.Region, opts.AccountID, r.Function), r.Handler, opts.IntegrationTimeout)
+		g.routes = append(g.routes, route{key: k, route: r, fn: fn})
 	}
 	return g, nil
 }
@@ -207,7 +198,7 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, reqID string, st
 		return writeMessage(w, http.StatusInternalServerError, "Internal Server Error"), key
 	}
 	out, err := g.invoke(r.Context(), rt, reqID, payload)
-	if errors.Is(err, errIntegrationTimeout) {
+	if errors.Is(err, lambdainvoke.ErrTimeout) {
 		g.log.Warn("integration timeout", "route", key, "function", rt.route.Function, "requestId", reqID)
 		return writeMessage(w, http.StatusServiceUnavailable, "Service Unavailable"), key
 	}
@@ -227,41 +218,10 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, reqID string, st
 	return status, key
 }
 
-var errIntegrationTimeout = errors.New("integration timeout")
-
 // invoke runs the handler on a JSON payload like the Lambda runtime: not cancelled when
-// the client goes away (an accepted write finishes), bounded by the integration timeout,
-// panics turned into errors.
+// the client goes away (an accepted write finishes), bounded by the integration timeout.
 func (g *Gateway) invoke(ctx context.Context, rt *route, reqID string, payload []byte) ([]byte, error) {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), g.opts.IntegrationTimeout)
-	defer cancel()
-	ctx = lambdacontext.NewContext(ctx, &lambdacontext.LambdaContext{
-		AwsRequestID:       reqID,
-		InvokedFunctionArn: "arn:aws:lambda:" + g.opts.Region + ":" + g.opts.AccountID + ":function:" + rt.route.Function,
-	})
-	type result struct {
-		out []byte
-		err error
-	}
-	done := make(chan result, 1)
-	go func() {
-		defer func() {
-			if p := recover(); p != nil {
-				done <- result{err: fmt.Errorf("handler panic: %v", p)}
-			}
-		}()
-		h := rt.instances.Get().(lambda.Handler)
-		out, err := h.Invoke(ctx, payload)
-		out = bytes.Clone(out) // before h, and the buffer behind out, serve another call
-		rt.instances.Put(h)
-		done <- result{out, err}
-	}()
-	select {
-	case res := <-done:
-		return res.out, res.err
-	case <-ctx.Done():
-		return nil, errIntegrationTimeout
-	}
+	return rt.fn.Invoke(context.WithoutCancel(ctx), reqID, payload)
 }
 
 func (g *Gateway) event(r *http.Request, body []byte, key string, params map[string]string, reqID string, now time.Time) events.APIGatewayV2HTTPRequest {

@@ -24,11 +24,9 @@ import (
 	"sync"
 	"time"
 
-	"github.com/aws/aws-lambda-go/lambda"
-	"github.com/aws/aws-lambda-go/lambdacontext"
-
 	"github.com/concertsys/platform/bus"
 	"github.com/concertsys/platform/eventlog"
+	"github.com/concertsys/platform/lambdainvoke"
 	"github.com/concertsys/platform/service"
 )
 
@@ -75,9 +73,8 @@ type Config struct {
 // Pipe is a running pipe. Start it with Start and stop it with Close.
 type Pipe struct {
 	cfg       Config
-	handler   lambda.Handler
+	enricher  *lambdainvoke.Function
 	sourceARN string
-	fnARN     string
 	log       *slog.Logger
 
 	cancel   context.CancelFunc
@@ -141,10 +138,10 @@ func Start(cfg Config) (*Pipe, error) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	p := &Pipe{
-		cfg:       cfg,
-		handler:   lambda.NewHandler(cfg.Enricher.Handler),
+		cfg: cfg,
+		enricher: lambdainvoke.New(cfg.Enricher.Function,
+			lambdainvoke.ARN(cfg.Region, cfg.Account, cfg.Source+"-"+cfg.Enricher.Function), cfg.Enricher.Handler, invokeTimeout),
 		sourceARN: StreamARN(cfg.Region, cfg.Account, cfg.Table),
-		fnARN:     fmt.Sprintf("arn:aws:lambda:%s:%s:function:%s-%s", cfg.Region, cfg.Account, cfg.Source, cfg.Enricher.Function),
 		log:       cfg.Logger.With("pipe", cfg.Name),
 		cancel:    cancel,
 		draining:  make(chan struct{}),
@@ -340,23 +337,10 @@ func (p *Pipe) enrich(ctx context.Context, batch []eventlog.FeedEntry) (details 
 	if err != nil {
 		return nil, fmt.Errorf("marshal stream records: %w", err)
 	}
-	ctx, cancel := context.WithTimeout(ctx, invokeTimeout)
-	defer cancel()
-	ctx = lambdacontext.NewContext(ctx, &lambdacontext.LambdaContext{
-		AwsRequestID:       rand.Text(),
-		InvokedFunctionArn: p.fnARN,
-	})
-	defer func() {
-		// A panicking Lambda fails its invocation, not the process.
-		if r := recover(); r != nil {
-			err = fmt.Errorf("enrichment %s panicked: %v", p.cfg.Enricher.Function, r)
-		}
-	}()
-	out, err := p.handler.Invoke(ctx, payload)
+	out, err := p.enricher.Invoke(ctx, rand.Text(), payload)
 	if err != nil {
 		return nil, fmt.Errorf("enrichment %s: %w", p.cfg.Enricher.Function, err)
 	}
-	// Invoke's result aliases a pooled buffer; decoding copies it out.
 	if err := json.Unmarshal(out, &details); err != nil {
 		return nil, fmt.Errorf("enrichment %s returned %q, want a JSON array: %w", p.cfg.Enricher.Function, truncate(out), err)
 	}

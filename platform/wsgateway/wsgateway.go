@@ -21,7 +21,6 @@
 package wsgateway
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/base64"
@@ -38,10 +37,9 @@ import (
 	"unicode/utf8"
 
 	"github.com/aws/aws-lambda-go/events"
-	"github.com/aws/aws-lambda-go/lambda"
-	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/coder/websocket"
 
+	"github.com/concertsys/platform/lambdainvoke"
 	"github.com/concertsys/platform/service"
 )
 
@@ -83,15 +81,7 @@ type Options struct {
 
 type route struct {
 	route service.WebSocketRoute
-	// instances hold lambda.Handler values, each used by one invocation at a time like
-	// a warm Lambda execution environment. aws-lambda-go's Invoke returns bytes that
-	// alias a buffer the handler reuses, so sharing one handler between concurrent
-	// invocations would corrupt responses.
-	instances *sync.Pool
-}
-
-func newInstances(fn any) *sync.Pool {
-	return &sync.Pool{New: func() any { return lambda.NewHandler(fn) }}
+	fn    *lambdainvoke.Function
 }
 
 // Gateway serves the WebSocket endpoint (ServeHTTP, mount at /ws) and keeps the live
@@ -143,7 +133,7 @@ func New(routes []service.WebSocketRoute, opts Options) (*Gateway, error) {
 		if prev, dup := g.routes[r.RouteKey]; dup {
 			return nil, fmt.Errorf("route %q declared by %s and %s", r.RouteKey, prev.route.Function, r.Function)
 		}
-		g.routes[r.RouteKey] = route{route: r, instances: newInstances(r.Handler)}
+		g.routes[r.RouteKey] = route{route: r, fn: lambdainvoke.New(r.Function, lambdainvoke.ARN(g.opts.Region, g.opts.AccountID, r.Function), r.Handler, g.opts.IntegrationTimeout)}
 	}
 	return g, nil
 }
@@ -508,8 +498,6 @@ func (g *Gateway) event(c *conn, key, eventType string, now time.Time) events.AP
 	}
 }
 
-var errIntegrationTimeout = errors.New("integration timeout")
-
 // invoke runs a route handler on the JSON payload through aws-lambda-go, like the
 // Lambda runtime: bounded by the integration timeout, panics become errors.
 func (g *Gateway) invoke(ctx context.Context, rt route, ev events.APIGatewayWebsocketProxyRequest) (events.APIGatewayProxyResponse, error) {
@@ -518,39 +506,11 @@ func (g *Gateway) invoke(ctx context.Context, rt route, ev events.APIGatewayWebs
 	if err != nil {
 		return resp, fmt.Errorf("encode %s event: %w", rt.route.RouteKey, err)
 	}
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), g.opts.IntegrationTimeout)
-	defer cancel()
-	ctx = lambdacontext.NewContext(ctx, &lambdacontext.LambdaContext{
-		AwsRequestID:       ev.RequestContext.RequestID,
-		InvokedFunctionArn: "arn:aws:lambda:" + g.opts.Region + ":" + g.opts.AccountID + ":function:" + rt.route.Function,
-	})
-	type result struct {
-		out []byte
-		err error
+	out, err := rt.fn.Invoke(context.WithoutCancel(ctx), ev.RequestContext.RequestID, payload)
+	if err != nil {
+		return resp, err
 	}
-	done := make(chan result, 1)
-	go func() {
-		defer func() {
-			if p := recover(); p != nil {
-				done <- result{err: fmt.Errorf("handler panic: %v", p)}
-			}
-		}()
-		h := rt.instances.Get().(lambda.Handler)
-		out, err := h.Invoke(ctx, payload)
-		out = bytes.Clone(out) // before h, and the buffer behind out, serve another call
-		rt.instances.Put(h)
-		done <- result{out, err}
-	}()
-	var res result
-	select {
-	case res = <-done:
-	case <-ctx.Done():
-		return resp, errIntegrationTimeout
-	}
-	if res.err != nil {
-		return resp, res.err
-	}
-	if err := json.Unmarshal(res.out, &resp); err != nil {
+	if err := json.Unmarshal(out, &resp); err != nil {
 		return resp, fmt.Errorf("decode %s response: %w", rt.route.RouteKey, err)
 	}
 	return resp, nil
