@@ -1,16 +1,38 @@
-# Every target works on a fresh machine: what a target needs, it installs itself.
+# Every target works on a fresh machine: what a target needs, it installs itself
+# (Go modules through the module proxy, Python tools into .tools/venv, Chromium from
+# Debian's packages when running as root).
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 MODULES := platform services/concerts services/projections services/notifications tools
-TOOLS_DIR := $(CURDIR)/.tools
+VENV := $(CURDIR)/.tools/venv
+MOTO_VERSION := 5.2.5
+CFN_LINT_VERSION := 1.58.0
 export GOFLAGS := -buildvcs=false
+export MOTO_SERVER := $(VENV)/bin/moto_server
+export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 
-.PHONY: dev test schemas build synth bench check-format vet gowork-off tidy-check schemas-check go-test
+.PHONY: dev test schemas build synth deploy bench tools browser check-format vet gowork-off \
+	tidy-check schemas-check go-test cfn-lint
 
-dev: ## run the whole system locally (devstack)
+dev: ## run the whole system locally: http://127.0.0.1:8080
 	go run ./tools/devstack $(ARGS)
 
-test: check-format vet gowork-off schemas-check go-test tidy-check ## every check CI runs
+test: tools browser check-format vet gowork-off schemas-check go-test cfn-lint tidy-check ## every check CI runs
+	@echo "make test: all checks passed"
+
+tools: $(VENV)/.installed ## Python tools the tests use, in a virtualenv
+
+$(VENV)/.installed:
+	python3 -m venv $(VENV)
+	$(VENV)/bin/pip install -q --disable-pip-version-check "moto[server]==$(MOTO_VERSION)" "cfn-lint==$(CFN_LINT_VERSION)"
+	touch $@
+
+browser: ## Chromium for the live board's browser test (Debian's package)
+	@if command -v chromium >/dev/null || [ -x /usr/bin/chromium ]; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ]; then \
+	  echo "installing chromium for the browser test"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null); \
+	else echo "WARNING: chromium missing and not root: the browser test will skip (fails under CI)"; fi
 
 check-format:
 	@out=$$(gofmt -l $(MODULES)); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
@@ -18,29 +40,39 @@ check-format:
 vet:
 	@for m in $(MODULES); do echo "go vet $$m"; (cd $$m && go vet ./...); done
 
-gowork-off:
-	@for m in $(MODULES); do echo "GOWORK=off go build $$m"; (cd $$m && GOWORK=off go build ./... && GOWORK=off go vet ./...); done
+gowork-off: ## each module builds and vets on its own, as it deploys
+	@for m in $(MODULES); do echo "GOWORK=off go build+vet $$m"; (cd $$m && GOWORK=off go build ./... && GOWORK=off go vet ./...); done
 
-schemas:
+schemas: ## regenerate schemas/ from the Go event types
 	go run ./tools/schemagen -out schemas
 
 schemas-check:
 	@tmp=$$(mktemp -d); go run ./tools/schemagen -out $$tmp; \
-	if ! diff -r schemas $$tmp >/dev/null; then echo "schemas/ is stale: run make schemas"; diff -r schemas $$tmp | head -40; rm -rf $$tmp; exit 1; fi; rm -rf $$tmp
+	if ! diff -r schemas $$tmp >/dev/null; then echo "schemas/ is stale: run make schemas"; diff -r schemas $$tmp | head -40; rm -rf $$tmp; exit 1; fi; rm -rf $$tmp; echo "schemas/ up to date"
 
-go-test:
-	@for m in $(MODULES); do echo "go test $$m"; (cd $$m && go test -count=1 ./...); done
+go-test: tools
+	@for m in $(MODULES); do echo "go test $$m"; (cd $$m && go test -count=1 -timeout 15m ./...); done
 
-tidy-check:
+tidy-check: ## go mod tidy changes nothing
 	@for m in $(MODULES); do (cd $$m && GOWORK=off go mod tidy); done
-	@go work sync
-	@if [ -n "$$(git status --porcelain)" ]; then echo "go mod tidy / make test left changes:"; git status --porcelain; exit 1; fi
+	@if [ -n "$$(git status --porcelain)" ]; then echo "go mod tidy or the tests left changes in the tree:"; git status --porcelain; git diff | head -40; exit 1; fi
 
 build: ## one bootstrap zip per Lambda under dist/<service>/<function>.zip
 	go run ./tools/lambdabuild -root . -out dist
 
-synth:
-	@echo "synth: not yet"; exit 1
+synth: build ## synthesize every CDK stack into cdk.out (offline, no AWS credentials)
+	go run ./tools/cdkapp -out cdk.out
 
-bench:
-	@echo "bench: not yet"; exit 1
+cfn-lint: tools synth ## lint every synthesized template
+	$(VENV)/bin/cfn-lint cdk.out/*.template.json
+
+deploy: build ## deploy one service's stack: make deploy SERVICE=concerts (needs AWS credentials)
+	@test -n "$(SERVICE)" || (echo "usage: make deploy SERVICE=platform|concerts|projections|notifications"; exit 1)
+	npx --yes aws-cdk@2 deploy --require-approval never $$(go run ./tools/cdkapp -stack-name $(SERVICE))
+
+bench: ## benchmarks and the end-to-end load test; results in bench-results/
+	@mkdir -p bench-results
+	go run ./tools/loadgen -duration 15s -concurrency 16 -rate 200 -out bench-results/loadgen-rate200.json
+	go run ./tools/loadgen -duration 10s -concurrency 16 -out bench-results/loadgen-max.json
+	cd platform && go test -run '^$$' -bench . -benchtime 1s ./eventpattern/ ./bus/ ./pipe/ ./eventlog/boltlog/ | tee ../bench-results/platform.txt
+	cd services/concerts && go test -run '^$$' -bench . -benchtime 1s ./internal/ports/ | tee ../../bench-results/concerts.txt

@@ -18,6 +18,7 @@ import (
 	"github.com/concertsys/platform/envelope"
 	"github.com/concertsys/platform/eventlog"
 	"github.com/concertsys/platform/eventlog/boltlog"
+	"github.com/concertsys/platform/eventpattern"
 	"github.com/concertsys/platform/httpapi"
 	"github.com/concertsys/platform/schemavalidate"
 	"github.com/concertsys/platform/service"
@@ -38,6 +39,11 @@ type stack struct {
 
 func newStack(t *testing.T) *stack {
 	t.Helper()
+	return newStackT(t)
+}
+
+func newStackT(t testing.TB) *stack {
+	t.Helper()
 	dir := t.TempDir()
 	views, err := projections.OpenLocalViews(filepath.Join(dir, "views.db"))
 	require.NoError(t, err)
@@ -55,7 +61,7 @@ func newStack(t *testing.T) *stack {
 	return &stack{svc: svc, log: log, views: views, bus: b}
 }
 
-func (s *stack) route(t *testing.T, key string) service.HTTPHandler {
+func (s *stack) route(t testing.TB, key string) service.HTTPHandler {
 	t.Helper()
 	for _, r := range s.svc.HTTPRoutes {
 		if r.RouteKey == key {
@@ -67,7 +73,7 @@ func (s *stack) route(t *testing.T, key string) service.HTTPHandler {
 }
 
 // seed stores n concerts through the consumer.
-func (s *stack) seed(t *testing.T, n int) {
+func (s *stack) seed(t testing.TB, n int) {
 	t.Helper()
 	ctx := context.Background()
 	for i := range n {
@@ -248,6 +254,26 @@ func TestSubscriptionNamesExactlyTheAppliedTypesWithSchemas(t *testing.T) {
 		require.NoError(t, err, "subscribed to %s, which has no schema", typ)
 	}
 	require.Equal(t, sub, projections.Describe().Consumers[0].Subscription)
+
+	// The pattern, as the bus evaluates it, takes every subscribed type and nothing else.
+	compiled, err := eventpattern.Compile(sub.Pattern)
+	require.NoError(t, err)
+	envelopeOf := func(source, detailType string) []byte {
+		b, _ := json.Marshal(map[string]any{"version": "0", "id": "1", "account": "000000000000", "region": "us-east-1",
+			"time": "2026-05-01T18:00:00Z", "resources": []string{}, "source": source, "detail-type": detailType, "detail": map[string]any{}})
+		return b
+	}
+	for _, tc := range []struct {
+		source, detailType string
+		want               bool
+	}{
+		{"concerts", "ConcertScheduled", true}, {"concerts", "ConcertCancelled", true}, {"concerts", "TicketsSold", true},
+		{"concerts", "ConcertArchived", false}, {"projections", "ConcertViewUpdated", false}, {"other", "TicketsSold", false},
+	} {
+		got, err := compiled.Match(envelopeOf(tc.source, tc.detailType))
+		require.NoError(t, err)
+		require.Equal(t, tc.want, got, "%s/%s", tc.source, tc.detailType)
+	}
 }
 
 // TestConsumerAppliesEverySchemaExample is the consumer contract test: every example
@@ -312,4 +338,49 @@ func examples(t *testing.T, dir, typ string) []json.RawMessage {
 	require.NoError(t, json.Unmarshal(raw, &schema))
 	require.NotEmpty(t, schema.Examples, "schema %s has no examples", typ)
 	return schema.Examples
+}
+
+func TestConsumerRejectsEventsItCannotApply(t *testing.T) {
+	s := newStack(t)
+	good := historygen.BusEvent(eventlog.Event{AggregateID: "c1", Version: 1, EventID: "e1", EventType: "ConcertScheduled",
+		SchemaVersion: 1, Created: historygen.Start, Data: json.RawMessage(`{"artist":"A","venue":"V","startsAt":"2026-09-01T20:00:00Z","capacity":5,"priceCents":0}`)})
+	tests := []struct {
+		name   string
+		mutate func(*events.EventBridgeEvent)
+	}{
+		{"other source", func(e *events.EventBridgeEvent) { e.Source = "elsewhere" }},
+		{"detail-type differs from metadata", func(e *events.EventBridgeEvent) { e.DetailType = "ConcertCancelled" }},
+		{"detail not JSON", func(e *events.EventBridgeEvent) { e.Detail = json.RawMessage(`{"metadata":`) }},
+		{"data missing a required field", func(e *events.EventBridgeEvent) {
+			e.Detail = json.RawMessage(strings.Replace(string(e.Detail), `"capacity":5,`, "", 1))
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			ev := good
+			ev.Detail = append(json.RawMessage(nil), good.Detail...)
+			tc.mutate(&ev)
+			require.Error(t, s.svc.Consumers[0].Handler(context.Background(), ev), "got nil, want an error so the event goes to the dead-letter queue")
+			resp, err := s.route(t, projections.RouteGetConcert)(context.Background(), get("c1", nil))
+			require.NoError(t, err)
+			require.Equal(t, http.StatusNotFound, resp.StatusCode, "nothing may be stored")
+		})
+	}
+	require.NoError(t, s.svc.Consumers[0].Handler(context.Background(), good))
+}
+
+func TestRebuildJob(t *testing.T) {
+	s := newStack(t)
+	s.seed(t, 5)
+	require.Equal(t, projections.FunctionRebuild, s.svc.Jobs[0].Function)
+	out, err := s.svc.Jobs[0].Handler(context.Background(), json.RawMessage(`{}`))
+	require.NoError(t, err)
+	var stats projections.RebuildStats
+	require.NoError(t, json.Unmarshal(out, &stats))
+	require.Equal(t, projections.RebuildStats{Events: 5, Concerts: 5, Written: 5}, stats)
+
+	noScanner, err := projections.New(context.Background(), projections.Deps{Views: s.views})
+	require.NoError(t, err)
+	_, err = noScanner.Jobs[0].Handler(context.Background(), json.RawMessage(`{}`))
+	require.ErrorContains(t, err, "scanner")
 }

@@ -99,14 +99,27 @@ func (p *Projector) advance(ctx context.Context, view *domain.View, e domain.Eve
 	if err != nil {
 		return false, fmt.Errorf("fill gap after v%d from event log: %w", from, err)
 	}
-	if err := applyInOrder(view, missing); err != nil {
+	target := e.Meta.AggregateVersion
+	upTo, beyond := missing, []eventlog.Event(nil)
+	for i, le := range missing {
+		if le.Version > target {
+			upTo, beyond = missing[:i], missing[i:]
+			break
+		}
+	}
+	if err := applyInOrder(view, upTo); err != nil {
 		return false, err
 	}
-	if view.Version() == e.Meta.AggregateVersion-1 {
+	if view.Version() == target-1 {
 		// The log read did not return e itself yet (it raced the write); e is next.
 		if err := view.Apply(e); err != nil {
 			return false, err
 		}
+	}
+	if view.Version() == target {
+		// Catch up with what the log holds beyond e too; a bad event there is left
+		// for its own delivery to report, it must not hold back this one.
+		_ = applyInOrder(view, beyond)
 	}
 	if view.Version() < e.Meta.AggregateVersion {
 		p.logger.WarnContext(ctx, "gap not fillable from event log yet", "concertId", view.ID(),

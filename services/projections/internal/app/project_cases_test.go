@@ -133,3 +133,18 @@ func TestPoisonEventIsRejected(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, int64(1), rec.View.Version)
 }
+
+func TestBadEventBeyondTheGapDoesNotHoldBackTheEvent(t *testing.T) {
+	h := newHarness(t)
+	ctx := context.Background()
+	events := history(t, "c1", 4)
+	events[3].EventType, events[3].Data = domain.TicketsSold, []byte(`{"quantity":1}`)
+	require.NoError(t, h.log.Append(ctx, events))
+	p := app.NewProjector(h.views, h.log, app.NewViewPublisher(h.views, ebpublisher.New(h.bus.Client, publishtest.BusName)), nil)
+	require.NoError(t, project(t, p, events[0]))
+	require.NoError(t, project(t, p, events[2]), "v3 is fine; the bad v4 beyond it is reported by its own delivery")
+	rec, err := h.views.Get(ctx, "c1")
+	require.NoError(t, err)
+	require.Equal(t, int64(3), rec.View.Version)
+	require.ErrorIs(t, project(t, p, events[3]), domain.ErrInvalidEvent)
+}

@@ -98,12 +98,14 @@ func converges(t *testing.T, h *harness, rounds int) {
 	ctx := context.Background()
 	const concerts = 25
 	want := map[string]viewevents.ConcertViewV1{}
+	total := 0
 	for round := range rounds {
 		var deliveries []events.EventBridgeEvent
 		for c := range concerts {
 			history := historygen.History(r, fmt.Sprintf("r%d-c%d", round, c), 1+r.IntN(20))
 			require.NoError(t, h.log.Append(ctx, history), failMsg)
 			want[history[0].AggregateID] = inOrder(t, history)
+			total += len(history)
 			for i, e := range history {
 				// Lose some events on the bus (never the last: that one the bus must
 				// deliver at least once), duplicate others.
@@ -152,6 +154,7 @@ func converges(t *testing.T, h *harness, rounds int) {
 			require.NoError(t, err, failMsg)
 		}
 	}
+	t.Logf("%d concerts, %d events", len(want), total)
 	for id, w := range want {
 		rec, err := h.views.Get(ctx, id)
 		require.NoError(t, err, failMsg)

@@ -73,6 +73,7 @@ func TestRebuildIsByteIdenticalToLiveViews(t *testing.T) {
 	t.Cleanup(func() { _ = rebuilt.Close() })
 	stats, err := app.Rebuild(ctx, h.log, h.log, rebuilt)
 	require.NoError(t, err)
+	t.Logf("rebuilt %d concerts from %d events (%d live deliveries)", stats.Concerts, stats.Events, len(deliveries))
 	require.GreaterOrEqual(t, stats.Events, 3000)
 	require.Equal(t, len(histories), stats.Concerts)
 	require.Equal(t, len(histories), stats.Written)

@@ -299,6 +299,7 @@ func (s *Stack) routes(api http.Handler) http.Handler {
 		_, _ = io.WriteString(w, `{"status":"ok"}`)
 	})
 	mux.Handle("GET /{$}", http.FileServerFS(board.Files))
+	mux.HandleFunc("GET "+LocalTokenPath, s.serveLocalToken)
 	mux.Handle(WebSocketPath, s.external(s.ws, false)) // connections live on; Close ends them
 	events := eventsapi.NewHandler(s.bus)
 	mux.Handle(EventsAPIPath, events)

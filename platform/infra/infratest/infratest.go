@@ -1,0 +1,205 @@
+// Package infratest helps test CDK stacks without AWS: an app with the cdk-nag
+// AwsSolutions checks, placeholder Lambda zips, and queries over synthesized templates
+// as plain Go values (so failures are test failures with got/want, not jsii panics).
+package infratest
+
+import (
+	"archive/zip"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
+	"github.com/aws/jsii-runtime-go"
+	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
+	"github.com/stretchr/testify/require"
+
+	"github.com/concertsys/platform/service"
+)
+
+// NewApp is a CDK app writing to a temporary directory, with the cdk-nag AwsSolutions
+// pack applied to everything added to it.
+func NewApp(t testing.TB) awscdk.App {
+	t.Helper()
+	app := awscdk.NewApp(&awscdk.AppProps{Outdir: jsii.String(t.TempDir())})
+	awscdk.Aspects_Of(app).Add(cdknag.NewAwsSolutionsChecks(&cdknag.NagPackProps{Verbose: jsii.Bool(true)}), nil)
+	return app
+}
+
+// WriteAssets writes a tiny zip per function of each service under a temporary
+// directory laid out like make build's dist/, and returns that directory. Templates do
+// not depend on the zips' contents.
+func WriteAssets(t testing.TB, services ...service.Service) string {
+	t.Helper()
+	dir := t.TempDir()
+	for _, svc := range services {
+		for _, fn := range Functions(svc) {
+			path := filepath.Join(dir, svc.Name, fn+".zip")
+			require.NoError(t, os.MkdirAll(filepath.Dir(path), 0o755))
+			f, err := os.Create(path)
+			require.NoError(t, err)
+			zw := zip.NewWriter(f)
+			w, err := zw.Create("bootstrap")
+			require.NoError(t, err)
+			_, err = w.Write([]byte("placeholder for " + fn))
+			require.NoError(t, err)
+			require.NoError(t, zw.Close())
+			require.NoError(t, f.Close())
+		}
+	}
+	return dir
+}
+
+// Functions lists every function name of svc.
+func Functions(svc service.Service) []string {
+	var out []string
+	for _, r := range svc.HTTPRoutes {
+		out = append(out, r.Function)
+	}
+	for _, r := range svc.WebSocketRoutes {
+		out = append(out, r.Function)
+	}
+	for _, c := range svc.Consumers {
+		out = append(out, c.Function)
+	}
+	for _, e := range svc.Enrichers {
+		out = append(out, e.Function)
+	}
+	for _, j := range svc.Jobs {
+		out = append(out, j.Function)
+	}
+	return out
+}
+
+// Template is a synthesized stack.
+type Template struct {
+	JSON map[string]any
+}
+
+// Synth synthesizes stack's template.
+func Synth(t testing.TB, stack awscdk.Stack) Template {
+	t.Helper()
+	raw := assertions.Template_FromStack(stack, nil).ToJSON()
+	require.NotNil(t, raw)
+	// Round-trip through JSON so values are plain Go types (float64, []any, map).
+	b, err := json.Marshal(*raw)
+	require.NoError(t, err)
+	var m map[string]any
+	require.NoError(t, json.Unmarshal(b, &m))
+	return Template{JSON: m}
+}
+
+// Resource is a template resource.
+type Resource struct {
+	LogicalID  string
+	Type       string
+	Properties map[string]any
+	Raw        map[string]any
+}
+
+// Resources returns the resources of type typ, in logical id order.
+func (tpl Template) Resources(typ string) []Resource {
+	res, _ := tpl.JSON["Resources"].(map[string]any)
+	var out []Resource
+	for id, r := range res {
+		m, _ := r.(map[string]any)
+		if m["Type"] != typ {
+			continue
+		}
+		props, _ := m["Properties"].(map[string]any)
+		out = append(out, Resource{LogicalID: id, Type: typ, Properties: props, Raw: m})
+	}
+	sortResources(out)
+	return out
+}
+
+func sortResources(rs []Resource) {
+	for i := 1; i < len(rs); i++ {
+		for j := i; j > 0 && rs[j].LogicalID < rs[j-1].LogicalID; j-- {
+			rs[j], rs[j-1] = rs[j-1], rs[j]
+		}
+	}
+}
+
+// Resource returns the resource with logical id id.
+func (tpl Template) Resource(id string) (Resource, bool) {
+	res, _ := tpl.JSON["Resources"].(map[string]any)
+	m, ok := res[id].(map[string]any)
+	if !ok {
+		return Resource{}, false
+	}
+	props, _ := m["Properties"].(map[string]any)
+	typ, _ := m["Type"].(string)
+	return Resource{LogicalID: id, Type: typ, Properties: props, Raw: m}, true
+}
+
+// String is the template as JSON.
+func (tpl Template) String() string {
+	b, _ := json.Marshal(tpl.JSON)
+	return string(b)
+}
+
+// RequireSelfContained fails if the template ties its deploy to another stack: any
+// Fn::ImportValue, or an Output with an Export.
+func RequireSelfContained(t testing.TB, tpl Template) {
+	t.Helper()
+	require.NotContains(t, tpl.String(), "Fn::ImportValue", "stack imports another stack's export")
+	outputs, _ := tpl.JSON["Outputs"].(map[string]any)
+	for name, o := range outputs {
+		m, _ := o.(map[string]any)
+		require.NotContains(t, m, "Export", "output %s exports a value", name)
+	}
+}
+
+// NagErrors returns the cdk-nag (AwsSolutions) errors reported on stack.
+func NagErrors(stack awscdk.Stack) []string {
+	msgs := assertions.Annotations_FromStack(stack).FindError(jsii.String("*"),
+		assertions.Match_StringLikeRegexp(jsii.String("AwsSolutions-.*")))
+	var out []string
+	if msgs == nil {
+		return nil
+	}
+	for _, m := range *msgs {
+		b, _ := json.Marshal(m.Entry.Data)
+		out = append(out, *m.Id+": "+strings.TrimSpace(string(b)))
+	}
+	return out
+}
+
+// RequireNoNagErrors fails with every unsuppressed cdk-nag finding on stack.
+func RequireNoNagErrors(t testing.TB, stack awscdk.Stack) {
+	t.Helper()
+	require.Empty(t, NagErrors(stack), "cdk-nag AwsSolutions errors")
+}
+
+// JSONEqual fails unless got and want are the same JSON value.
+func JSONEqual(t testing.TB, want []byte, got any, msgAndArgs ...any) {
+	t.Helper()
+	b, err := json.Marshal(got)
+	require.NoError(t, err)
+	require.JSONEq(t, string(want), string(b), msgAndArgs...)
+}
+
+// Get follows a path of map keys and slice indexes through v.
+func Get(v any, path ...any) any {
+	for _, p := range path {
+		switch k := p.(type) {
+		case string:
+			m, ok := v.(map[string]any)
+			if !ok {
+				return nil
+			}
+			v = m[k]
+		case int:
+			s, ok := v.([]any)
+			if !ok || k >= len(s) {
+				return nil
+			}
+			v = s[k]
+		}
+	}
+	return v
+}
