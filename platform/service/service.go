@@ -6,6 +6,8 @@ package service
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"reflect"
 
 	"github.com/aws/aws-lambda-go/events"
 
@@ -78,4 +80,60 @@ type Service struct {
 	Consumers       []Consumer
 	Enrichers       []Enricher
 	Jobs            []Job
+}
+
+// Functions lists the names of every function of the service, in declaration order.
+func (s Service) Functions() []string {
+	var names []string
+	s.each(func(name string, _ any) bool { names = append(names, name); return false })
+	return names
+}
+
+// Handler returns the handler of the named function, whatever triggers it, ready for
+// lambda.Start. A cmd/<function>/main.go builds the service and starts this one.
+func (s Service) Handler(function string) (any, error) {
+	var found any
+	s.each(func(name string, h any) bool {
+		if name == function {
+			found = h
+			return true
+		}
+		return false
+	})
+	if found == nil {
+		return nil, fmt.Errorf("service %s has no function %q", s.Name, function)
+	}
+	if v := reflect.ValueOf(found); v.Kind() == reflect.Func && v.IsNil() {
+		return nil, fmt.Errorf("service %s: function %q has no handler (a Describe() value?)", s.Name, function)
+	}
+	return found, nil
+}
+
+// each visits every function until visit returns true.
+func (s Service) each(visit func(name string, handler any) bool) {
+	for _, r := range s.HTTPRoutes {
+		if visit(r.Function, r.Handler) {
+			return
+		}
+	}
+	for _, r := range s.WebSocketRoutes {
+		if visit(r.Function, r.Handler) {
+			return
+		}
+	}
+	for _, c := range s.Consumers {
+		if visit(c.Function, c.Handler) {
+			return
+		}
+	}
+	for _, e := range s.Enrichers {
+		if visit(e.Function, e.Handler) {
+			return
+		}
+	}
+	for _, j := range s.Jobs {
+		if visit(j.Function, j.Handler) {
+			return
+		}
+	}
 }

@@ -13,7 +13,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/concertsys/platform/eventlog/dynamolog"
-	"github.com/concertsys/platform/service"
 
 	"github.com/concertsys/services/concerts"
 	"github.com/concertsys/services/concerts/internal/ports"
@@ -55,14 +54,5 @@ func Build(ctx context.Context, function string, getenv func(string) string, log
 	if err != nil {
 		return nil, err
 	}
-	return handlerOf(svc, function)
-}
-
-func handlerOf(svc service.Service, function string) (any, error) {
-	for _, r := range svc.HTTPRoutes {
-		if r.Function == function {
-			return r.Handler, nil
-		}
-	}
-	return nil, fmt.Errorf("no function %q in service %s", function, svc.Name)
+	return svc.Handler(function)
 }

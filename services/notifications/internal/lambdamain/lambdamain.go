@@ -86,17 +86,7 @@ func Handler(ctx context.Context, function string, getenv func(string) string) (
 	if err != nil {
 		return nil, err
 	}
-	for _, r := range svc.WebSocketRoutes {
-		if r.Function == function {
-			return r.Handler, nil
-		}
-	}
-	for _, c := range svc.Consumers {
-		if c.Function == function {
-			return c.Handler, nil
-		}
-	}
-	return nil, fmt.Errorf("no function %q in service %s", function, svc.Name)
+	return svc.Handler(function)
 }
 
 // Main starts function as a Lambda, or exits with a message if it cannot be built,

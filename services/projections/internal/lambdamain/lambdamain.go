@@ -15,7 +15,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 
 	"github.com/concertsys/platform/eventlog/dynamolog"
-	"github.com/concertsys/platform/service"
 	projections "github.com/concertsys/services/projections"
 )
 
@@ -85,25 +84,5 @@ func build(ctx context.Context, function string, getenv func(string) string) (an
 	if err != nil {
 		return nil, err
 	}
-	return Handler(svc, function)
-}
-
-// Handler finds the handler of function in svc.
-func Handler(svc service.Service, function string) (any, error) {
-	for _, r := range svc.HTTPRoutes {
-		if r.Function == function {
-			return r.Handler, nil
-		}
-	}
-	for _, c := range svc.Consumers {
-		if c.Function == function {
-			return c.Handler, nil
-		}
-	}
-	for _, j := range svc.Jobs {
-		if j.Function == function {
-			return j.Handler, nil
-		}
-	}
-	return nil, fmt.Errorf("service %s has no function %q", svc.Name, function)
+	return svc.Handler(function)
 }
