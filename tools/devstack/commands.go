@@ -124,6 +124,17 @@ func cmdRebuild(args []string, stdout io.Writer) error {
 	return call(http.MethodPost, baseURL(*addr)+stack.RebuildPath, []byte("{}"), stdout)
 }
 
+// cmdHealth exits 0 when devstack answers /healthz: the container image's health
+// check, which has no curl.
+func cmdHealth(args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("devstack health", flag.ContinueOnError)
+	addr := fs.String("addr", defaultAddr, "address of the running devstack")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	return call(http.MethodGet, baseURL(*addr)+"/healthz", nil, stdout)
+}
+
 func call(method, u string, body []byte, stdout io.Writer) error {
 	req, err := http.NewRequest(method, u, bytes.NewReader(body))
 	if err != nil {

@@ -19,6 +19,11 @@ import (
 func TestSubcommands(t *testing.T) {
 	p := startDevstack(t, freeAddr(t), "-data", t.TempDir(), "-auth=off")
 
+	health, err := exec.Command(devstackBin, "health", "-addr", p.addr).CombinedOutput()
+	require.NoError(t, err, "devstack health: %s", health)
+	down, err := exec.Command(devstackBin, "health", "-addr", freeAddr(t)).CombinedOutput()
+	require.Error(t, err, "got success from devstack health on a closed port, want failure: %s", down)
+
 	tail := exec.Command(devstackBin, "tail", "-addr", p.addr, "-pattern", `{"source":["concerts"],"detail-type":["ConcertScheduled"]}`)
 	out, err := tail.StdoutPipe()
 	require.NoError(t, err)

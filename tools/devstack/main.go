@@ -50,6 +50,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 			return cmdDeadLetters(args[1:], stdout)
 		case "rebuild-projections":
 			return cmdRebuild(args[1:], stdout)
+		case "health":
+			return cmdHealth(args[1:], stdout)
 		}
 	}
 	return serve(args, stderr)
