@@ -15,7 +15,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 	"github.com/stretchr/testify/require"
@@ -120,7 +119,11 @@ func TestLiveBoardInBrowser(t *testing.T) {
 	require.NoError(t, chromedp.Listen(ctx, func(ev any) {
 		if e, ok := ev.(*runtime.EventExceptionThrown); ok {
 			mu.Lock()
-			exceptions = append(exceptions, e.ExceptionDetails.Text+" "+fmt.Sprint(e.ExceptionDetails.Exception))
+			msg := e.ExceptionDetails.Text
+			if ex := e.ExceptionDetails.Exception; ex != nil {
+				msg += " " + ex.Description
+			}
+			exceptions = append(exceptions, msg)
 			mu.Unlock()
 		}
 	}))
@@ -150,7 +153,7 @@ func TestLiveBoardInBrowser(t *testing.T) {
 
 	// Schedule through the form.
 	const artist = "Browser Band"
-	startsAt := time.Now().Add(60 * 24 * time.Hour).Format("2006-01-02") + "T20:00"
+	startsAt := time.Now().Add(60*24*time.Hour).Format("2006-01-02") + "T20:00"
 	require.NoError(t, chromedp.Do(ctx,
 		chromedp.SetValue(chromedp.CSS(`#schedule-form [name=artist]`), artist),
 		chromedp.SetValue(chromedp.CSS(`#schedule-form [name=venue]`), "Headless Hall"),
@@ -223,12 +226,16 @@ func TestLiveBoardInBrowser(t *testing.T) {
 	require.Equal(t, "true", text(`String(window.__xss === undefined && document.querySelectorAll("#cards img, #cards b").length === 0)`))
 
 	// More concerts for a fuller picture, one of them cancelled through the page.
+	var nightOwls string
 	for i, name := range []string{"Night Owls", "Quiet Strings"} {
 		res = do(t, http.MethodPost, p.url+"/concerts", fmt.Sprintf(`{"artist":%q,"venue":"Paradiso","startsAt":%q,"capacity":%d,"priceCents":%d}`,
 			name, future(time.Duration(10+i*5)*24*time.Hour), 200+i*300, 3500+i*1000), auth)
 		require.Equal(t, http.StatusCreated, res.status, "%s", res.body)
 		var w written
 		res.json(t, &w)
+		if i == 0 {
+			nightOwls = w.ID
+		}
 		res = do(t, http.MethodPost, p.url+"/concerts/"+w.ID+"/tickets", fmt.Sprintf(`{"quantity":%d}`, 40+i*50), auth)
 		require.Equal(t, http.StatusOK, res.status, "%s", res.body)
 		poll(name+" on the board", cardJS(w.ID)+` !== null && `+cardJS(w.ID)+`.dataset.version === "2"`)
@@ -242,43 +249,72 @@ func TestLiveBoardInBrowser(t *testing.T) {
 	}
 	assertNotReloaded()
 
+	time.Sleep(1300 * time.Millisecond) // let the update highlights fade
 	screenshot(t, ctx, "live-board.png")
 
-	// Catching up after a restart: with the page's WebSocket blocked, devstack restarts
-	// and a sale is projected while the page cannot hear about it; once the page can
-	// reconnect it lists the concerts again and shows the sale, still without a reload.
-	_, err = chromedp.Run(ctx, func(ctx context.Context, tg *chromedp.Target) (chromedp.Void, error) {
-		_, err := chromedp.Call(ctx, network.SetBlockedURLs, network.SetBlockedURLsParams{
-			URLPatterns: []*network.BlockPattern{{URLPattern: "ws://*:*/ws", Block: true}},
-		})
-		return chromedp.Void{}, err
-	})
+	// Catching up after a restart: while devstack restarts and a sale is projected,
+	// the page's WebSocket constructor is swapped for one whose connections fail at
+	// once (as they do while devstack is down), so the page cannot hear of the sale;
+	// once it can reconnect it lists the concerts again and shows the sale, still
+	// without a reload.
+	_, err = chromedp.Run(ctx, chromedp.Evaluate[bool](`(() => {
+		window.__RealWebSocket = window.WebSocket;
+		window.WebSocket = function FailingWebSocket() {
+			const s = { readyState: 3, send() {}, close() {} };
+			setTimeout(() => s.onclose && s.onclose({ code: 1006 }), 10);
+			return s;
+		};
+		window.WebSocket.OPEN = 1;
+		return true;
+	})()`))
 	require.NoError(t, err)
 	require.NoError(t, p.stop(syscall.SIGTERM))
 	poll("the board to notice", `document.querySelector("#conn").textContent !== "live"`)
 	p = startDevstack(t, addr, "-data", data)
+	// Sales on two concerts while the page cannot hear of them.
 	other := hostileConcert.ID
-	res = do(t, http.MethodPost, p.url+"/concerts/"+other+"/tickets", `{"quantity":7}`, auth)
-	require.Equal(t, http.StatusOK, res.status, "%s", res.body)
-	eventually(t, "the sale in the read model", func() error {
-		res := do(t, http.MethodGet, p.url+"/concerts/"+other, "")
-		var v view
-		res.json(t, &v)
-		if v.TicketsSold != 7 {
-			return fmt.Errorf("ticketsSold %d", v.TicketsSold)
+	for _, sale := range []struct {
+		id       string
+		quantity int
+	}{{other, 7}, {nightOwls, 5}} {
+		res = do(t, http.MethodPost, p.url+"/concerts/"+sale.id+"/tickets", fmt.Sprintf(`{"quantity":%d}`, sale.quantity), auth)
+		require.Equal(t, http.StatusOK, res.status, "%s", res.body)
+	}
+	eventually(t, "the sales in the read model", func() error {
+		for _, c := range []struct {
+			id   string
+			sold int
+		}{{other, 7}, {nightOwls, 45}} {
+			var v view
+			do(t, http.MethodGet, p.url+"/concerts/"+c.id, "").json(t, &v)
+			if v.TicketsSold != c.sold {
+				return fmt.Errorf("%s: ticketsSold %d, want %d", c.id, v.TicketsSold, c.sold)
+			}
 		}
 		return nil
 	})
 	time.Sleep(300 * time.Millisecond) // the fan-out has nobody to tell
 	require.NotEqual(t, "live", text(`document.querySelector("#conn").textContent`), "the blocked page must not be subscribed")
 	require.Equal(t, "0", text(cardJS(other)+`.querySelector(".sold-count").textContent`), "the page cannot have heard of the sale")
-	_, err = chromedp.Run(ctx, func(ctx context.Context, tg *chromedp.Target) (chromedp.Void, error) {
-		_, err := chromedp.Call(ctx, network.SetBlockedURLs, network.SetBlockedURLsParams{})
-		return chromedp.Void{}, err
-	})
+
+	// A push without the view (as sent when the view is too large for a WebSocket
+	// message) makes the page read GET /concerts/{id}; a push of a version the page
+	// already shows is ignored. Both are handed to the page's message handler directly.
+	push := func(msg string) {
+		t.Helper()
+		_, err := chromedp.Run(ctx, chromedp.Evaluate[bool](fmt.Sprintf(`ws.onmessage({ data: %s }); true`, jsString(msg))))
+		require.NoError(t, err)
+	}
+	push(fmt.Sprintf(`{"type":"concert.updated","concertId":%q,"version":2,"viewOmitted":true}`, other))
+	poll("the omitted view fetched", cardJS(other)+`.querySelector(".sold-count").textContent === "7" && `+cardJS(other)+`.dataset.version === "2"`)
+	push(fmt.Sprintf(`{"type":"concert.updated","concertId":%q,"version":2,"view":{"id":%q,"artist":"stale","venue":"x","startsAt":"2030-01-01T00:00:00Z","capacity":100,"priceCents":0,"ticketsSold":99,"ticketsAvailable":1,"status":"scheduled","version":2}}`, other, other))
+	require.Equal(t, "7", text(cardJS(other)+`.querySelector(".sold-count").textContent`), "a version not newer than the shown one must be ignored")
+	require.Equal(t, "40", text(cardJS(nightOwls)+`.querySelector(".sold-count").textContent`))
+
+	_, err = chromedp.Run(ctx, chromedp.Evaluate[bool](`window.WebSocket = window.__RealWebSocket; true`))
 	require.NoError(t, err)
 	poll("the board to reconnect", `document.querySelector("#conn").textContent === "live"`)
-	poll("the missed sale after the relisting", cardJS(other)+`.querySelector(".sold-count").textContent === "7"`)
+	poll("the missed sale after the relisting", cardJS(nightOwls)+`.querySelector(".sold-count").textContent === "45"`)
 	assertNotReloaded()
 
 	mu.Lock()
@@ -294,4 +330,64 @@ func screenshot(t *testing.T, ctx context.Context, name string) {
 	path := filepath.Join(artifactDir(t), name)
 	require.NoError(t, os.WriteFile(path, png, 0o644))
 	t.Logf("screenshot of the live board: %s", path)
+}
+
+// TestLiveBoardPagingAndFilter runs the board with -auth=off over more concerts than
+// one page: it loads further pages through nextCursor on request, filters by status,
+// and writes without a token.
+func TestLiveBoardPagingAndFilter(t *testing.T) {
+	ctx := browser(t)
+	p := startDevstack(t, freeAddr(t), "-data", t.TempDir(), "-auth=off")
+	const total, pageSize = 57, 50
+	var last written
+	for i := range total {
+		res := do(t, http.MethodPost, p.url+"/concerts", fmt.Sprintf(
+			`{"artist":"Band %02d","venue":"Hall","startsAt":%q,"capacity":10,"priceCents":100}`, i, future(time.Duration(24+i)*time.Hour)))
+		require.Equal(t, http.StatusCreated, res.status, "%s", res.body)
+		res.json(t, &last)
+	}
+	res := do(t, http.MethodPost, p.url+"/concerts/"+last.ID+"/cancel", `{"reason":"rain"}`)
+	require.Equal(t, http.StatusOK, res.status, "%s", res.body)
+	eventually(t, "the cancellation in the read model", func() error {
+		res := do(t, http.MethodGet, p.url+"/concerts?status=cancelled", "")
+		if !strings.Contains(string(res.body), last.ID) {
+			return fmt.Errorf("not listed yet: %s", res.body)
+		}
+		return nil
+	})
+
+	poll := func(what, expr string) {
+		t.Helper()
+		_, err := chromedp.Run(ctx, chromedp.Poll[bool](expr, chromedp.WithPollingInterval(20*time.Millisecond), chromedp.WithPollingTimeout(15*time.Second)))
+		require.NoError(t, err, "waiting for %s (%s)", what, expr)
+	}
+	cardCount := `document.querySelectorAll("#cards .card").length`
+
+	require.NoError(t, chromedp.Do(ctx, chromedp.Navigate(p.url+"/")))
+	poll("the board to be live", `document.querySelector("#conn").textContent === "live"`)
+	poll("auth off", `document.querySelector("#auth").textContent === "auth: off"`)
+	poll("the first page", fmt.Sprintf(`%s === %d && !document.querySelector("#more").hidden`, cardCount, pageSize))
+	require.NoError(t, chromedp.Do(ctx, chromedp.Click(chromedp.CSS("#more"))))
+	poll("every page", fmt.Sprintf(`%s === %d && document.querySelector("#more").hidden`, cardCount, total))
+
+	require.NoError(t, chromedp.Do(ctx, chromedp.SetValue(chromedp.CSS("#status-filter"), "cancelled")))
+	_, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.querySelector("#status-filter").dispatchEvent(new Event("change")); true`))
+	require.NoError(t, err)
+	poll("only the cancelled concert", fmt.Sprintf(`%s === 1 && document.querySelector("#cards .card").dataset.id === %s`, cardCount, jsString(last.ID)))
+
+	// A write without a token, and the filter applied to a live change.
+	require.NoError(t, chromedp.Do(ctx, chromedp.SetValue(chromedp.CSS("#status-filter"), "")))
+	_, err = chromedp.Run(ctx, chromedp.Evaluate[bool](`document.querySelector("#status-filter").dispatchEvent(new Event("change")); true`))
+	require.NoError(t, err)
+	poll("every concert again", fmt.Sprintf(`%s === %d`, cardCount, total))
+	first := `document.querySelector("#cards .card")`
+	require.NoError(t, chromedp.Do(ctx,
+		chromedp.SetValue(chromedp.CSS(`#cards .card .cancel-form [name=reason]`), "double booked"),
+		chromedp.Click(chromedp.CSS(`#cards .card .cancel-form button`)),
+	))
+	poll("the page's own cancellation", first+`.dataset.status === "cancelled"`)
+	require.NoError(t, chromedp.Do(ctx, chromedp.SetValue(chromedp.CSS("#status-filter"), "cancelled")))
+	_, err = chromedp.Run(ctx, chromedp.Evaluate[bool](`document.querySelector("#status-filter").dispatchEvent(new Event("change")); true`))
+	require.NoError(t, err)
+	poll("both cancelled concerts", cardCount+` === 2`)
 }
