@@ -60,15 +60,19 @@ tidy-check: ## go mod tidy changes nothing
 build: ## one bootstrap zip per Lambda under dist/<service>/<function>.zip
 	go run ./tools/lambdabuild -root . -out dist
 
-synth: build ## synthesize every CDK stack into cdk.out (offline, no AWS credentials)
-	go run ./tools/cdkapp -out cdk.out
+STAGE ?= dev
+CDK := npx --yes aws-cdk@2
 
-cfn-lint: tools synth ## lint every synthesized template
-	$(VENV)/bin/cfn-lint cdk.out/*.template.json
+synth: build ## synthesize every CDK stack into cdk.out/ (offline, no AWS credentials)
+	go run ./tools/cdkapp -out cdk.out -assets dist -stage $(STAGE)
 
-deploy: build ## deploy one service's stack: make deploy SERVICE=concerts (needs AWS credentials)
-	@test -n "$(SERVICE)" || (echo "usage: make deploy SERVICE=platform|concerts|projections|notifications"; exit 1)
-	npx --yes aws-cdk@2 deploy --require-approval never $$(go run ./tools/cdkapp -stack-name $(SERVICE))
+cfn-lint: tools synth ## lint every template; W3005 is the redundant DependsOn the CDK itself emits
+	$(VENV)/bin/cfn-lint --ignore-checks W3005 -- cdk.out/*.template.json
+
+deploy: build ## deploy one stack: make deploy SERVICE=platform|concerts|projections|notifications [STAGE=dev]
+	@case "$(SERVICE)" in platform) s=PlatformStack;; concerts) s=ConcertsStack;; projections) s=ProjectionsStack;; \
+	  notifications) s=NotificationsStack;; *) echo "usage: make deploy SERVICE=platform|concerts|projections|notifications"; exit 1;; esac; \
+	$(CDK) deploy $$s -c stage=$(STAGE) $(CDK_ARGS)
 
 bench: ## benchmarks and the end-to-end load test; results in bench-results/
 	@mkdir -p bench-results

@@ -34,14 +34,14 @@ func NewHTTPRoute(scope constructs.Construct, id string, shared *Shared, route s
 	}
 	c := constructs.NewConstruct(scope, jsii.String(id))
 	integration := awsapigatewayv2.NewCfnIntegration(c, jsii.String("Integration"), &awsapigatewayv2.CfnIntegrationProps{
-		ApiId:                shared.HTTPAPIID,
+		ApiId:                shared.HTTPAPIID(),
 		IntegrationType:      jsii.String("AWS_PROXY"),
 		IntegrationUri:       fn.FunctionArn(),
 		PayloadFormatVersion: jsii.String("2.0"),
 		TimeoutInMillis:      jsii.Number(29000),
 	})
 	props := &awsapigatewayv2.CfnRouteProps{
-		ApiId:             shared.HTTPAPIID,
+		ApiId:             shared.HTTPAPIID(),
 		RouteKey:          jsii.String(route.RouteKey),
 		Target:            jsii.String("integrations/" + *integration.Ref()),
 		AuthorizationType: jsii.String("NONE"),
@@ -49,7 +49,7 @@ func NewHTTPRoute(scope constructs.Construct, id string, shared *Shared, route s
 	switch route.Access {
 	case service.Organizers:
 		props.AuthorizationType = jsii.String("JWT")
-		props.AuthorizerId = shared.AuthorizerID
+		props.AuthorizerId = shared.AuthorizerID()
 		props.AuthorizationScopes = jsii.Strings(OrganizersScope)
 	case service.Public:
 	default:
@@ -62,7 +62,7 @@ func NewHTTPRoute(scope constructs.Construct, id string, shared *Shared, route s
 	// Invocation only from this route: arn:...:execute-api:region:account:api/stage/METHOD/path.
 	sourceArn := awscdk.Stack_Of(c).FormatArn(&awscdk.ArnComponents{
 		Service:      jsii.String("execute-api"),
-		Resource:     shared.HTTPAPIID,
+		Resource:     shared.HTTPAPIID(),
 		ResourceName: jsii.String("*/" + method + pathParam.ReplaceAllString(path, "*")),
 		ArnFormat:    awscdk.ArnFormat_SLASH_RESOURCE_NAME,
 	})

@@ -15,7 +15,6 @@ import (
 	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
-	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsssm"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
@@ -86,31 +85,30 @@ func (p StackProps) Asset(service, function string) string {
 }
 
 // Shared are the platform's names and ids as a service stack sees them: tokens that
-// resolve, at deploy time, from the SSM parameters the platform stack published.
+// resolve, at deploy time, from the SSM parameters the platform stack published. Each
+// is read on first use only, so a stack has no unused parameters.
 type Shared struct {
-	Stage        string
-	BusName      *string
-	BusArn       *string
-	HTTPAPIID    *string
-	AuthorizerID *string
+	scope constructs.Construct
+	Stage string
 }
 
 // ImportShared reads the platform's SSM parameters into scope's stack (as
 // AWS::SSM::Parameter::Value<String> stack parameters, never Fn::ImportValue).
 func ImportShared(scope constructs.Construct, stage string) *Shared {
-	return &Shared{
-		Stage:        stage,
-		BusName:      FromParameter(scope, stage, ParamBusName),
-		BusArn:       FromParameter(scope, stage, ParamBusArn),
-		HTTPAPIID:    FromParameter(scope, stage, ParamHTTPAPIID),
-		AuthorizerID: FromParameter(scope, stage, ParamAuthorizerID),
-	}
+	return &Shared{scope: scope, Stage: stage}
 }
 
-// Bus is the shared bus as an imported construct (for grants).
-func (s *Shared) Bus(scope constructs.Construct, id string) awsevents.IEventBus {
-	return awsevents.EventBus_FromEventBusArn(scope, jsii.String(id), s.BusArn)
-}
+// BusName is the shared bus's name.
+func (s *Shared) BusName() *string { return FromParameter(s.scope, s.Stage, ParamBusName) }
+
+// BusArn is the shared bus's ARN.
+func (s *Shared) BusArn() *string { return FromParameter(s.scope, s.Stage, ParamBusArn) }
+
+// HTTPAPIID is the shared HTTP API's id.
+func (s *Shared) HTTPAPIID() *string { return FromParameter(s.scope, s.Stage, ParamHTTPAPIID) }
+
+// AuthorizerID is the id of the shared HTTP API's JWT authorizer.
+func (s *Shared) AuthorizerID() *string { return FromParameter(s.scope, s.Stage, ParamAuthorizerID) }
 
 // FromParameter is the value of the SSM parameter key of stage, resolved at deploy.
 func FromParameter(scope constructs.Construct, stage, key string) *string {

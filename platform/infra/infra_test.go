@@ -312,7 +312,7 @@ func newDemoStack(t *testing.T, app awscdk.App, props infra.StackProps) awscdk.S
 		require.NoError(t, err)
 	}
 	c := testService.Consumers[0]
-	_, err := infra.NewSubscriber(stack, "Sub", infra.SubscriberProps{Subscription: c.Subscription, BusName: shared.BusName, Function: fns[c.Function].Function})
+	_, err := infra.NewSubscriber(stack, "Sub", infra.SubscriberProps{Subscription: c.Subscription, BusName: shared.BusName(), Function: fns[c.Function].Function})
 	require.NoError(t, err)
 	table := awsdynamodb.NewTable(stack, jsii.String("Log"), &awsdynamodb.TableProps{
 		PartitionKey:                     &awsdynamodb.Attribute{Name: jsii.String("pk"), Type: awsdynamodb.AttributeType_STRING},
@@ -321,13 +321,13 @@ func newDemoStack(t *testing.T, app awscdk.App, props infra.StackProps) awscdk.S
 		PointInTimeRecoverySpecification: &awsdynamodb.PointInTimeRecoverySpecification{PointInTimeRecoveryEnabled: jsii.Bool(true)},
 	})
 	_, err = infra.NewEventLogPipe(stack, "Pipe", infra.EventLogPipeProps{
-		Table: table, Enricher: fns["enrich"].Function, BusArn: shared.BusArn, Source: testService.Name,
+		Table: table, Enricher: fns["enrich"].Function, BusArn: shared.BusArn(), Source: testService.Name,
 		StartingPosition: infra.StartingPositionTrimHorizon,
 	})
 	require.NoError(t, err)
-	_, err = infra.NewEventLogPipe(stack, "BadPipe", infra.EventLogPipeProps{Table: table, Enricher: fns["enrich"].Function, BusArn: shared.BusArn, Source: "x", BatchSize: 11})
+	_, err = infra.NewEventLogPipe(stack, "BadPipe", infra.EventLogPipeProps{Table: table, Enricher: fns["enrich"].Function, BusArn: shared.BusArn(), Source: "x", BatchSize: 11})
 	require.Error(t, err)
-	_, err = infra.NewSubscriber(stack, "BadSub", infra.SubscriberProps{Subscription: bus.Subscription{Name: "x", Pattern: json.RawMessage(`[`)}, BusName: shared.BusName, Function: fns["consume"].Function})
+	_, err = infra.NewSubscriber(stack, "BadSub", infra.SubscriberProps{Subscription: bus.Subscription{Name: "x", Pattern: json.RawMessage(`[`)}, BusName: shared.BusName(), Function: fns["consume"].Function})
 	require.Error(t, err)
 	return stack
 }

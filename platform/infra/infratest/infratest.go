@@ -24,6 +24,7 @@ import (
 // pack applied to everything added to it.
 func NewApp(t testing.TB) awscdk.App {
 	t.Helper()
+	quietNode()
 	app := awscdk.NewApp(&awscdk.AppProps{Outdir: jsii.String(t.TempDir())})
 	awscdk.Aspects_Of(app).Add(cdknag.NewAwsSolutionsChecks(&cdknag.NagPackProps{Verbose: jsii.Bool(true)}), nil)
 	return app
@@ -202,4 +203,12 @@ func Get(v any, path ...any) any {
 		}
 	}
 	return v
+}
+
+// quietNode silences jsii's banner about the machine's Node.js version (set before the
+// first jsii call starts the Node.js child process).
+func quietNode() {
+	if os.Getenv("JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION") == "" {
+		_ = os.Setenv("JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION", "1")
+	}
 }

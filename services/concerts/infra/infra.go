@@ -110,7 +110,7 @@ func NewStack(scope constructs.Construct, id string, props platforminfra.StackPr
 	// parallel with it); a replayed record is a duplicate consumers already tolerate,
 	// a skipped one would be lost.
 	pipe, err := platforminfra.NewEventLogPipe(stack, "EventLogPipe", platforminfra.EventLogPipeProps{
-		Table: s.EventLog, Enricher: enricher.Function, BusArn: shared.BusArn, Source: svc.Name,
+		Table: s.EventLog, Enricher: enricher.Function, BusArn: shared.BusArn(), Source: svc.Name,
 		BatchSize: platforminfra.DefaultPipeBatchSize, StartingPosition: platforminfra.StartingPositionTrimHorizon,
 	})
 	if err != nil {

@@ -106,15 +106,15 @@ func NewStack(scope constructs.Construct, id string, props platforminfra.StackPr
 	for _, c := range svc.Consumers {
 		fn := newFn(c.Function, map[string]string{
 			lambdamain.EnvEventLogTable: *logName,
-			lambdamain.EnvEventBusName:  *shared.BusName,
+			lambdamain.EnvEventBusName:  *shared.BusName(),
 		}, 0, 30*time.Second)
 		s.Views.GrantReadWriteData(fn.Role)
 		readLog(fn)
 		fn.Role.AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-			Sid: jsii.String("PublishOnTheBusOnly"), Actions: jsii.Strings("events:PutEvents"), Resources: &[]*string{shared.BusArn},
+			Sid: jsii.String("PublishOnTheBusOnly"), Actions: jsii.Strings("events:PutEvents"), Resources: &[]*string{shared.BusArn()},
 		}))
 		sub, err := platforminfra.NewSubscriber(stack, "Sub-"+c.Function, platforminfra.SubscriberProps{
-			Subscription: c.Subscription, BusName: shared.BusName, Function: fn.Function,
+			Subscription: c.Subscription, BusName: shared.BusName(), Function: fn.Function,
 		})
 		if err != nil {
 			return nil, fmt.Errorf("projections stack: %w", err)

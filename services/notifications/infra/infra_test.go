@@ -1,0 +1,127 @@
+package infra_test
+
+import (
+	"slices"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	platforminfra "github.com/concertsys/platform/infra"
+	"github.com/concertsys/platform/infra/infratest"
+
+	"github.com/concertsys/services/notifications"
+	"github.com/concertsys/services/notifications/infra"
+)
+
+// TestStack synthesizes the notifications stack once and checks it in subtests.
+func TestStack(t *testing.T) {
+	app := infratest.NewApp(t)
+	svc := notifications.Describe()
+	s, err := infra.NewStack(app, platforminfra.NotificationsStackName, platforminfra.StackProps{Stage: "test", AssetDir: infratest.WriteAssets(t, svc)})
+	require.NoError(t, err)
+	tpl := infratest.Synth(t, s.Stack)
+	fns := map[string]infratest.Resource{}
+	for _, f := range tpl.Resources("AWS::Lambda::Function") {
+		fns[f.Properties["Description"].(string)] = f
+	}
+	apis := tpl.Resources("AWS::ApiGatewayV2::Api")
+	require.Len(t, apis, 1)
+	apiID := apis[0].LogicalID
+
+	t.Run("websocket api and routes", func(t *testing.T) {
+		require.Equal(t, "WEBSOCKET", apis[0].Properties["ProtocolType"])
+		require.Equal(t, "$request.body.action", apis[0].Properties["RouteSelectionExpression"])
+		integrations := map[string]infratest.Resource{}
+		for _, i := range tpl.Resources("AWS::ApiGatewayV2::Integration") {
+			integrations[i.LogicalID] = i
+			require.Equal(t, "AWS_PROXY", i.Properties["IntegrationType"])
+		}
+		var keys []string
+		for _, r := range tpl.Resources("AWS::ApiGatewayV2::Route") {
+			keys = append(keys, r.Properties["RouteKey"].(string))
+			require.Equal(t, map[string]any{"Ref": apiID}, r.Properties["ApiId"])
+			require.NotNil(t, r.Properties["Target"])
+		}
+		require.ElementsMatch(t, []string{"$connect", "$disconnect", "$default", "subscribe", "unsubscribe"}, keys)
+		require.Len(t, integrations, len(svc.WebSocketRoutes))
+	})
+	t.Run("stage with throttling and access logs", func(t *testing.T) {
+		stages := tpl.Resources("AWS::ApiGatewayV2::Stage")
+		require.Len(t, stages, 1)
+		p := stages[0].Properties
+		require.Equal(t, "test", p["StageName"])
+		require.NotNil(t, infratest.Get(p, "DefaultRouteSettings", "ThrottlingRateLimit"))
+		require.NotNil(t, infratest.Get(p, "DefaultRouteSettings", "ThrottlingBurstLimit"))
+		require.NotNil(t, p["AccessLogSettings"])
+		deps := tpl.Resources("AWS::ApiGatewayV2::Deployment")
+		require.Len(t, deps, 1)
+		require.Len(t, deps[0].Raw["DependsOn"], len(svc.WebSocketRoutes), "deployment after every route")
+	})
+	t.Run("connections table with ttl", func(t *testing.T) {
+		tables := tpl.Resources("AWS::DynamoDB::Table")
+		require.Len(t, tables, 1)
+		p := tables[0].Properties
+		require.Equal(t, notifications.TableTTLAttribute, infratest.Get(p, "TimeToLiveSpecification", "AttributeName"))
+		require.ElementsMatch(t, []any{
+			map[string]any{"AttributeName": notifications.TablePartitionKey, "KeyType": "HASH"},
+			map[string]any{"AttributeName": notifications.TableSortKey, "KeyType": "RANGE"},
+		}, p["KeySchema"])
+	})
+	t.Run("every function with the table and management endpoint", func(t *testing.T) {
+		for _, name := range infratest.Functions(svc) {
+			f, ok := fns[svc.Name+" "+name]
+			require.True(t, ok, "function %s missing", name)
+			vars := infratest.Get(f.Properties, "Environment", "Variables")
+			require.NotNil(t, infratest.Get(vars, "CONNECTIONS_TABLE"), name)
+			endpoint := infratest.Template{JSON: map[string]any{"e": infratest.Get(vars, "WS_MANAGEMENT_ENDPOINT")}}.String()
+			for _, part := range []string{`"https://"`, apiID, `".execute-api."`, "AWS::Region", `"/test"`} {
+				require.Contains(t, endpoint, part, "%s endpoint %s", name, endpoint)
+			}
+		}
+	})
+	t.Run("manage connections of this api only", func(t *testing.T) {
+		found := 0
+		for _, p := range tpl.Resources("AWS::IAM::Policy") {
+			stmts, _ := infratest.Get(p.Properties, "PolicyDocument", "Statement").([]any)
+			for _, st := range stmts {
+				if infratest.Get(st, "Action") != "execute-api:ManageConnections" {
+					continue
+				}
+				found++
+				res := infratest.Template{JSON: map[string]any{"r": infratest.Get(st, "Resource")}}.String()
+				require.Contains(t, res, apiID)
+				require.Contains(t, res, "/test/*/@connections/*")
+			}
+		}
+		require.Equal(t, len(infratest.Functions(svc)), found, "one ManageConnections statement per function role")
+	})
+	t.Run("fan-out rule is the go subscription", func(t *testing.T) {
+		rules := tpl.Resources("AWS::Events::Rule")
+		require.Len(t, rules, len(svc.Consumers))
+		for i, c := range svc.Consumers {
+			r := rules[i].Properties
+			require.Equal(t, c.Subscription.Name, r["Name"])
+			infratest.JSONEqual(t, c.Subscription.Pattern, r["EventPattern"])
+			require.Equal(t, []any{fns[svc.Name+" "+c.Function].LogicalID, "Arn"}, infratest.Get(r, "Targets", 0, "Arn", "Fn::GetAtt"))
+			retries, age := platforminfra.RetryPolicy(c.Subscription)
+			require.Equal(t, float64(retries), infratest.Get(r, "Targets", 0, "RetryPolicy", "MaximumRetryAttempts"))
+			require.Equal(t, float64(age), infratest.Get(r, "Targets", 0, "RetryPolicy", "MaximumEventAgeInSeconds"))
+		}
+	})
+	t.Run("every dead-letter queue alarmed", func(t *testing.T) {
+		var dlqAlarms int
+		for _, a := range tpl.Resources("AWS::CloudWatch::Alarm") {
+			if a.Properties["MetricName"] == "ApproximateNumberOfMessagesVisible" {
+				dlqAlarms++
+			}
+		}
+		require.Equal(t, len(tpl.Resources("AWS::SQS::Queue")), dlqAlarms)
+		require.True(t, slices.ContainsFunc(tpl.Resources("AWS::SQS::Queue"), func(r infratest.Resource) bool { return r.Properties["SqsManagedSseEnabled"] == true }))
+	})
+	t.Run("no cross-stack exports", func(t *testing.T) {
+		infratest.RequireSelfContained(t, tpl)
+	})
+	t.Run("cdk-nag AwsSolutions", func(t *testing.T) {
+		infratest.RequireNoNagErrors(t, s.Stack)
+	})
+}
