@@ -10,6 +10,8 @@ CFN_LINT_VERSION := 1.58.0
 export GOFLAGS := -buildvcs=false
 export MOTO_SERVER := $(VENV)/bin/moto_server
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
+# Node.js 20 (the machine's) still synthesizes; jsii only warns that it is end-of-life.
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 18,20
 
 .PHONY: dev test schemas build synth deploy bench tools browser check-format vet gowork-off \
 	tidy-check schemas-check go-test cfn-lint

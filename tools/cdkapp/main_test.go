@@ -21,6 +21,7 @@ import (
 // TestSynth is the synth smoke test: the whole app, offline, without credentials,
 // writes one template per stack, none importing another's exports.
 func TestSynth(t *testing.T) {
+	infratest.QuietNode()
 	t.Setenv("CDK_DEFAULT_ACCOUNT", "")
 	t.Setenv("CDK_DEFAULT_REGION", "")
 	t.Setenv("CDK_OUTDIR", "")

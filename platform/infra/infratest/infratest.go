@@ -24,7 +24,7 @@ import (
 // pack applied to everything added to it.
 func NewApp(t testing.TB) awscdk.App {
 	t.Helper()
-	quietNode()
+	QuietNode()
 	app := awscdk.NewApp(&awscdk.AppProps{Outdir: jsii.String(t.TempDir())})
 	awscdk.Aspects_Of(app).Add(cdknag.NewAwsSolutionsChecks(&cdknag.NagPackProps{Verbose: jsii.Bool(true)}), nil)
 	return app
@@ -205,10 +205,14 @@ func Get(v any, path ...any) any {
 	return v
 }
 
-// quietNode silences jsii's banner about the machine's Node.js version (set before the
+// QuietNode silences jsii's banner about the machine's Node.js version (set before the
 // first jsii call starts the Node.js child process).
-func quietNode() {
+func QuietNode() {
 	if os.Getenv("JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION") == "" {
 		_ = os.Setenv("JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION", "1")
+	}
+	// The machine's Node.js 20 still synthesizes correctly; jsii only warns.
+	if os.Getenv("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION") == "" {
+		_ = os.Setenv("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "18,20")
 	}
 }
