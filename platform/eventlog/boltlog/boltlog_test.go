@@ -28,7 +28,7 @@ func open(t testing.TB, path string) *boltlog.Log {
 }
 
 func TestConformance(t *testing.T) {
-	eventlogtest.Run(t, func(t *testing.T) eventlog.Log {
+	eventlogtest.Run(t, eventlogtest.Options{}, func(t *testing.T) eventlog.Log {
 		l := open(t, filepath.Join(t.TempDir(), "events.db"))
 		t.Cleanup(func() { require.NoError(t, l.Close()) })
 		return l

@@ -17,12 +17,12 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/concertsys/platform/dynamotable"
 	"github.com/concertsys/platform/eventlog"
 )
 
@@ -313,31 +313,12 @@ func CreateTable(ctx context.Context, client *dynamodb.Client, name string) erro
 		},
 		StreamSpecification: &types.StreamSpecification{StreamEnabled: aws.Bool(true), StreamViewType: types.StreamViewTypeNewImage},
 	}
-	out, err := client.CreateTable(ctx, input)
+	err := dynamotable.Create(ctx, client, input)
 	if err != nil && strings.Contains(strings.ToLower(err.Error()), "stream") {
 		// Local servers without streams may refuse the specification; the table is
 		// still a valid event log without it.
 		input.StreamSpecification = nil
-		out, err = client.CreateTable(ctx, input)
+		err = dynamotable.Create(ctx, client, input)
 	}
-	if err != nil {
-		return fmt.Errorf("create table %s: %w", name, err)
-	}
-	status := out.TableDescription.TableStatus
-	for delay := 50 * time.Millisecond; ; delay = min(2*delay, 2*time.Second) {
-		// A server that reports no status at all (minidyn) creates tables synchronously.
-		if status == types.TableStatusActive || status == "" {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("wait for table %s (%s): %w", name, status, ctx.Err())
-		case <-time.After(delay):
-		}
-		d, err := client.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(name)})
-		if err != nil {
-			return fmt.Errorf("wait for table %s: %w", name, err)
-		}
-		status = d.Table.TableStatus
-	}
+	return err
 }

@@ -29,7 +29,7 @@ func newTable(t testing.TB, client *dynamodb.Client) string {
 func TestConformance(t *testing.T) {
 	for _, b := range dynamotest.Backends(t) {
 		t.Run(b.Name, func(t *testing.T) {
-			eventlogtest.Run(t, func(t *testing.T) eventlog.Log {
+			eventlogtest.Run(t, eventlogtest.Options{NotAtomic: !b.AtomicConditions}, func(t *testing.T) eventlog.Log {
 				return dynamolog.New(b.Client, newTable(t, b.Client))
 			})
 		})

@@ -13,7 +13,7 @@ import (
 )
 
 func TestConformance(t *testing.T) {
-	idempotencytest.Run(t, func(t *testing.T) app.IdempotencyStore {
+	idempotencytest.Run(t, idempotencytest.Options{}, func(t *testing.T) app.IdempotencyStore {
 		s, err := boltidempotency.Open(filepath.Join(t.TempDir(), "idem.db"), time.Now())
 		require.NoError(t, err)
 		t.Cleanup(func() { require.NoError(t, s.Close()) })

@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/concertsys/platform/dynamotable"
 	"github.com/concertsys/services/concerts/internal/app"
 )
 
@@ -49,31 +50,14 @@ func New(client *dynamodb.Client, table string) *Store {
 // TTLAttribute is enabled where the server supports it (the CDK stack enables it on
 // AWS).
 func CreateTable(ctx context.Context, client *dynamodb.Client, table string) error {
-	out, err := client.CreateTable(ctx, &dynamodb.CreateTableInput{
+	err := dynamotable.Create(ctx, client, &dynamodb.CreateTableInput{
 		TableName:            aws.String(table),
 		BillingMode:          types.BillingModePayPerRequest,
 		AttributeDefinitions: []types.AttributeDefinition{{AttributeName: aws.String(AttrKey), AttributeType: types.ScalarAttributeTypeS}},
 		KeySchema:            []types.KeySchemaElement{{AttributeName: aws.String(AttrKey), KeyType: types.KeyTypeHash}},
 	})
 	if err != nil {
-		return fmt.Errorf("create table %s: %w", table, err)
-	}
-	status := out.TableDescription.TableStatus
-	for delay := 50 * time.Millisecond; ; delay = min(2*delay, 2*time.Second) {
-		// A server that reports no status at all (minidyn) creates tables synchronously.
-		if status == types.TableStatusActive || status == "" {
-			break
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("wait for table %s (%s): %w", table, status, ctx.Err())
-		case <-time.After(delay):
-		}
-		d, err := client.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(table)})
-		if err != nil {
-			return fmt.Errorf("wait for table %s: %w", table, err)
-		}
-		status = d.Table.TableStatus
+		return err
 	}
 	_, _ = client.UpdateTimeToLive(ctx, &dynamodb.UpdateTimeToLiveInput{
 		TableName:               aws.String(table),

@@ -18,7 +18,7 @@ func TestConformance(t *testing.T) {
 	for _, b := range dynamotest.Backends(t) {
 		t.Run(b.Name, func(t *testing.T) {
 			var n atomic.Int64
-			idempotencytest.Run(t, func(t *testing.T) app.IdempotencyStore {
+			idempotencytest.Run(t, idempotencytest.Options{NotAtomic: !b.AtomicConditions}, func(t *testing.T) app.IdempotencyStore {
 				table := fmt.Sprintf("idempotency-%d", n.Add(1))
 				require.NoError(t, dynamoidempotency.CreateTable(t.Context(), b.Client, table))
 				return dynamoidempotency.New(b.Client, table)

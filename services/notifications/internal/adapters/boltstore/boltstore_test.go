@@ -12,7 +12,7 @@ import (
 )
 
 func TestConformance(t *testing.T) {
-	storetest.Run(t, func(t *testing.T) app.Store {
+	storetest.Run(t, storetest.Options{}, func(t *testing.T) app.Store {
 		st, err := boltstore.Open(filepath.Join(t.TempDir(), "connections.db"))
 		require.NoError(t, err)
 		t.Cleanup(func() { require.NoError(t, st.Close()) })

@@ -26,6 +26,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/concertsys/platform/dynamotable"
 	"github.com/concertsys/services/notifications/internal/app"
 )
 
@@ -62,7 +63,7 @@ func New(client *dynamodb.Client, table string) *Store {
 // CreateTable creates the table (on-demand). TTL is left to the CDK stack since not
 // every DynamoDB-API implementation has UpdateTimeToLive.
 func CreateTable(ctx context.Context, client *dynamodb.Client, table string) error {
-	_, err := client.CreateTable(ctx, &dynamodb.CreateTableInput{
+	return dynamotable.Create(ctx, client, &dynamodb.CreateTableInput{
 		TableName:   aws.String(table),
 		BillingMode: types.BillingModePayPerRequest,
 		AttributeDefinitions: []types.AttributeDefinition{
@@ -74,10 +75,6 @@ func CreateTable(ctx context.Context, client *dynamodb.Client, table string) err
 			{AttributeName: aws.String(SortKey), KeyType: types.KeyTypeRange},
 		},
 	})
-	if err != nil {
-		return fmt.Errorf("create table %s: %w", table, err)
-	}
-	return nil
 }
 
 func s(v string) types.AttributeValue { return &types.AttributeValueMemberS{Value: v} }

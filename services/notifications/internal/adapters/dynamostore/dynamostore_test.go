@@ -18,7 +18,7 @@ func TestConformance(t *testing.T) {
 	for _, b := range dynamotest.Backends(t) {
 		t.Run(b.Name, func(t *testing.T) {
 			var n atomic.Int64
-			storetest.Run(t, func(t *testing.T) app.Store {
+			storetest.Run(t, storetest.Options{NotAtomic: !b.AtomicConditions}, func(t *testing.T) app.Store {
 				table := fmt.Sprintf("connections-%d", n.Add(1))
 				require.NoError(t, dynamostore.CreateTable(context.Background(), b.Client, table))
 				return dynamostore.New(b.Client, table)

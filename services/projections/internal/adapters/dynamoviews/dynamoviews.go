@@ -18,6 +18,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/concertsys/platform/dynamotable"
 	"github.com/concertsys/services/projections/internal/app"
 	"github.com/concertsys/services/projections/viewevents"
 )
@@ -64,7 +65,7 @@ func New(client *dynamodb.Client, table string) *Store {
 // until it is active. Used by tests and local tooling; on AWS the CDK stack owns it.
 func CreateTable(ctx context.Context, client *dynamodb.Client, table string) error {
 	s := types.ScalarAttributeTypeS
-	_, err := client.CreateTable(ctx, &dynamodb.CreateTableInput{
+	return dynamotable.Create(ctx, client, &dynamodb.CreateTableInput{
 		TableName:   aws.String(table),
 		BillingMode: types.BillingModePayPerRequest,
 		AttributeDefinitions: []types.AttributeDefinition{
@@ -82,20 +83,6 @@ func CreateTable(ctx context.Context, client *dynamodb.Client, table string) err
 			Projection: &types.Projection{ProjectionType: types.ProjectionTypeAll},
 		}},
 	})
-	if err != nil {
-		return fmt.Errorf("create views table %s: %w", table, err)
-	}
-	// Poll rather than use the SDK waiter: minidyn reports no TableStatus at all.
-	for deadline := time.Now().Add(time.Minute); ; time.Sleep(50 * time.Millisecond) {
-		out, err := client.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(table)})
-		if err == nil && (out.Table.TableStatus == types.TableStatusActive || out.Table.TableStatus == "") {
-			break
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("views table %s not active after a minute: %v", table, err)
-		}
-	}
-	return nil
 }
 
 func str(v string) types.AttributeValue { return &types.AttributeValueMemberS{Value: v} }

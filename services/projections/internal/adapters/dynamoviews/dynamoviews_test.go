@@ -19,7 +19,7 @@ var tables atomic.Int64
 func TestConformance(t *testing.T) {
 	for _, b := range dynamotest.Backends(t) {
 		t.Run(b.Name, func(t *testing.T) {
-			viewstoretest.Run(t, viewstoretest.Options{NotAtomic: b.Name == "moto"}, func(t *testing.T) app.ViewStore {
+			viewstoretest.Run(t, viewstoretest.Options{NotAtomic: !b.AtomicConditions}, func(t *testing.T) app.ViewStore {
 				table := fmt.Sprintf("views-%d", tables.Add(1))
 				require.NoError(t, dynamoviews.CreateTable(context.Background(), b.Client, table))
 				return dynamoviews.New(b.Client, table)
