@@ -53,7 +53,7 @@ schemas-check:
 	if ! diff -r schemas $$tmp >/dev/null; then echo "schemas/ is stale: run make schemas"; diff -r schemas $$tmp | head -40; rm -rf $$tmp; exit 1; fi; rm -rf $$tmp; echo "schemas/ up to date"
 
 go-test: tools
-	@for m in $(MODULES); do echo "go test $$m"; (cd $$m && go test -count=1 -timeout 15m ./...); done
+	@for m in $(MODULES); do echo "GOWORK=off go test $$m"; (cd $$m && GOWORK=off go test -count=1 -timeout 15m ./...); done
 
 tidy-check: ## go mod tidy changes nothing
 	@for m in $(MODULES); do (cd $$m && GOWORK=off go mod tidy); done

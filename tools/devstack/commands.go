@@ -27,14 +27,21 @@ func cmdToken(args []string, stdout io.Writer) error {
 	data := fs.String("data", defaultData, "data directory of the devstack the token is for")
 	subject := fs.String("subject", "local-organizer", "sub claim")
 	ttl := fs.Duration("ttl", 12*time.Hour, "validity")
+	groups := fs.String("groups", localauth.OrganizersGroup, "comma-separated cognito:groups (empty: none, which writes refuse with 403)")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	var groupList []string
+	for _, g := range strings.Split(*groups, ",") {
+		if g = strings.TrimSpace(g); g != "" {
+			groupList = append(groupList, g)
+		}
 	}
 	iss, err := localauth.LoadOrCreate(*data)
 	if err != nil {
 		return err
 	}
-	tok, err := iss.Token(*subject, []string{localauth.OrganizersGroup}, *ttl)
+	tok, err := iss.Token(*subject, groupList, *ttl)
 	if err != nil {
 		return err
 	}

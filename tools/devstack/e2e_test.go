@@ -265,6 +265,15 @@ func TestEndToEndAuthOn(t *testing.T) {
 	require.NoError(t, err)
 	token := strings.TrimSpace(string(out))
 	require.Equal(t, 2, strings.Count(token, "."), "token %q is not a JWT", token)
+	mint := func(args ...string) string {
+		out, err := exec.Command(devstackBin, append([]string{"token", "-data", data}, args...)...).Output()
+		require.NoError(t, err)
+		return strings.TrimSpace(string(out))
+	}
+	// Expiry is checked in platform/localauth with a controlled clock.
+	noGroup := mint("-groups", "")
+	otherGroup := mint("-groups", "fans")
+	foreign := mint("-data", t.TempDir()) // signed with another data directory's key
 
 	body := fmt.Sprintf(`{"artist":"A","venue":"V","startsAt":%q,"capacity":10,"priceCents":100}`, future(24*time.Hour))
 	tests := []struct {
@@ -274,6 +283,10 @@ func TestEndToEndAuthOn(t *testing.T) {
 	}{
 		{"no token", nil, http.StatusUnauthorized},
 		{"garbage token", []string{"Authorization: Bearer abc.def.ghi"}, http.StatusUnauthorized},
+		{"token signed by another key", []string{"Authorization: Bearer " + foreign}, http.StatusUnauthorized},
+		{"not a bearer token", []string{"Authorization: Basic " + token}, http.StatusUnauthorized},
+		{"token without a group", []string{"Authorization: Bearer " + noGroup}, http.StatusForbidden},
+		{"token of another group", []string{"Authorization: Bearer " + otherGroup}, http.StatusForbidden},
 		{"organizer token", []string{"Authorization: Bearer " + token}, http.StatusCreated},
 	}
 	var id string
