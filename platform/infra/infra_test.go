@@ -204,7 +204,7 @@ func TestStacks(t *testing.T) {
 	})
 	t.Run("function construct", func(t *testing.T) {
 		fns := dt.Resources("AWS::Lambda::Function")
-		require.Len(t, fns, len(infratest.Functions(testService)))
+		require.Len(t, fns, len(testService.Functions()))
 		for _, f := range fns {
 			require.Equal(t, "provided.al2023", f.Properties["Runtime"])
 			require.Equal(t, []any{"arm64"}, f.Properties["Architectures"])
@@ -304,7 +304,7 @@ func newDemoStack(t *testing.T, app awscdk.App, props infra.StackProps) awscdk.S
 	stack := awscdk.NewStack(app, jsii.String("DemoStack"), nil)
 	shared := infra.ImportShared(stack, props.Stage)
 	fns := map[string]*infra.Function{}
-	for _, name := range infratest.Functions(testService) {
+	for _, name := range testService.Functions() {
 		fns[name] = infra.NewFunction(stack, "Fn-"+name, infra.FunctionProps{Service: testService.Name, Name: name, AssetDir: props.AssetDir})
 	}
 	for i, r := range testService.HTTPRoutes {

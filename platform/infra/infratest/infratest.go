@@ -37,7 +37,7 @@ func WriteAssets(t testing.TB, services ...service.Service) string {
 	t.Helper()
 	dir := t.TempDir()
 	for _, svc := range services {
-		for _, fn := range Functions(svc) {
+		for _, fn := range svc.Functions() {
 			path := filepath.Join(dir, svc.Name, fn+".zip")
 			require.NoError(t, os.MkdirAll(filepath.Dir(path), 0o755))
 			f, err := os.Create(path)
@@ -52,27 +52,6 @@ func WriteAssets(t testing.TB, services ...service.Service) string {
 		}
 	}
 	return dir
-}
-
-// Functions lists every function name of svc.
-func Functions(svc service.Service) []string {
-	var out []string
-	for _, r := range svc.HTTPRoutes {
-		out = append(out, r.Function)
-	}
-	for _, r := range svc.WebSocketRoutes {
-		out = append(out, r.Function)
-	}
-	for _, c := range svc.Consumers {
-		out = append(out, c.Function)
-	}
-	for _, e := range svc.Enrichers {
-		out = append(out, e.Function)
-	}
-	for _, j := range svc.Jobs {
-		out = append(out, j.Function)
-	}
-	return out
 }
 
 // Template is a synthesized stack.

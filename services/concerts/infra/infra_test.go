@@ -101,7 +101,7 @@ func TestStack(t *testing.T) {
 		require.Equal(t, concerts.IdempotencyKeyAttribute, infratest.Get(p, "KeySchema", 0, "AttributeName"))
 	})
 	t.Run("every function of Describe, with its environment", func(t *testing.T) {
-		for _, name := range infratest.Functions(svc) {
+		for _, name := range svc.Functions() {
 			id, ok := fnIDs[svc.Name+" "+name]
 			require.True(t, ok, "function %s missing", name)
 			f, _ := tpl.Resource(id)

@@ -68,7 +68,7 @@ func TestStack(t *testing.T) {
 		}, p["KeySchema"])
 	})
 	t.Run("every function with the table and management endpoint", func(t *testing.T) {
-		for _, name := range infratest.Functions(svc) {
+		for _, name := range svc.Functions() {
 			f, ok := fns[svc.Name+" "+name]
 			require.True(t, ok, "function %s missing", name)
 			vars := infratest.Get(f.Properties, "Environment", "Variables")
@@ -93,7 +93,7 @@ func TestStack(t *testing.T) {
 				require.Contains(t, res, "/test/*/@connections/*")
 			}
 		}
-		require.Equal(t, len(infratest.Functions(svc)), found, "one ManageConnections statement per function role")
+		require.Equal(t, len(svc.Functions()), found, "one ManageConnections statement per function role")
 	})
 	t.Run("fan-out rule is the go subscription", func(t *testing.T) {
 		rules := tpl.Resources("AWS::Events::Rule")

@@ -1,0 +1,20 @@
+package infratest_test
+
+import (
+	"encoding/json"
+	"fmt"
+
+	"github.com/concertsys/platform/infra/infratest"
+)
+
+// Stack tests read synthesized templates as plain JSON and walk them with Get.
+func ExampleGet() {
+	var tpl map[string]any
+	_ = json.Unmarshal([]byte(`{"Resources":{"Log":{"Type":"AWS::DynamoDB::Table",
+		"Properties":{"KeySchema":[{"AttributeName":"AggregateId","KeyType":"HASH"}]}}}}`), &tpl)
+	fmt.Println(infratest.Get(tpl, "Resources", "Log", "Properties", "KeySchema", 0, "AttributeName"))
+	fmt.Println(infratest.Get(tpl, "Resources", "Missing", "Type"))
+	// Output:
+	// AggregateId
+	// <nil>
+}
