@@ -82,3 +82,4 @@ bench: ## benchmarks and the end-to-end load test; results in bench-results/
 	go run ./tools/loadgen -duration 10s -concurrency 16 -out bench-results/loadgen-max.json
 	cd platform && go test -run '^$$' -bench . -benchtime 1s ./eventpattern/ ./bus/ ./pipe/ ./eventlog/boltlog/ | tee ../bench-results/platform.txt
 	cd services/concerts && go test -run '^$$' -bench . -benchtime 1s ./internal/ports/ | tee ../../bench-results/concerts.txt
+	cd services/projections && go test -run '^$$' -bench . -benchtime 1s ./internal/app/ | tee ../../bench-results/projections.txt
