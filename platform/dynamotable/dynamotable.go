@@ -1,6 +1,7 @@
 // Package dynamotable creates DynamoDB tables and waits until they are usable. Adapters'
 // CreateTable functions (for tests and local tooling; on AWS the CDK stacks own the
-// tables) share it, so every one tolerates the same DynamoDB-API implementations.
+// tables) share it, so every one tolerates the same DynamoDB-API implementations. It
+// also holds the small attribute-value and condition-failure helpers they all need.
 package dynamotable
 
 import (

@@ -24,17 +24,15 @@ func input(name string) *dynamodb.CreateTableInput {
 }
 
 func TestCreate(t *testing.T) {
-	for _, b := range dynamotest.Backends(t) {
-		t.Run(b.Name, func(t *testing.T) {
-			ctx := context.Background()
-			require.NoError(t, dynamotable.Create(ctx, b.Client, input("t1")))
-			_, err := b.Client.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String("t1"),
-				Item: map[string]types.AttributeValue{"pk": &types.AttributeValueMemberS{Value: "x"}}})
-			require.NoError(t, err, "got %v writing to a created table, want success", err)
-			err = dynamotable.Create(ctx, b.Client, input("t1"))
-			require.ErrorContains(t, err, "create table t1")
-		})
-	}
+	dynamotest.Run(t, func(t *testing.T, b dynamotest.Backend) {
+		ctx := context.Background()
+		require.NoError(t, dynamotable.Create(ctx, b.Client, input("t1")))
+		_, err := b.Client.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String("t1"),
+			Item: map[string]types.AttributeValue{"pk": &types.AttributeValueMemberS{Value: "x"}}})
+		require.NoError(t, err, "got %v writing to a created table, want success", err)
+		err = dynamotable.Create(ctx, b.Client, input("t1"))
+		require.ErrorContains(t, err, "create table t1")
+	})
 }
 
 // Tests and local tooling create an adapter's table and use it at once.
@@ -44,4 +42,43 @@ func ExampleCreate() {
 	err := dynamotable.Create(context.Background(), b.Client, input("concerts"))
 	fmt.Println(err)
 	// Output: <nil>
+}
+
+func TestConditionFailed(t *testing.T) {
+	dynamotest.Run(t, func(t *testing.T, b dynamotest.Backend) {
+		ctx := context.Background()
+		require.NoError(t, dynamotable.Create(ctx, b.Client, input("cond")))
+		put := func(table string) error {
+			_, err := b.Client.PutItem(ctx, &dynamodb.PutItemInput{
+				TableName:                aws.String(table),
+				Item:                     map[string]types.AttributeValue{"pk": dynamotable.S("a"), "n": dynamotable.N(42)},
+				ConditionExpression:      aws.String("attribute_not_exists(#pk)"),
+				ExpressionAttributeNames: map[string]string{"#pk": "pk"},
+			})
+			return err
+		}
+		tests := []struct {
+			name string
+			err  error
+			want bool
+		}{
+			{"first write", put("cond"), false},
+			{"duplicate write", put("cond"), true},
+			{"wrapped duplicate", fmt.Errorf("save: %w", put("cond")), true},
+			{"missing table", put("no-such-table"), false},
+		}
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				got := dynamotable.ConditionFailed(tt.err)
+				require.Equal(t, tt.want, got, "got %v for %v, want %v", got, tt.err, tt.want)
+			})
+		}
+	})
+}
+
+// Adapters build items and keys from plain Go values.
+func ExampleN() {
+	key := map[string]types.AttributeValue{"pk": dynamotable.S("concert-1"), "version": dynamotable.N(7)}
+	fmt.Println(key["pk"].(*types.AttributeValueMemberS).Value, key["version"].(*types.AttributeValueMemberN).Value)
+	// Output: concert-1 7
 }

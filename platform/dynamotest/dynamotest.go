@@ -15,6 +15,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -57,6 +58,14 @@ func Backends(t testing.TB) []Backend {
 	return out
 }
 
+// Run runs test once per backend of Backends, each as a subtest named after it.
+func Run(t *testing.T, test func(t *testing.T, b Backend)) {
+	t.Helper()
+	for _, b := range Backends(t) {
+		t.Run(b.Name, func(t *testing.T) { test(t, b) })
+	}
+}
+
 // Minidyn starts minidyn's DynamoDB HTTP server in-process for the test.
 func Minidyn(t testing.TB) Backend {
 	t.Helper()
@@ -79,6 +88,20 @@ func Moto(t testing.TB) Backend {
 		t.Fatalf("start moto server: %v", err)
 	}
 	return b
+}
+
+var tables atomic.Int64
+
+// NewTable creates a table named prefix-N, N unique in the process, on b with create
+// (an adapter's CreateTable), so every test case starts from an empty table of its own
+// on the one server.
+func (b Backend) NewTable(t testing.TB, prefix string, create func(ctx context.Context, client *dynamodb.Client, table string) error) string {
+	t.Helper()
+	name := fmt.Sprintf("%s-%d", prefix, tables.Add(1))
+	if err := create(t.Context(), b.Client, name); err != nil {
+		t.Fatalf("create table %s on %s: %v", name, b.Name, err)
+	}
+	return name
 }
 
 // NewClient is a DynamoDB client for a local endpoint with dummy credentials.

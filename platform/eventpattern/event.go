@@ -174,6 +174,32 @@ func (sc *jscan) literal(word string) error {
 	return sc.syntax(word)
 }
 
+// open passes over the '{' or '[' at sc.i that starts a container at depth; empty
+// says the container closed at once (its closing bracket passed over too).
+func (sc *jscan) open(depth int, closing byte) (empty bool, err error) {
+	if depth >= maxEventDepth {
+		return false, errDepth
+	}
+	sc.i++
+	sc.ws()
+	if sc.i < len(sc.data) && sc.data[sc.i] == closing {
+		sc.i++
+		return true, nil
+	}
+	return false, nil
+}
+
+// next passes over what follows a container's element: a ',' (more elements) or
+// else the required closing bracket.
+func (sc *jscan) next(closing byte) (more bool, err error) {
+	sc.ws()
+	if sc.i < len(sc.data) && sc.data[sc.i] == ',' {
+		sc.i++
+		return true, nil
+	}
+	return false, sc.expect(closing)
+}
+
 // skip validates and passes over one value.
 func (sc *jscan) skip(depth int) error {
 	sc.ws()
@@ -185,14 +211,8 @@ func (sc *jscan) skip(depth int) error {
 		_, _, err := sc.str()
 		return err
 	case c == '{':
-		if depth >= maxEventDepth {
-			return errDepth
-		}
-		sc.i++
-		sc.ws()
-		if sc.i < len(sc.data) && sc.data[sc.i] == '}' {
-			sc.i++
-			return nil
+		if empty, err := sc.open(depth, '}'); empty || err != nil {
+			return err
 		}
 		for {
 			sc.ws()
@@ -205,33 +225,21 @@ func (sc *jscan) skip(depth int) error {
 			if err := sc.skip(depth + 1); err != nil {
 				return err
 			}
-			sc.ws()
-			if sc.i < len(sc.data) && sc.data[sc.i] == ',' {
-				sc.i++
-				continue
+			if more, err := sc.next('}'); !more {
+				return err
 			}
-			return sc.expect('}')
 		}
 	case c == '[':
-		if depth >= maxEventDepth {
-			return errDepth
-		}
-		sc.i++
-		sc.ws()
-		if sc.i < len(sc.data) && sc.data[sc.i] == ']' {
-			sc.i++
-			return nil
+		if empty, err := sc.open(depth, ']'); empty || err != nil {
+			return err
 		}
 		for {
 			if err := sc.skip(depth + 1); err != nil {
 				return err
 			}
-			sc.ws()
-			if sc.i < len(sc.data) && sc.data[sc.i] == ',' {
-				sc.i++
-				continue
+			if more, err := sc.next(']'); !more {
+				return err
 			}
-			return sc.expect(']')
 		}
 	case c == 't':
 		return sc.literal("true")
@@ -264,14 +272,8 @@ func decodeString(raw []byte, simple bool) string {
 
 // walkObject walks an object whose '{' is at sc.i.
 func (s *scratch) walkObject(p *Pattern, sc *jscan, atRoot bool, depth int) error {
-	if depth >= maxEventDepth {
-		return errDepth
-	}
-	sc.i++ // '{'
-	sc.ws()
-	if sc.i < len(sc.data) && sc.data[sc.i] == '}' {
-		sc.i++
-		return nil
+	if empty, err := sc.open(depth, '}'); empty || err != nil {
+		return err
 	}
 	for {
 		sc.ws()
@@ -301,12 +303,9 @@ func (s *scratch) walkObject(p *Pattern, sc *jscan, atRoot bool, depth int) erro
 		if err != nil {
 			return err
 		}
-		sc.ws()
-		if sc.i < len(sc.data) && sc.data[sc.i] == ',' {
-			sc.i++
-			continue
+		if more, err := sc.next('}'); !more {
+			return err
 		}
-		return sc.expect('}')
 	}
 }
 
@@ -357,15 +356,13 @@ func (s *scratch) walkJSONValue(p *Pattern, sc *jscan, info pathInfo, depth int)
 }
 
 func (s *scratch) walkJSONArray(p *Pattern, sc *jscan, info pathInfo, depth int) error {
-	if depth >= maxEventDepth {
-		return errDepth
+	empty, err := sc.open(depth, ']')
+	if err != nil {
+		return err
 	}
 	id := s.arrays
 	s.arrays++
-	sc.i++ // '['
-	sc.ws()
-	if sc.i < len(sc.data) && sc.data[sc.i] == ']' {
-		sc.i++
+	if empty {
 		return nil
 	}
 	for index := int32(0); ; index++ {
@@ -386,12 +383,9 @@ func (s *scratch) walkJSONArray(p *Pattern, sc *jscan, info pathInfo, depth int)
 		if err != nil {
 			return err
 		}
-		sc.ws()
-		if sc.i < len(sc.data) && sc.data[sc.i] == ',' {
-			sc.i++
-			continue
+		if more, err := sc.next(']'); !more {
+			return err
 		}
-		return sc.expect(']')
 	}
 }
 

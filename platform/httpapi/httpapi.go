@@ -74,15 +74,22 @@ func JSON(status int, v any, headers map[string]string) events.APIGatewayV2HTTPR
 // Header returns a request header case-insensitively (API Gateway lower-cases them,
 // but tests and other callers may not).
 func Header(req events.APIGatewayV2HTTPRequest, name string) string {
-	if v, ok := req.Headers[strings.ToLower(name)]; ok {
-		return v
+	v, _ := LookupHeader(req.Headers, name)
+	return v
+}
+
+// LookupHeader finds name in headers case-insensitively, the lower-case spelling
+// first; ok tells an absent header from an empty one.
+func LookupHeader(headers map[string]string, name string) (value string, ok bool) {
+	if v, ok := headers[strings.ToLower(name)]; ok {
+		return v, true
 	}
-	for k, v := range req.Headers {
+	for k, v := range headers {
 		if strings.EqualFold(k, name) {
-			return v
+			return v, true
 		}
 	}
-	return ""
+	return "", false
 }
 
 // Body returns the raw request body, decoding base64 when API Gateway encoded it.

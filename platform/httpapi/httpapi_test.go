@@ -82,6 +82,26 @@ func TestHeaderIsCaseInsensitive(t *testing.T) {
 	require.Equal(t, "", httpapi.Header(req, "idempotency-key"))
 }
 
+func TestLookupHeader(t *testing.T) {
+	headers := map[string]string{"if-match": `"3"`, "Idempotency-Key": "", "X-Correlation-Id": "abc"}
+	tests := []struct {
+		name, header, want string
+		wantOK             bool
+	}{
+		{"lower-case key", "If-Match", `"3"`, true},
+		{"mixed-case key", "x-correlation-id", "abc", true},
+		{"present but empty", "idempotency-key", "", true},
+		{"absent", "Authorization", "", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, ok := httpapi.LookupHeader(headers, tt.header)
+			require.Equal(t, tt.want, got, "got %q want %q", got, tt.want)
+			require.Equal(t, tt.wantOK, ok, "got ok=%v want %v", ok, tt.wantOK)
+		})
+	}
+}
+
 // A handler decodes strictly and answers problems as problem+json.
 func ExampleDecodeJSON() {
 	req := events.APIGatewayV2HTTPRequest{

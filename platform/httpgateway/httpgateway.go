@@ -19,7 +19,6 @@ package httpgateway
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -36,6 +35,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/concertsys/platform/apigwrequest"
 	"github.com/concertsys/platform/lambdainvoke"
 	"github.com/concertsys/platform/localauth"
 	"github.com/concertsys/platform/service"
@@ -144,7 +144,7 @@ func (g *Gateway) match(method, escapedPath string) (*route, map[string]string) 
 
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
-	reqID := newID()
+	reqID := apigwrequest.NewID()
 	w.Header().Set("Apigw-Requestid", reqID)
 	status, routeKey := g.serve(w, r, reqID, start)
 	g.log.LogAttrs(r.Context(), slog.LevelInfo, "http request",
@@ -225,10 +225,7 @@ func (g *Gateway) invoke(ctx context.Context, rt *route, reqID string, payload [
 }
 
 func (g *Gateway) event(r *http.Request, body []byte, key string, params map[string]string, reqID string, now time.Time) events.APIGatewayV2HTTPRequest {
-	sourceIP := r.RemoteAddr
-	if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
-		sourceIP = host
-	}
+	sourceIP := apigwrequest.SourceIP(r)
 	headers := map[string]string{}
 	var cookies []string
 	for k, vs := range r.Header {
@@ -412,15 +409,4 @@ func writeMessage(w http.ResponseWriter, status int, msg string) int {
 	w.WriteHeader(status)
 	_, _ = w.Write(bytes.TrimSuffix(buf.Bytes(), []byte("\n")))
 	return status
-}
-
-// newID returns an API Gateway-style id: 15 base64 characters and "=", e.g. "JKJaXmPLvHcESHA=".
-func newID() string {
-	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
-	var b [15]byte
-	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails
-	for i := range b {
-		b[i] = alphabet[int(b[i])%len(alphabet)]
-	}
-	return string(b[:]) + "="
 }

@@ -84,6 +84,18 @@ func (p StackProps) Asset(service, function string) string {
 	return filepath.Join(p.AssetDir, service, function+".zip")
 }
 
+// NewServiceStack creates a service's stack: props.StackProps, with description when
+// they have none, and the platform's shared names imported into it (the stage is
+// shared.Stage).
+func NewServiceStack(scope constructs.Construct, id string, props StackProps, description string) (awscdk.Stack, *Shared) {
+	sp := props.StackProps
+	if sp.Description == nil {
+		sp.Description = jsii.String(description)
+	}
+	stack := awscdk.NewStack(scope, jsii.String(id), &sp)
+	return stack, ImportShared(stack, props.StageOrDefault())
+}
+
 // Shared are the platform's names and ids as a service stack sees them: tokens that
 // resolve, at deploy time, from the SSM parameters the platform stack published. Each
 // is read on first use only, so a stack has no unused parameters.

@@ -202,6 +202,14 @@ func TestStacks(t *testing.T) {
 			require.True(t, names[infra.ParameterName("test", key)], "parameter %s missing, got %v", key, names)
 		}
 	})
+	t.Run("service stack", func(t *testing.T) {
+		require.Equal(t, "demo service", dt.JSON["Description"])
+		var reads []any
+		for _, p := range infratest.Get(dt.JSON, "Parameters").(map[string]any) {
+			reads = append(reads, infratest.Get(p, "Default"))
+		}
+		require.Contains(t, reads, infra.ParameterName("test", infra.ParamBusName), "shared names read in the stack's stage")
+	})
 	t.Run("function construct", func(t *testing.T) {
 		fns := dt.Resources("AWS::Lambda::Function")
 		require.Len(t, fns, len(testService.Functions()))
@@ -273,12 +281,10 @@ func TestStacks(t *testing.T) {
 		require.Equal(t, "demo", infratest.Get(bp, "Source"))
 	})
 	t.Run("http routes", func(t *testing.T) {
-		routes := dt.Resources("AWS::ApiGatewayV2::Route")
-		require.Len(t, routes, 2)
-		byKey := map[string]map[string]any{}
-		for _, r := range routes {
-			byKey[r.Properties["RouteKey"].(string)] = r.Properties
-			require.Contains(t, infratest.Get(r.Properties, "ApiId", "Ref"), "SsmParameterValue")
+		require.Len(t, dt.Resources("AWS::ApiGatewayV2::Route"), 2)
+		byKey := dt.Routes()
+		for _, r := range byKey {
+			require.Contains(t, infratest.Get(r, "ApiId", "Ref"), "SsmParameterValue")
 		}
 		w := byKey["POST /things/{id}/do"]
 		require.Equal(t, "JWT", w["AuthorizationType"])
@@ -301,8 +307,7 @@ func TestStacks(t *testing.T) {
 }
 
 func newDemoStack(t *testing.T, app awscdk.App, props infra.StackProps) awscdk.Stack {
-	stack := awscdk.NewStack(app, jsii.String("DemoStack"), nil)
-	shared := infra.ImportShared(stack, props.Stage)
+	stack, shared := infra.NewServiceStack(app, "DemoStack", props, "demo service")
 	fns := map[string]*infra.Function{}
 	for _, name := range testService.Functions() {
 		fns[name] = infra.NewFunction(stack, "Fn-"+name, infra.FunctionProps{Service: testService.Name, Name: name, AssetDir: props.AssetDir})

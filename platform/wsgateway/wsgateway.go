@@ -22,13 +22,11 @@ package wsgateway
 
 import (
 	"context"
-	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"strings"
 	"sync"
@@ -39,6 +37,8 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/coder/websocket"
 
+	"github.com/concertsys/platform/apigwrequest"
+	"github.com/concertsys/platform/httpapi"
 	"github.com/concertsys/platform/lambdainvoke"
 	"github.com/concertsys/platform/service"
 )
@@ -315,10 +315,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer g.active.Done()
 
 	now := time.Now()
-	c := &conn{id: newID(), ready: make(chan struct{}), connectedAt: now, userAgent: r.UserAgent(), domain: r.Host, sourceIP: r.RemoteAddr}
-	if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
-		c.sourceIP = host
-	}
+	c := &conn{id: apigwrequest.NewID(), ready: make(chan struct{}), connectedAt: now, userAgent: r.UserAgent(), domain: r.Host, sourceIP: apigwrequest.SourceIP(r)}
 	c.touch(now)
 
 	var subprotocols []string
@@ -341,7 +338,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			_, _ = fmt.Fprintf(w, `{"message":%q}`, http.StatusText(status))
 			return
 		}
-		if p := headerValue(resp.Headers, "Sec-WebSocket-Protocol"); p != "" {
+		if p, _ := httpapi.LookupHeader(resp.Headers, "Sec-WebSocket-Protocol"); p != "" {
 			subprotocols = []string{p}
 		}
 	}
@@ -425,7 +422,7 @@ func (g *Gateway) readLoop(c *conn) (int64, string) {
 func (g *Gateway) message(c *conn, typ websocket.MessageType, data []byte, now time.Time) {
 	key, ok := selectRoute(data, func(k string) bool { _, ok := g.routes[k]; return ok })
 	ev := g.event(c, key, "MESSAGE", now)
-	ev.RequestContext.MessageID = newID()
+	ev.RequestContext.MessageID = apigwrequest.NewID()
 	if typ == websocket.MessageBinary {
 		ev.Body, ev.IsBase64Encoded = base64.StdEncoding.EncodeToString(data), true
 	} else {
@@ -477,7 +474,7 @@ func (g *Gateway) disconnect(c *conn, code int64, reason string) {
 }
 
 func (g *Gateway) event(c *conn, key, eventType string, now time.Time) events.APIGatewayWebsocketProxyRequest {
-	reqID := newID()
+	reqID := apigwrequest.NewID()
 	return events.APIGatewayWebsocketProxyRequest{
 		RequestContext: events.APIGatewayWebsocketProxyRequestContext{
 			RouteKey:          key,
@@ -540,15 +537,6 @@ func query(r *http.Request) (map[string]string, map[string][]string) {
 	return single, multi
 }
 
-func headerValue(h map[string]string, name string) string {
-	for k, v := range h {
-		if strings.EqualFold(k, name) {
-			return v
-		}
-	}
-	return ""
-}
-
 func headerHasToken(h http.Header, name, token string) bool {
 	for _, v := range h.Values(name) {
 		for t := range strings.SplitSeq(v, ",") {
@@ -558,15 +546,4 @@ func headerHasToken(h http.Header, name, token string) bool {
 		}
 	}
 	return false
-}
-
-// newID returns an API Gateway-style id: 15 base64 characters and "=", e.g. "L0SM9cOFvHcCIhw=".
-func newID() string {
-	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
-	var b [15]byte
-	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails
-	for i := range b {
-		b[i] = alphabet[int(b[i])%len(alphabet)]
-	}
-	return string(b[:]) + "="
 }

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
-	"net/http"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -24,75 +23,66 @@ import (
 // DynamoDB event log for gap fill and rebuild, the EventBridge SDK client) against
 // real DynamoDB-API servers, and checks the consumer, the rebuild and the list.
 func TestOnDynamoDB(t *testing.T) {
-	for _, b := range dynamotest.Backends(t) {
-		t.Run(b.Name, func(t *testing.T) {
-			ctx := context.Background()
-			require.NoError(t, dynamolog.CreateTable(ctx, b.Client, "events"))
-			require.NoError(t, projections.CreateViewsTable(ctx, b.Client, "views"))
-			require.NoError(t, projections.CreateViewsTable(ctx, b.Client, "rebuilt"))
-			log := dynamolog.New(b.Client, "events")
-			views := projections.NewDynamoViews(b.Client, "views")
-			bus := publishtest.Start(t)
-			svc, err := projections.New(ctx, projections.Deps{
-				Views: views, Log: log, Scanner: log, EventBridge: bus.Client, EventBusName: publishtest.BusName,
-				CursorKey: []byte("0123456789abcdef0123456789abcdef"),
-			})
-			require.NoError(t, err)
-
-			r := rand.New(rand.NewPCG(7, 7))
-			want := map[string]viewevents.ConcertViewV1{}
-			var deliveries []eventlog.Event
-			for c := range 12 {
-				hist := historygen.History(r, fmt.Sprintf("c%02d", c), 1+r.IntN(12))
-				require.NoError(t, log.Append(ctx, hist))
-				v := domain.New(hist[0].AggregateID)
-				for i, e := range hist {
-					require.NoError(t, v.Apply(domain.FromLog(e)))
-					if i == len(hist)-1 || r.IntN(4) != 0 { // some events are lost on the bus
-						deliveries = append(deliveries, e)
-					}
-				}
-				want[hist[0].AggregateID] = v.State()
-			}
-			r.Shuffle(len(deliveries), func(i, j int) { deliveries[i], deliveries[j] = deliveries[j], deliveries[i] })
-			for _, e := range deliveries {
-				require.NoError(t, svc.Consumers[0].Handler(ctx, historygen.BusEvent(e)))
-			}
-			rebuilt := projections.NewDynamoViews(b.Client, "rebuilt")
-			stats, err := projections.Rebuild(ctx, log, log, rebuilt)
-			require.NoError(t, err)
-			require.Equal(t, len(want), stats.Written)
-			for id, w := range want {
-				live, err := views.Get(ctx, id)
-				require.NoError(t, err)
-				require.Equal(t, w, live.View, "concert %s", id)
-				again, err := rebuilt.Get(ctx, id)
-				require.NoError(t, err)
-				liveJSON, _ := json.Marshal(live.View)
-				rebuiltJSON, _ := json.Marshal(again.View)
-				require.Equal(t, string(liveJSON), string(rebuiltJSON), "concert %s", id)
-			}
-
-			listConcerts := svc.HTTPRoutes[1].Handler
-			seen := 0
-			params := map[string]string{"limit": "5"}
-			for pages := 0; ; pages++ {
-				require.Less(t, pages, 10)
-				resp, err := listConcerts(ctx, list(params))
-				require.NoError(t, err)
-				require.Equal(t, http.StatusOK, resp.StatusCode, resp.Body)
-				var page struct {
-					Items      []viewevents.ConcertViewV1 `json:"items"`
-					NextCursor string                     `json:"nextCursor"`
-				}
-				require.NoError(t, json.Unmarshal([]byte(resp.Body), &page))
-				seen += len(page.Items)
-				if page.NextCursor == "" {
-					break
-				}
-				params = map[string]string{"limit": "5", "cursor": page.NextCursor}
-			}
-			require.Equal(t, len(want), seen)
+	dynamotest.Run(t, func(t *testing.T, b dynamotest.Backend) {
+		ctx := context.Background()
+		require.NoError(t, dynamolog.CreateTable(ctx, b.Client, "events"))
+		require.NoError(t, projections.CreateViewsTable(ctx, b.Client, "views"))
+		require.NoError(t, projections.CreateViewsTable(ctx, b.Client, "rebuilt"))
+		log := dynamolog.New(b.Client, "events")
+		views := projections.NewDynamoViews(b.Client, "views")
+		bus := publishtest.Start(t)
+		svc, err := projections.New(ctx, projections.Deps{
+			Views: views, Log: log, Scanner: log, EventBridge: bus.Client, EventBusName: publishtest.BusName,
+			CursorKey: []byte("0123456789abcdef0123456789abcdef"),
 		})
-	}
+		require.NoError(t, err)
+
+		r := rand.New(rand.NewPCG(7, 7))
+		want := map[string]viewevents.ConcertViewV1{}
+		var deliveries []eventlog.Event
+		for c := range 12 {
+			hist := historygen.History(r, fmt.Sprintf("c%02d", c), 1+r.IntN(12))
+			require.NoError(t, log.Append(ctx, hist))
+			v := domain.New(hist[0].AggregateID)
+			for i, e := range hist {
+				require.NoError(t, v.Apply(domain.FromLog(e)))
+				if i == len(hist)-1 || r.IntN(4) != 0 { // some events are lost on the bus
+					deliveries = append(deliveries, e)
+				}
+			}
+			want[hist[0].AggregateID] = v.State()
+		}
+		r.Shuffle(len(deliveries), func(i, j int) { deliveries[i], deliveries[j] = deliveries[j], deliveries[i] })
+		for _, e := range deliveries {
+			require.NoError(t, svc.Consumers[0].Handler(ctx, historygen.BusEvent(e)))
+		}
+		rebuilt := projections.NewDynamoViews(b.Client, "rebuilt")
+		stats, err := projections.Rebuild(ctx, log, log, rebuilt)
+		require.NoError(t, err)
+		require.Equal(t, len(want), stats.Written)
+		for id, w := range want {
+			live, err := views.Get(ctx, id)
+			require.NoError(t, err)
+			require.Equal(t, w, live.View, "concert %s", id)
+			again, err := rebuilt.Get(ctx, id)
+			require.NoError(t, err)
+			liveJSON, _ := json.Marshal(live.View)
+			rebuiltJSON, _ := json.Marshal(again.View)
+			require.Equal(t, string(liveJSON), string(rebuiltJSON), "concert %s", id)
+		}
+
+		listConcerts := svc.HTTPRoutes[1].Handler
+		seen := 0
+		params := map[string]string{"limit": "5"}
+		for pages := 0; ; pages++ {
+			require.Less(t, pages, 10)
+			page := getListPage(t, listConcerts, params)
+			seen += len(page.Items)
+			if page.NextCursor == "" {
+				break
+			}
+			params = map[string]string{"limit": "5", "cursor": page.NextCursor}
+		}
+		require.Equal(t, len(want), seen)
+	})
 }

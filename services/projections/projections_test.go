@@ -142,18 +142,24 @@ func TestQueryRoutesAnswerBadInputWith4xxProblems(t *testing.T) {
 	}
 }
 
-func (s *stack) list(t *testing.T, params map[string]string) struct {
+// listPage is one page of GET /concerts.
+type listPage struct {
 	Items      []viewevents.ConcertViewV1 `json:"items"`
 	NextCursor string                     `json:"nextCursor"`
-} {
+}
+
+func (s *stack) list(t *testing.T, params map[string]string) listPage {
 	t.Helper()
-	resp, err := s.route(t, projections.RouteListConcerts)(context.Background(), list(params))
+	return getListPage(t, s.route(t, projections.RouteListConcerts), params)
+}
+
+// getListPage calls the list handler with params and decodes its 200 page.
+func getListPage(t *testing.T, listConcerts service.HTTPHandler, params map[string]string) listPage {
+	t.Helper()
+	resp, err := listConcerts(context.Background(), list(params))
 	require.NoError(t, err)
 	require.Equal(t, http.StatusOK, resp.StatusCode, resp.Body)
-	var page struct {
-		Items      []viewevents.ConcertViewV1 `json:"items"`
-		NextCursor string                     `json:"nextCursor"`
-	}
+	var page listPage
 	require.NoError(t, json.Unmarshal([]byte(resp.Body), &page))
 	if page.NextCursor == "" {
 		require.NotContains(t, resp.Body, "nextCursor", "nextCursor must be absent on the last page")

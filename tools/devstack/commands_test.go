@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"os/exec"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -89,4 +90,42 @@ func TestSubcommands(t *testing.T) {
 	err = exec.Command(devstackBin, "dead-letters", "-addr", p.addr, "bogus").Run()
 	require.Error(t, err, "an unknown action must fail")
 	require.NoError(t, p.stop(syscall.SIGTERM))
+}
+
+// TestReadyLineSaysWhereToGo: the first thing `make dev` prints names the board, the
+// API, the WebSocket URL and, with auth on, how to get a token.
+func TestReadyLineSaysWhereToGo(t *testing.T) {
+	tests := []struct {
+		name    string
+		args    []string
+		want    []string
+		notWant []string
+	}{
+		{name: "auth on, durable", args: []string{"-auth=on"},
+			want: []string{"board=http://%s/ ", "api=http://%s/concerts ", "ws=ws://%s/ws ", "auth=true", `token="devstack token -data `}},
+		{name: "auth off, in memory", args: []string{"-auth=off", "-in-memory"},
+			want: []string{"board=http://%s/ ", "api=http://%s/concerts ", "ws=ws://%s/ws ", "auth=false"}, notWant: []string{"token="}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			args := append([]string{"-log-level", "info", "-data", t.TempDir()}, tt.args...)
+			p := startDevstack(t, freeAddr(t), args...)
+			var line string
+			for _, l := range strings.Split(p.logs.String(), "\n") {
+				if strings.Contains(l, `msg="devstack ready"`) {
+					line = l
+				}
+			}
+			require.NotEmpty(t, line, "got no ready line in:\n%s", p.logs.String())
+			for _, w := range tt.want {
+				if strings.Contains(w, "%s") {
+					w = fmt.Sprintf(w, p.addr)
+				}
+				require.Contains(t, line, w, "got ready line %q, want it to contain %q", line, w)
+			}
+			for _, w := range tt.notWant {
+				require.NotContains(t, line, w, "got ready line %q", line)
+			}
+		})
+	}
 }

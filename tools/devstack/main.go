@@ -114,7 +114,13 @@ flags:
 	if err != nil {
 		return err
 	}
-	logger.Info("devstack ready", "url", st.URL(), "data", st.DataDir(), "auth", authOn, "startup", time.Since(started).Round(time.Millisecond))
+	// Say where everything is, so `make dev` is enough to get going.
+	ready := []any{"url", st.URL(), "board", st.URL() + "/", "api", st.URL() + "/concerts",
+		"ws", "ws" + strings.TrimPrefix(st.URL(), "http") + "/ws", "data", st.DataDir(), "auth", authOn}
+	if authOn && !*inMemory {
+		ready = append(ready, "token", "devstack token -data "+st.DataDir())
+	}
+	logger.Info("devstack ready", append(ready, "startup", time.Since(started).Round(time.Millisecond))...)
 	if authOn && *inMemory {
 		// The signing key dies with the temporary directory, so devstack token
 		// cannot reach it: hand out a token here.

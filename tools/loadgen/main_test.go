@@ -52,3 +52,20 @@ func TestWebSocketSightingCountsLaterVersions(t *testing.T) {
 		require.True(t, tt.want.Equal(got), "version %d: got %v want %v", tt.version, got, tt.want)
 	}
 }
+
+func TestPollIntervalKeepsRelativeErrorSmall(t *testing.T) {
+	tests := []struct {
+		elapsed, want time.Duration
+	}{
+		{0, 2 * time.Millisecond},
+		{10 * time.Millisecond, 2 * time.Millisecond},
+		{100 * time.Millisecond, 5 * time.Millisecond},
+		{10 * time.Second, 500 * time.Millisecond},
+	}
+	for _, tt := range tests {
+		t.Run(tt.elapsed.String(), func(t *testing.T) {
+			got := pollInterval(tt.elapsed)
+			require.Equal(t, tt.want, got, "got %s after %s, want %s", got, tt.elapsed, tt.want)
+		})
+	}
+}

@@ -367,17 +367,24 @@ func testOversized(t *testing.T, l eventlog.Log) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			id := uniqueID("big")
-			err := l.Append(ctx, tc.batch(id))
-			require.ErrorIs(t, err, eventlog.ErrTooLarge, "got %v, want ErrTooLarge", err)
-			_, err = l.Load(ctx, id)
-			require.ErrorIs(t, err, eventlog.ErrNotFound, "got %v, want nothing written", err)
+			requireRefused(t, l, "big", tc.batch, eventlog.ErrTooLarge)
 		})
 	}
 }
 
-func testInvalid(t *testing.T, l eventlog.Log) {
+// requireRefused appends batch (for a new aggregate named after prefix) and requires
+// the error want and nothing written.
+func requireRefused(t *testing.T, l eventlog.Log, prefix string, batch func(id string) []eventlog.Event, want error) {
+	t.Helper()
 	ctx := context.Background()
+	id := uniqueID(prefix)
+	err := l.Append(ctx, batch(id))
+	require.ErrorIs(t, err, want, "got %v, want %v", err, want)
+	_, err = l.Load(ctx, id)
+	require.ErrorIs(t, err, eventlog.ErrNotFound, "got %v, want nothing written", err)
+}
+
+func testInvalid(t *testing.T, l eventlog.Log) {
 	tests := []struct {
 		name  string
 		batch func(id string) []eventlog.Event
@@ -418,11 +425,7 @@ func testInvalid(t *testing.T, l eventlog.Log) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			id := uniqueID("invalid")
-			err := l.Append(ctx, tc.batch(id))
-			require.ErrorIs(t, err, eventlog.ErrInvalid, "got %v, want ErrInvalid", err)
-			_, err = l.Load(ctx, id)
-			require.ErrorIs(t, err, eventlog.ErrNotFound, "got %v, want nothing written", err)
+			requireRefused(t, l, "invalid", tc.batch, eventlog.ErrInvalid)
 		})
 	}
 }

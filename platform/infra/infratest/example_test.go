@@ -18,3 +18,15 @@ func ExampleGet() {
 	// AggregateId
 	// <nil>
 }
+
+// Policy statements hold one action as a string or several as a list.
+func ExampleActions() {
+	var doc map[string]any
+	_ = json.Unmarshal([]byte(`{"Statement":[{"Action":"events:PutEvents"},
+		{"Action":["dynamodb:GetItem","dynamodb:Query"]}]}`), &doc)
+	fmt.Println(infratest.Actions(infratest.Get(doc, "Statement", 0)))
+	fmt.Println(infratest.Actions(infratest.Get(doc, "Statement", 1)))
+	// Output:
+	// [events:PutEvents]
+	// [dynamodb:GetItem dynamodb:Query]
+}

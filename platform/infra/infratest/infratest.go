@@ -17,6 +17,8 @@ import (
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
 	"github.com/stretchr/testify/require"
 
+	"github.com/concertsys/platform/bus"
+	"github.com/concertsys/platform/infra"
 	"github.com/concertsys/platform/service"
 )
 
@@ -114,6 +116,57 @@ func (tpl Template) Resource(id string) (Resource, bool) {
 	props, _ := m["Properties"].(map[string]any)
 	typ, _ := m["Type"].(string)
 	return Resource{LogicalID: id, Type: typ, Properties: props, Raw: m}, true
+}
+
+// Functions returns the template's Lambda functions by description, which the infra
+// Function construct sets to "<service> <function>".
+func (tpl Template) Functions() map[string]Resource {
+	out := map[string]Resource{}
+	for _, f := range tpl.Resources("AWS::Lambda::Function") {
+		desc, _ := f.Properties["Description"].(string)
+		out[desc] = f
+	}
+	return out
+}
+
+// Routes returns the properties of the template's API Gateway v2 routes by route key.
+func (tpl Template) Routes() map[string]map[string]any {
+	out := map[string]map[string]any{}
+	for _, r := range tpl.Resources("AWS::ApiGatewayV2::Route") {
+		key, _ := r.Properties["RouteKey"].(string)
+		out[key] = r.Properties
+	}
+	return out
+}
+
+// Actions lists the actions of an IAM policy statement, whether it holds one
+// (a string) or several (a list).
+func Actions(stmt any) []string {
+	switch a := Get(stmt, "Action").(type) {
+	case string:
+		return []string{a}
+	case []any:
+		var out []string
+		for _, x := range a {
+			out = append(out, x.(string))
+		}
+		return out
+	}
+	return nil
+}
+
+// RequireSubscriberRule fails unless rule (an AWS::Events::Rule) is sub as a
+// Subscriber construct renders it: the subscription's name and pattern, its retry
+// policy, and fn as the target.
+func RequireSubscriberRule(t testing.TB, rule Resource, sub bus.Subscription, fn Resource) {
+	t.Helper()
+	r := rule.Properties
+	require.Equal(t, sub.Name, r["Name"])
+	JSONEqual(t, sub.Pattern, r["EventPattern"], "rule %s pattern", sub.Name)
+	retries, age := infra.RetryPolicy(sub)
+	require.Equal(t, float64(retries), Get(r, "Targets", 0, "RetryPolicy", "MaximumRetryAttempts"), "rule %s retries", sub.Name)
+	require.Equal(t, float64(age), Get(r, "Targets", 0, "RetryPolicy", "MaximumEventAgeInSeconds"), "rule %s event age", sub.Name)
+	require.Equal(t, []any{fn.LogicalID, "Arn"}, Get(r, "Targets", 0, "Arn", "Fn::GetAtt"), "rule %s target", sub.Name)
 }
 
 // String is the template as JSON.

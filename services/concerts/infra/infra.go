@@ -40,13 +40,8 @@ type Stack struct {
 
 // NewStack creates the concerts stack from concerts.Describe().
 func NewStack(scope constructs.Construct, id string, props platforminfra.StackProps) (*Stack, error) {
-	sp := props.StackProps
-	if sp.Description == nil {
-		sp.Description = jsii.String("concertsys concerts service: event log, commands, pipe to the bus")
-	}
-	stack := awscdk.NewStack(scope, jsii.String(id), &sp)
-	stage := props.StageOrDefault()
-	shared := platforminfra.ImportShared(stack, stage)
+	stack, shared := platforminfra.NewServiceStack(scope, id, props, "concertsys concerts service: event log, commands, pipe to the bus")
+	stage := shared.Stage
 	svc := concerts.Describe()
 	s := &Stack{Stack: stack, Functions: map[string]*platforminfra.Function{}}
 

@@ -16,21 +16,6 @@ import (
 	"github.com/concertsys/services/concerts/infra"
 )
 
-// actionsOf lists the actions of an IAM policy statement.
-func actionsOf(stmt any) []string {
-	switch a := infratest.Get(stmt, "Action").(type) {
-	case string:
-		return []string{a}
-	case []any:
-		var out []string
-		for _, x := range a {
-			out = append(out, x.(string))
-		}
-		return out
-	}
-	return nil
-}
-
 // refersTo says whether v (a CloudFormation value) mentions the logical id.
 func refersTo(v any, logicalID string) bool {
 	switch t := v.(type) {
@@ -74,10 +59,7 @@ func TestStack(t *testing.T) {
 		}
 	}
 	require.NotEmpty(t, logTable.LogicalID, "no table with a stream")
-	fnIDs := map[string]string{} // function name -> logical id
-	for _, f := range tpl.Resources("AWS::Lambda::Function") {
-		fnIDs[f.Properties["Description"].(string)] = f.LogicalID
-	}
+	fns := tpl.Functions()
 
 	t.Run("event log table is the design's record", func(t *testing.T) {
 		p := logTable.Properties
@@ -102,9 +84,8 @@ func TestStack(t *testing.T) {
 	})
 	t.Run("every function of Describe, with its environment", func(t *testing.T) {
 		for _, name := range svc.Functions() {
-			id, ok := fnIDs[svc.Name+" "+name]
+			f, ok := fns[svc.Name+" "+name]
 			require.True(t, ok, "function %s missing", name)
-			f, _ := tpl.Resource(id)
 			require.Equal(t, "provided.al2023", f.Properties["Runtime"])
 			require.Equal(t, []any{"arm64"}, f.Properties["Architectures"])
 			vars, _ := infratest.Get(f.Properties, "Environment", "Variables").(map[string]any)
@@ -117,10 +98,7 @@ func TestStack(t *testing.T) {
 		}
 	})
 	t.Run("routes on the shared http api", func(t *testing.T) {
-		routes := map[string]map[string]any{}
-		for _, r := range tpl.Resources("AWS::ApiGatewayV2::Route") {
-			routes[r.Properties["RouteKey"].(string)] = r.Properties
-		}
+		routes := tpl.Routes()
 		require.Len(t, routes, len(svc.HTTPRoutes))
 		for _, r := range svc.HTTPRoutes {
 			got, ok := routes[r.RouteKey]
@@ -151,7 +129,7 @@ func TestStack(t *testing.T) {
 		require.True(t, ok)
 		require.Equal(t, "AWS::SQS::Queue", q.Type)
 		require.JSONEq(t, `{"eventName":["INSERT"]}`, infratest.Get(p, "SourceParameters", "FilterCriteria", "Filters", 0, "Pattern").(string))
-		require.Equal(t, []any{fnIDs[svc.Name+" "+concerts.FnEnrichEvents], "Arn"}, infratest.Get(p, "Enrichment", "Fn::GetAtt"))
+		require.Equal(t, []any{fns[svc.Name+" "+concerts.FnEnrichEvents].LogicalID, "Arn"}, infratest.Get(p, "Enrichment", "Fn::GetAtt"))
 		require.Contains(t, infratest.Get(p, "Target", "Ref"), "SsmParameterValue", "bus ARN from SSM")
 		bp := infratest.Get(p, "TargetParameters", "EventBridgeEventBusParameters")
 		require.Equal(t, "$.metadata.eventType", infratest.Get(bp, "DetailType"))
@@ -167,7 +145,7 @@ func TestStack(t *testing.T) {
 			stmts, _ := infratest.Get(pol.Properties, "PolicyDocument", "Statement").([]any)
 			for _, st := range stmts {
 				if refersTo(infratest.Get(st, "Resource"), logTable.LogicalID) {
-					logActions = append(logActions, actionsOf(st)...)
+					logActions = append(logActions, infratest.Actions(st)...)
 				}
 			}
 		}
@@ -181,7 +159,7 @@ func TestStack(t *testing.T) {
 			if r.Access != service.Organizers {
 				continue
 			}
-			f, _ := tpl.Resource(fnIDs[svc.Name+" "+r.Function])
+			f := fns[svc.Name+" "+r.Function]
 			require.Equal(t, []any{roleID, "Arn"}, infratest.Get(f.Properties, "Role", "Fn::GetAtt"), r.Function)
 		}
 	})
@@ -192,7 +170,7 @@ func TestStack(t *testing.T) {
 				if !refersTo(infratest.Get(st, "Resource"), logTable.LogicalID) || infratest.Get(st, "Effect") != "Allow" {
 					continue
 				}
-				for _, a := range actionsOf(st) {
+				for _, a := range infratest.Actions(st) {
 					require.NotContains(t, []string{"dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:*"}, a, "policy %s", pol.LogicalID)
 				}
 			}

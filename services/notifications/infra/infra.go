@@ -46,13 +46,8 @@ type Stack struct {
 
 // NewStack creates the notifications stack from notifications.Describe().
 func NewStack(scope constructs.Construct, id string, props platforminfra.StackProps) (*Stack, error) {
-	sp := props.StackProps
-	if sp.Description == nil {
-		sp.Description = jsii.String("concertsys notifications service: WebSocket API and fan-out")
-	}
-	stack := awscdk.NewStack(scope, jsii.String(id), &sp)
-	stage := props.StageOrDefault()
-	shared := platforminfra.ImportShared(stack, stage)
+	stack, shared := platforminfra.NewServiceStack(scope, id, props, "concertsys notifications service: WebSocket API and fan-out")
+	stage := shared.Stage
 	svc := notifications.Describe()
 	s := &Stack{Stack: stack, Functions: map[string]*platforminfra.Function{}, Subscribers: map[string]*platforminfra.Subscriber{}}
 

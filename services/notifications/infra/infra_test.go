@@ -20,10 +20,7 @@ func TestStack(t *testing.T) {
 	s, err := infra.NewStack(app, platforminfra.NotificationsStackName, platforminfra.StackProps{Stage: "test", AssetDir: infratest.WriteAssets(t, svc)})
 	require.NoError(t, err)
 	tpl := infratest.Synth(t, s.Stack)
-	fns := map[string]infratest.Resource{}
-	for _, f := range tpl.Resources("AWS::Lambda::Function") {
-		fns[f.Properties["Description"].(string)] = f
-	}
+	fns := tpl.Functions()
 	apis := tpl.Resources("AWS::ApiGatewayV2::Api")
 	require.Len(t, apis, 1)
 	apiID := apis[0].LogicalID
@@ -99,13 +96,9 @@ func TestStack(t *testing.T) {
 		rules := tpl.Resources("AWS::Events::Rule")
 		require.Len(t, rules, len(svc.Consumers))
 		for i, c := range svc.Consumers {
-			r := rules[i].Properties
-			require.Equal(t, c.Subscription.Name, r["Name"])
-			infratest.JSONEqual(t, c.Subscription.Pattern, r["EventPattern"])
-			require.Equal(t, []any{fns[svc.Name+" "+c.Function].LogicalID, "Arn"}, infratest.Get(r, "Targets", 0, "Arn", "Fn::GetAtt"))
-			retries, age := platforminfra.RetryPolicy(c.Subscription)
-			require.Equal(t, float64(retries), infratest.Get(r, "Targets", 0, "RetryPolicy", "MaximumRetryAttempts"))
-			require.Equal(t, float64(age), infratest.Get(r, "Targets", 0, "RetryPolicy", "MaximumEventAgeInSeconds"))
+			fn, ok := fns[svc.Name+" "+c.Function]
+			require.True(t, ok, "function %s missing", c.Function)
+			infratest.RequireSubscriberRule(t, rules[i], c.Subscription, fn)
 		}
 	})
 	t.Run("every dead-letter queue alarmed", func(t *testing.T) {

@@ -37,13 +37,8 @@ type Stack struct {
 
 // NewStack creates the projections stack from projections.Describe().
 func NewStack(scope constructs.Construct, id string, props platforminfra.StackProps) (*Stack, error) {
-	sp := props.StackProps
-	if sp.Description == nil {
-		sp.Description = jsii.String("concertsys projections service: read model, consumer, query API")
-	}
-	stack := awscdk.NewStack(scope, jsii.String(id), &sp)
-	stage := props.StageOrDefault()
-	shared := platforminfra.ImportShared(stack, stage)
+	stack, shared := platforminfra.NewServiceStack(scope, id, props, "concertsys projections service: read model, consumer, query API")
+	stage := shared.Stage
 	svc := projections.Describe()
 	s := &Stack{Stack: stack, Functions: map[string]*platforminfra.Function{}, Subscribers: map[string]*platforminfra.Subscriber{}}
 

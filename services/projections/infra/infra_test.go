@@ -13,20 +13,6 @@ import (
 	"github.com/concertsys/services/projections/infra"
 )
 
-func actionsOf(stmt any) []string {
-	switch a := infratest.Get(stmt, "Action").(type) {
-	case string:
-		return []string{a}
-	case []any:
-		var out []string
-		for _, x := range a {
-			out = append(out, x.(string))
-		}
-		return out
-	}
-	return nil
-}
-
 // ssmParam returns the logical id of the SSM-typed stack parameter reading key.
 func ssmParam(t *testing.T, tpl infratest.Template, key string) string {
 	params, _ := tpl.JSON["Parameters"].(map[string]any)
@@ -47,10 +33,7 @@ func TestStack(t *testing.T) {
 	s, err := infra.NewStack(app, platforminfra.ProjectionsStackName, platforminfra.StackProps{Stage: "test", AssetDir: infratest.WriteAssets(t, svc)})
 	require.NoError(t, err)
 	tpl := infratest.Synth(t, s.Stack)
-	fns := map[string]infratest.Resource{}
-	for _, f := range tpl.Resources("AWS::Lambda::Function") {
-		fns[f.Properties["Description"].(string)] = f
-	}
+	fns := tpl.Functions()
 	fn := func(name string) infratest.Resource {
 		f, ok := fns[svc.Name+" "+name]
 		require.True(t, ok, "function %s missing", name)
@@ -86,13 +69,8 @@ func TestStack(t *testing.T) {
 		rules := tpl.Resources("AWS::Events::Rule")
 		require.Len(t, rules, len(svc.Consumers))
 		for i, c := range svc.Consumers {
+			infratest.RequireSubscriberRule(t, rules[i], c.Subscription, fn(c.Function))
 			r := rules[i].Properties
-			require.Equal(t, c.Subscription.Name, r["Name"])
-			infratest.JSONEqual(t, c.Subscription.Pattern, r["EventPattern"], "rule %s pattern", c.Subscription.Name)
-			retries, age := platforminfra.RetryPolicy(c.Subscription)
-			require.Equal(t, float64(retries), infratest.Get(r, "Targets", 0, "RetryPolicy", "MaximumRetryAttempts"))
-			require.Equal(t, float64(age), infratest.Get(r, "Targets", 0, "RetryPolicy", "MaximumEventAgeInSeconds"))
-			require.Equal(t, []any{fn(c.Function).LogicalID, "Arn"}, infratest.Get(r, "Targets", 0, "Arn", "Fn::GetAtt"))
 			require.NotNil(t, infratest.Get(r, "Targets", 0, "DeadLetterConfig", "Arn"))
 			require.Equal(t, map[string]any{"Ref": ssmParam(t, tpl, platforminfra.ParamBusName)}, r["EventBusName"])
 		}
@@ -119,10 +97,7 @@ func TestStack(t *testing.T) {
 		require.Contains(t, key.String(), "resolve:secretsmanager")
 	})
 	t.Run("public query routes", func(t *testing.T) {
-		routes := map[string]map[string]any{}
-		for _, r := range tpl.Resources("AWS::ApiGatewayV2::Route") {
-			routes[r.Properties["RouteKey"].(string)] = r.Properties
-		}
+		routes := tpl.Routes()
 		require.Len(t, routes, len(svc.HTTPRoutes))
 		for _, r := range svc.HTTPRoutes {
 			require.Equal(t, "NONE", infratest.Get(routes[r.RouteKey], "AuthorizationType"), r.RouteKey)
@@ -136,7 +111,7 @@ func TestStack(t *testing.T) {
 			var logActions []string
 			for _, st := range policyOf(fn(name)) {
 				if infratest.Get(st, "Resource", "Ref") == logArn {
-					logActions = append(logActions, actionsOf(st)...)
+					logActions = append(logActions, infratest.Actions(st)...)
 				}
 			}
 			require.ElementsMatch(t, infra.EventLogReadActions, logActions, "function %s on the event log", name)
@@ -144,7 +119,7 @@ func TestStack(t *testing.T) {
 		var puts []any
 		for _, f := range fns {
 			for _, st := range policyOf(f) {
-				if slices.Contains(actionsOf(st), "events:PutEvents") {
+				if slices.Contains(infratest.Actions(st), "events:PutEvents") {
 					puts = append(puts, infratest.Get(st, "Resource"))
 				}
 			}

@@ -85,6 +85,9 @@ type PreconditionError struct {
 }
 
 func (e *PreconditionError) Error() string {
+	if e.Current == 0 { // versions start at 1: there is no version to match
+		return fmt.Sprintf("expected version %d, but the concert does not exist yet", e.Expected)
+	}
 	return fmt.Sprintf("expected version %d, current version is %d", e.Expected, e.Current)
 }
 

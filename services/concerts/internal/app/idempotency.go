@@ -29,7 +29,7 @@ type StoredResponse struct {
 // IdempotencyRecord is what the store keeps per Idempotency-Key.
 type IdempotencyRecord struct {
 	Key         string
-	Fingerprint string // hash of the request (method, path, body): same key, other request = 422
+	Fingerprint string // hash of the request (route, concert, If-Match, body): same key, other request = 422
 	AggregateID string // the concert the request writes to (chosen before running a create)
 	State       IdempotencyState
 	Token       string    // the lease holder; conditional writes compare it

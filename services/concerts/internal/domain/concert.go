@@ -316,29 +316,17 @@ func decode(eventType string, raw json.RawMessage) (any, error) {
 	)
 	switch eventType {
 	case concertevents.ConcertScheduled:
-		var d concertevents.ConcertScheduledV1
-		err = json.Unmarshal(raw, &d)
-		v = d
+		v, err = unmarshal[concertevents.ConcertScheduledV1](raw)
 	case concertevents.ConcertUpdated:
-		var d concertevents.ConcertUpdatedV1
-		err = json.Unmarshal(raw, &d)
-		v = d
+		v, err = unmarshal[concertevents.ConcertUpdatedV1](raw)
 	case concertevents.ConcertRescheduled:
-		var d concertevents.ConcertRescheduledV1
-		err = json.Unmarshal(raw, &d)
-		v = d
+		v, err = unmarshal[concertevents.ConcertRescheduledV1](raw)
 	case concertevents.TicketsSold:
-		var d concertevents.TicketsSoldV1
-		err = json.Unmarshal(raw, &d)
-		v = d
+		v, err = unmarshal[concertevents.TicketsSoldV1](raw)
 	case concertevents.ConcertSoldOut:
-		var d concertevents.ConcertSoldOutV1
-		err = json.Unmarshal(raw, &d)
-		v = d
+		v, err = unmarshal[concertevents.ConcertSoldOutV1](raw)
 	case concertevents.ConcertCancelled:
-		var d concertevents.ConcertCancelledV1
-		err = json.Unmarshal(raw, &d)
-		v = d
+		v, err = unmarshal[concertevents.ConcertCancelledV1](raw)
 	default:
 		return nil, fmt.Errorf("unknown event type %q", eventType)
 	}
@@ -346,6 +334,13 @@ func decode(eventType string, raw json.RawMessage) (any, error) {
 		return nil, fmt.Errorf("decode %s: %w", eventType, err)
 	}
 	return v, nil
+}
+
+// unmarshal decodes raw into a T, returned by value as the events are applied.
+func unmarshal[T any](raw json.RawMessage) (any, error) {
+	var d T
+	err := json.Unmarshal(raw, &d)
+	return d, err
 }
 
 func text(field, s string, maxLen int) (string, error) {

@@ -263,7 +263,7 @@ func (h *HTTP) write(ctx context.Context, req events.APIGatewayV2HTTPRequest, w 
 		return toResponse(stored), nil
 	}
 	body, _ := httpapi.Body(req) // decode succeeded, so the body is readable
-	stored, _, err := h.app.Idempotent(ctx, app.IdempotentRequest{Key: key, Fingerprint: fingerprint(w.route, req.PathParameters["id"], body), AggregateID: id},
+	stored, _, err := h.app.Idempotent(ctx, app.IdempotentRequest{Key: key, Fingerprint: fingerprint(w.route, req.PathParameters["id"], ifMatch, body), AggregateID: id},
 		execute, func(id string, version int64) app.StoredResponse {
 			return respond(app.Result{ID: id, Version: version})
 		})
@@ -371,10 +371,15 @@ func path(req events.APIGatewayV2HTTPRequest, route, id string) string {
 }
 
 // fingerprint identifies a request for idempotency: same route, same concert, same
-// bytes.
-func fingerprint(route, id string, body []byte) string {
+// precondition, same bytes. A retry with another If-Match is another request (422),
+// not a replay of an answer to a precondition it did not send. Without If-Match (or
+// with "*") the hash is what it was before If-Match counted, so stored keys still match.
+func fingerprint(route, id string, ifMatch *int64, body []byte) string {
 	h := sha256.New()
 	h.Write([]byte(route + "\x00" + id + "\x00"))
+	if ifMatch != nil {
+		h.Write([]byte("if-match:" + strconv.FormatInt(*ifMatch, 10) + "\x00"))
+	}
 	h.Write(body)
 	return hex.EncodeToString(h.Sum(nil))
 }

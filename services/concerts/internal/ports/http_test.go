@@ -40,6 +40,33 @@ func TestScheduleConcert(t *testing.T) {
 		StartsAt: time.Date(2026, 9, 12, 20, 0, 0, 0, time.UTC), Capacity: 1500, PriceCents: 0}, data)
 }
 
+// TestStartsAtRFC3339 covers date-times RFC 3339 allows that time.Parse alone
+// handles differently: lower-case "t" and "z", long fractions, offsets.
+func TestStartsAtRFC3339(t *testing.T) {
+	tests := []struct {
+		name     string
+		startsAt string
+		want     time.Time
+	}{
+		{name: "upper case", startsAt: "2026-09-12T20:00:00Z", want: time.Date(2026, 9, 12, 20, 0, 0, 0, time.UTC)},
+		{name: "lower case t and z", startsAt: "2026-09-12t20:00:00z", want: time.Date(2026, 9, 12, 20, 0, 0, 0, time.UTC)},
+		{name: "offset", startsAt: "2026-09-12T22:00:00+02:00", want: time.Date(2026, 9, 12, 20, 0, 0, 0, time.UTC)},
+		{name: "largest offset", startsAt: "2026-09-12T20:00:00-23:59", want: time.Date(2026, 9, 13, 19, 59, 0, 0, time.UTC)},
+		{name: "fraction", startsAt: "2026-09-12T20:00:00.25Z", want: time.Date(2026, 9, 12, 20, 0, 0, 250000000, time.UTC)},
+		{name: "fraction beyond nanoseconds", startsAt: "2026-09-12T20:00:00.1234567891Z", want: time.Date(2026, 9, 12, 20, 0, 0, 123456789, time.UTC)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newHarness(t, options{})
+			body := fmt.Sprintf(`{"artist":"A","venue":"V","startsAt":%q,"capacity":1,"priceCents":1}`, tt.startsAt)
+			requireResult(t, h.do(t, ports.RouteSchedule, "", body, nil), 201, "id-000001", 1)
+			var data concertevents.ConcertScheduledV1
+			require.NoError(t, json.Unmarshal(h.history(t, "id-000001")[0].Data, &data))
+			require.True(t, tt.want.Equal(data.StartsAt), "got startsAt %s, want %s", data.StartsAt, tt.want)
+		})
+	}
+}
+
 func TestCorrelationDefaultsToRequestID(t *testing.T) {
 	h := newHarness(t, options{})
 	id := h.schedule(t, 10)
@@ -175,6 +202,15 @@ func TestBadInput(t *testing.T) {
 		tc{name: "startsAt number", route: ports.RouteSchedule, body: `{"artist":"A","venue":"V","startsAt":1789000000,"capacity":1,"priceCents":1}`, status: 400, detail: `"startsAt" must be a string`},
 		tc{name: "startsAt past", route: ports.RouteSchedule, body: `{"artist":"A","venue":"V","startsAt":"2026-04-01T00:00:00Z","capacity":1,"priceCents":1}`, status: 400, detail: "startsAt must be in the future"},
 		tc{name: "startsAt now", route: ports.RouteSchedule, body: `{"artist":"A","venue":"V","startsAt":"2026-05-01T12:00:00Z","capacity":1,"priceCents":1}`, status: 400, detail: "startsAt must be in the future"},
+		tc{name: "startsAt one-digit hour", route: ports.RouteSchedule, body: `{"artist":"A","venue":"V","startsAt":"2026-09-12T8:00:00Z","capacity":1,"priceCents":1}`, status: 400, detail: "RFC 3339"},
+		tc{name: "startsAt comma fraction", route: ports.RouteSchedule, body: `{"artist":"A","venue":"V","startsAt":"2026-09-12T20:00:00,5Z","capacity":1,"priceCents":1}`, status: 400, detail: "RFC 3339"},
+		tc{name: "startsAt offset hour 24", route: ports.RouteSchedule, body: `{"artist":"A","venue":"V","startsAt":"2026-09-12T20:00:00+24:00","capacity":1,"priceCents":1}`, status: 400, detail: "RFC 3339"},
+		tc{name: "startsAt offset minute 60", route: ports.RouteSchedule, body: `{"artist":"A","venue":"V","startsAt":"2026-09-12T20:00:00+05:60","capacity":1,"priceCents":1}`, status: 400, detail: "RFC 3339"},
+		tc{name: "startsAt offset without colon", route: ports.RouteSchedule, body: `{"artist":"A","venue":"V","startsAt":"2026-09-12T20:00:00+0200","capacity":1,"priceCents":1}`, status: 400, detail: "RFC 3339"},
+		tc{name: "startsAt space separator", route: ports.RouteSchedule, body: `{"artist":"A","venue":"V","startsAt":"2026-09-12 20:00:00Z","capacity":1,"priceCents":1}`, status: 400, detail: "RFC 3339"},
+		tc{name: "startsAt leading space", route: ports.RouteSchedule, body: `{"artist":"A","venue":"V","startsAt":" 2026-09-12T20:00:00Z","capacity":1,"priceCents":1}`, status: 400, detail: "RFC 3339"},
+		tc{name: "startsAt hour 24", route: ports.RouteSchedule, body: `{"artist":"A","venue":"V","startsAt":"2026-09-12T24:00:00Z","capacity":1,"priceCents":1}`, status: 400, detail: "RFC 3339"},
+		tc{name: "startsAt February 30", route: ports.RouteSchedule, body: `{"artist":"A","venue":"V","startsAt":"2026-02-30T20:00:00Z","capacity":1,"priceCents":1}`, status: 400, detail: "RFC 3339"},
 		tc{name: "startsAt past year 9999 in UTC", route: ports.RouteSchedule, body: `{"artist":"A","venue":"V","startsAt":"9999-12-31T23:00:00-23:00","capacity":1,"priceCents":1}`, status: 400, detail: "startsAt must be before"},
 		tc{name: "capacity zero", route: ports.RouteSchedule, body: fmt.Sprintf(`{"artist":"A","venue":"V","startsAt":%q,"capacity":0,"priceCents":1}`, startsAt), status: 400, detail: "capacity must be between 1 and 1000000"},
 		tc{name: "capacity too big", route: ports.RouteSchedule, body: fmt.Sprintf(`{"artist":"A","venue":"V","startsAt":%q,"capacity":1000001,"priceCents":1}`, startsAt), status: 400, detail: "capacity must be between"},
@@ -184,7 +220,8 @@ func TestBadInput(t *testing.T) {
 		tc{name: "price negative", route: ports.RouteSchedule, body: fmt.Sprintf(`{"artist":"A","venue":"V","startsAt":%q,"capacity":1,"priceCents":-1}`, startsAt), status: 400, detail: "priceCents must be between 0 and 100000000"},
 		tc{name: "price too big", route: ports.RouteSchedule, body: fmt.Sprintf(`{"artist":"A","venue":"V","startsAt":%q,"capacity":1,"priceCents":100000001}`, startsAt), status: 400, detail: "priceCents must be between"},
 		tc{name: "price fraction", route: ports.RouteSchedule, body: fmt.Sprintf(`{"artist":"A","venue":"V","startsAt":%q,"capacity":1,"priceCents":9.99}`, startsAt), status: 400, detail: `"priceCents" must be an integer`},
-		tc{name: "If-Match on create", route: ports.RouteSchedule, body: valid[ports.RouteSchedule], headers: map[string]string{"If-Match": `"1"`}, status: 412, detail: "stale"},
+		tc{name: "If-Match on create", route: ports.RouteSchedule, body: valid[ports.RouteSchedule], headers: map[string]string{"If-Match": `"1"`}, status: 412, detail: "the concert does not exist yet"},
+		tc{name: "If-Match 0 on create", route: ports.RouteSchedule, body: valid[ports.RouteSchedule], headers: map[string]string{"If-Match": `"0"`}, status: 412, detail: `If-Match "0" is stale: expected version 0, but the concert does not exist yet`},
 		// PATCH
 		tc{name: "patch no fields", route: ports.RouteUpdate, id: id, body: `{}`, status: 400, detail: "at least one of"},
 		tc{name: "patch only nulls", route: ports.RouteUpdate, id: id, body: `{"artist":null}`, status: 400, detail: "at least one of"},

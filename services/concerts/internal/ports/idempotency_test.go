@@ -70,6 +70,47 @@ func TestIdempotentRefusalIsReplayedToo(t *testing.T) {
 	require.Equal(t, first, h.do(t, ports.RouteTickets, id, `{"quantity":3}`, withKey("k")))
 }
 
+// TestIdempotencyKeyCoversIfMatch: If-Match is part of the request a key stands for.
+// A retry with another precondition gets 422, not the answer to the first one.
+func TestIdempotencyKeyCoversIfMatch(t *testing.T) {
+	h := newHarness(t, options{})
+	id := h.schedule(t, 10)
+	stale := h.do(t, ports.RouteTickets, id, `{"quantity":1}`, map[string]string{"Idempotency-Key": "k1", "If-Match": `"5"`})
+	requireProblem(t, stale, 412, `If-Match "5" is stale`)
+	sold := h.do(t, ports.RouteTickets, id, `{"quantity":1}`, withKey("k2"))
+	requireResult(t, sold, 200, id, 2)
+
+	tests := []struct {
+		name    string
+		key     string
+		ifMatch string // "" = no header
+		want    events.APIGatewayV2HTTPResponse
+		status  int
+	}{
+		{name: "same If-Match replays", key: "k1", ifMatch: `"5"`, want: stale},
+		{name: "other If-Match", key: "k1", ifMatch: `"2"`, status: 422},
+		{name: "If-Match dropped", key: "k1", status: 422},
+		{name: "If-Match added", key: "k2", ifMatch: `"1"`, status: 422},
+		{name: "star is no precondition", key: "k2", ifMatch: "*", want: sold},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			headers := withKey(tt.key)
+			if tt.ifMatch != "" {
+				headers["If-Match"] = tt.ifMatch
+			}
+			n := countEvents(t, h)
+			got := h.do(t, ports.RouteTickets, id, `{"quantity":1}`, headers)
+			if tt.status != 0 {
+				requireProblem(t, got, tt.status, "different request")
+			} else {
+				require.Equal(t, tt.want, got, "got a response other than the stored one")
+			}
+			require.Equal(t, n, countEvents(t, h), "a replay or a refused reuse appends nothing")
+		})
+	}
+}
+
 func TestFailedRequestReleasesItsKey(t *testing.T) {
 	h := newHarness(t, options{wrap: func(l eventlog.Log) eventlog.Log { return failingLog{l} }})
 	body := fmt.Sprintf(`{"artist":"A","venue":"V","startsAt":%q,"capacity":1,"priceCents":1}`, startsAt)

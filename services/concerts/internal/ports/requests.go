@@ -73,11 +73,22 @@ func required(fields map[string]bool) error {
 	return httpapi.NewProblem(http.StatusBadRequest, "fields "+strings.Join(missing, ", ")+" are required")
 }
 
+// rfc3339Pattern is RFC 3339's date-time grammar (section 5.6). time.Parse alone only
+// approximates it: it also takes one-digit hours, "," before the fraction and offsets
+// such as +24:00 or +05:60, and refuses the lower-case "t" and "z" the RFC allows.
+var rfc3339Pattern = regexp.MustCompile(`^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?([Zz]|[+-]([01][0-9]|2[0-3]):[0-5][0-9])$`)
+
 func parseStartsAt(s string) (time.Time, error) {
-	t, err := time.Parse(time.RFC3339, s)
+	bad := httpapi.NewProblem(http.StatusBadRequest,
+		`field "startsAt" must be an RFC 3339 date-time such as "2026-09-12T20:00:00Z"`)
+	if !rfc3339Pattern.MatchString(s) {
+		return time.Time{}, bad
+	}
+	// The pattern leaves the ranges of month, day, hour, minute and second to
+	// time.Parse; upper-casing only touches "t" and "z".
+	t, err := time.Parse(time.RFC3339, strings.ToUpper(s))
 	if err != nil {
-		return time.Time{}, httpapi.NewProblem(http.StatusBadRequest,
-			`field "startsAt" must be an RFC 3339 date-time such as "2026-09-12T20:00:00Z"`)
+		return time.Time{}, bad
 	}
 	return t.UTC(), nil
 }
@@ -89,7 +100,7 @@ var (
 
 // parseIfMatch accepts `"<version>"` or `*` (any version: no check).
 func parseIfMatch(req events.APIGatewayV2HTTPRequest) (*int64, error) {
-	raw, ok := header(req, "If-Match")
+	raw, ok := httpapi.LookupHeader(req.Headers, "If-Match")
 	if !ok {
 		return nil, nil
 	}
@@ -128,7 +139,7 @@ const (
 )
 
 func idempotencyKey(req events.APIGatewayV2HTTPRequest) (string, error) {
-	v, ok := header(req, "Idempotency-Key")
+	v, ok := httpapi.LookupHeader(req.Headers, "Idempotency-Key")
 	if !ok {
 		return "", nil
 	}
@@ -140,7 +151,7 @@ func idempotencyKey(req events.APIGatewayV2HTTPRequest) (string, error) {
 }
 
 func correlationID(req events.APIGatewayV2HTTPRequest) (string, error) {
-	v, ok := header(req, "X-Correlation-Id")
+	v, ok := httpapi.LookupHeader(req.Headers, "X-Correlation-Id")
 	if !ok {
 		return req.RequestContext.RequestID, nil
 	}
@@ -149,19 +160,6 @@ func correlationID(req events.APIGatewayV2HTTPRequest) (string, error) {
 			fmt.Sprintf("X-Correlation-Id must be 1..%d visible ASCII characters", MaxCorrelationIDLen))
 	}
 	return v, nil
-}
-
-// header is httpapi.Header that also tells an absent header from an empty one.
-func header(req events.APIGatewayV2HTTPRequest, name string) (string, bool) {
-	if v, ok := req.Headers[strings.ToLower(name)]; ok {
-		return v, true
-	}
-	for k, v := range req.Headers {
-		if strings.EqualFold(k, name) {
-			return v, true
-		}
-	}
-	return "", false
 }
 
 func parseQueryInt(req events.APIGatewayV2HTTPRequest, name string, lo, hi, def int64) (int64, error) {

@@ -109,6 +109,9 @@ func ParseCommand(body string) (Command, error) {
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return Command{}, protocolErrorf("message must be a single JSON object")
 	}
+	if strings.TrimSpace(body) == "null" { // decodes as an object with no fields
+		return Command{}, protocolErrorf("message must be a JSON object")
+	}
 	if raw.Action == nil {
 		return Command{}, protocolErrorf("action is required: subscribe or unsubscribe")
 	}

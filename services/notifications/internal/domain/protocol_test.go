@@ -27,6 +27,8 @@ func TestParseCommand(t *testing.T) {
 		{"not JSON", `subscribe me`, "", "", "not valid JSON"},
 		{"truncated JSON", `{"action":"subscribe"`, "", "", "not valid JSON"},
 		{"array", `["subscribe"]`, "", "", "must be a JSON object"},
+		{"null", ` null `, "", "", "must be a JSON object"},
+		{"string", `"subscribe"`, "", "", "must be a JSON object"},
 		{"two objects", `{"action":"subscribe","concertId":"a"}{}`, "", "", "single JSON object"},
 		{"missing action", `{"concertId":"a"}`, "", "", "action is required"},
 		{"unknown action", `{"action":"dance","concertId":"a"}`, "", "", `unknown action "dance"`},

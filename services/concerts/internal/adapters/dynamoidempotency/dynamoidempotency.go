@@ -74,7 +74,7 @@ func (s *Store) Create(ctx context.Context, rec app.IdempotencyRecord) error {
 		ConditionExpression:      aws.String("attribute_not_exists(#k)"),
 		ExpressionAttributeNames: map[string]string{"#k": AttrKey},
 	})
-	if conditionFailed(err) {
+	if dynamotable.ConditionFailed(err) {
 		return app.ErrRecordExists
 	}
 	if err != nil {
@@ -87,7 +87,7 @@ func (s *Store) Create(ctx context.Context, rec app.IdempotencyRecord) error {
 func (s *Store) Get(ctx context.Context, key string) (app.IdempotencyRecord, error) {
 	out, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{
 		TableName:      aws.String(s.table),
-		Key:            map[string]types.AttributeValue{AttrKey: &types.AttributeValueMemberS{Value: key}},
+		Key:            map[string]types.AttributeValue{AttrKey: dynamotable.S(key)},
 		ConsistentRead: aws.Bool(true),
 	})
 	if err != nil {
@@ -106,9 +106,9 @@ func (s *Store) Replace(ctx context.Context, rec app.IdempotencyRecord, token st
 		Item:                      item(rec),
 		ConditionExpression:       aws.String("#t = :t"),
 		ExpressionAttributeNames:  map[string]string{"#t": AttrToken},
-		ExpressionAttributeValues: map[string]types.AttributeValue{":t": &types.AttributeValueMemberS{Value: token}},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":t": dynamotable.S(token)},
 	})
-	if conditionFailed(err) {
+	if dynamotable.ConditionFailed(err) {
 		return app.ErrTokenMismatch
 	}
 	if err != nil {
@@ -121,12 +121,12 @@ func (s *Store) Replace(ctx context.Context, rec app.IdempotencyRecord, token st
 func (s *Store) Delete(ctx context.Context, key, token string) error {
 	_, err := s.client.DeleteItem(ctx, &dynamodb.DeleteItemInput{
 		TableName:                 aws.String(s.table),
-		Key:                       map[string]types.AttributeValue{AttrKey: &types.AttributeValueMemberS{Value: key}},
+		Key:                       map[string]types.AttributeValue{AttrKey: dynamotable.S(key)},
 		ConditionExpression:       aws.String("#t = :t"),
 		ExpressionAttributeNames:  map[string]string{"#t": AttrToken},
-		ExpressionAttributeValues: map[string]types.AttributeValue{":t": &types.AttributeValueMemberS{Value: token}},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":t": dynamotable.S(token)},
 	})
-	if conditionFailed(err) {
+	if dynamotable.ConditionFailed(err) {
 		return app.ErrTokenMismatch
 	}
 	if err != nil {
@@ -135,39 +135,30 @@ func (s *Store) Delete(ctx context.Context, key, token string) error {
 	return nil
 }
 
-func conditionFailed(err error) bool {
-	var ccf *types.ConditionalCheckFailedException
-	return errors.As(err, &ccf)
-}
-
 func item(r app.IdempotencyRecord) map[string]types.AttributeValue {
 	headers := make(map[string]types.AttributeValue, len(r.Response.Headers))
 	for k, v := range r.Response.Headers {
-		headers[k] = &types.AttributeValueMemberS{Value: v}
-	}
-	s := func(v string) types.AttributeValue { return &types.AttributeValueMemberS{Value: v} }
-	n := func(v int64) types.AttributeValue {
-		return &types.AttributeValueMemberN{Value: strconv.FormatInt(v, 10)}
+		headers[k] = dynamotable.S(v)
 	}
 	it := map[string]types.AttributeValue{
-		AttrKey:         s(r.Key),
-		AttrFingerprint: s(r.Fingerprint),
-		AttrState:       s(string(r.State)),
-		AttrToken:       s(r.Token),
-		AttrClaimedAt:   n(r.ClaimedAt.UnixMilli()),
-		AttrLeaseUntil:  n(r.LeaseUntil.UnixMilli()),
+		AttrKey:         dynamotable.S(r.Key),
+		AttrFingerprint: dynamotable.S(r.Fingerprint),
+		AttrState:       dynamotable.S(string(r.State)),
+		AttrToken:       dynamotable.S(r.Token),
+		AttrClaimedAt:   dynamotable.N(r.ClaimedAt.UnixMilli()),
+		AttrLeaseUntil:  dynamotable.N(r.LeaseUntil.UnixMilli()),
 		// Rounded up: TTL must never delete a record before its retention ends.
-		TTLAttribute: n((r.ExpiresAt.UnixMilli() + 999) / 1000),
-		AttrStatus:   n(int64(r.Response.Status)),
+		TTLAttribute: dynamotable.N((r.ExpiresAt.UnixMilli() + 999) / 1000),
+		AttrStatus:   dynamotable.N(int64(r.Response.Status)),
 		AttrHeaders:  &types.AttributeValueMemberM{Value: headers},
 	}
 	// DynamoDB rejects empty strings in key attributes only, but leaving optional
 	// empty values out keeps items small.
 	if r.AggregateID != "" {
-		it[AttrAggregateID] = s(r.AggregateID)
+		it[AttrAggregateID] = dynamotable.S(r.AggregateID)
 	}
 	if r.Response.Body != "" {
-		it[AttrBody] = s(r.Response.Body)
+		it[AttrBody] = dynamotable.S(r.Response.Body)
 	}
 	return it
 }

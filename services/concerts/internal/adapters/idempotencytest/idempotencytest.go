@@ -118,52 +118,18 @@ func Run(t *testing.T, opts Options, open func(t *testing.T) app.IdempotencyStor
 	if !opts.NotAtomic { // see Options.NotAtomic
 		t.Run("concurrent claims have one winner", func(t *testing.T) {
 			s := open(t)
-			const n = 8
-			var wg sync.WaitGroup
-			errs := make([]error, n)
-			for i := range n {
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					errs[i] = s.Create(ctx, rec("race", fmt.Sprintf("t%d", i)))
-				}()
-			}
-			wg.Wait()
-			wins := 0
-			for _, err := range errs {
-				if err == nil {
-					wins++
-					continue
-				}
-				require.ErrorIs(t, err, app.ErrRecordExists)
-			}
-			require.Equal(t, 1, wins, "got %d winners want 1", wins)
+			requireOneWinner(t, app.ErrRecordExists, func(i int) error {
+				return s.Create(ctx, rec("race", fmt.Sprintf("t%d", i)))
+			})
 		})
 	}
 	if !opts.NotAtomic { // see Options.NotAtomic
 		t.Run("concurrent takeovers have one winner", func(t *testing.T) {
 			s := open(t)
 			require.NoError(t, s.Create(ctx, rec("race", "t0")))
-			const n = 8
-			var wg sync.WaitGroup
-			errs := make([]error, n)
-			for i := range n {
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					errs[i] = s.Replace(ctx, rec("race", fmt.Sprintf("t%d", i+1)), "t0")
-				}()
-			}
-			wg.Wait()
-			wins := 0
-			for _, err := range errs {
-				if err == nil {
-					wins++
-					continue
-				}
-				require.ErrorIs(t, err, app.ErrTokenMismatch)
-			}
-			require.Equal(t, 1, wins, "got %d winners want 1", wins)
+			requireOneWinner(t, app.ErrTokenMismatch, func(i int) error {
+				return s.Replace(ctx, rec("race", fmt.Sprintf("t%d", i+1)), "t0")
+			})
 		})
 	}
 }
@@ -187,4 +153,30 @@ func requireSame(t *testing.T, want, got app.IdempotencyRecord) {
 	for k, v := range want.Response.Headers {
 		require.Equal(t, v, got.Response.Headers[k], "header %s", k)
 	}
+}
+
+// requireOneWinner runs attempt 0..7 at once and requires exactly one to succeed and
+// every other to fail with lost.
+func requireOneWinner(t *testing.T, lost error, attempt func(i int) error) {
+	t.Helper()
+	const n = 8
+	var wg sync.WaitGroup
+	errs := make([]error, n)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = attempt(i)
+		}()
+	}
+	wg.Wait()
+	wins := 0
+	for _, err := range errs {
+		if err == nil {
+			wins++
+			continue
+		}
+		require.ErrorIs(t, err, lost)
+	}
+	require.Equal(t, 1, wins, "got %d winners want 1", wins)
 }

@@ -77,13 +77,8 @@ func CreateTable(ctx context.Context, client *dynamodb.Client, table string) err
 	})
 }
 
-func s(v string) types.AttributeValue { return &types.AttributeValueMemberS{Value: v} }
-func n(v int64) types.AttributeValue {
-	return &types.AttributeValueMemberN{Value: strconv.FormatInt(v, 10)}
-}
-
 func itemKey(pk, sk string) map[string]types.AttributeValue {
-	return map[string]types.AttributeValue{PartitionKey: s(pk), SortKey: s(sk)}
+	return map[string]types.AttributeValue{PartitionKey: dynamotable.S(pk), SortKey: dynamotable.S(sk)}
 }
 
 func connPK(id string) string { return prefixConn + id }
@@ -106,8 +101,8 @@ func strAttr(item map[string]types.AttributeValue, name string) string {
 // PutConnection implements app.Store.
 func (st *Store) PutConnection(ctx context.Context, c app.Connection) error {
 	item := itemKey(connPK(c.ID), skMeta)
-	item[attrConnectedAt] = s(c.ConnectedAt.UTC().Format(time.RFC3339Nano))
-	item[TTLAttribute] = n(c.ExpiresAt.Unix())
+	item[attrConnectedAt] = dynamotable.S(c.ConnectedAt.UTC().Format(time.RFC3339Nano))
+	item[TTLAttribute] = dynamotable.N(c.ExpiresAt.Unix())
 	if _, err := st.client.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(st.table), Item: item}); err != nil {
 		return fmt.Errorf("put connection %s: %w", c.ID, err)
 	}
@@ -173,11 +168,11 @@ func (st *Store) batchDelete(ctx context.Context, keys []map[string]types.Attrib
 // expired at now unless now is zero.
 func (st *Store) query(ctx context.Context, pk, skPrefix string, now time.Time) ([]map[string]types.AttributeValue, error) {
 	names := map[string]string{"#pk": PartitionKey}
-	values := map[string]types.AttributeValue{":pk": s(pk)}
+	values := map[string]types.AttributeValue{":pk": dynamotable.S(pk)}
 	cond := "#pk = :pk"
 	if skPrefix != "" {
 		names["#sk"] = SortKey
-		values[":skp"] = s(skPrefix)
+		values[":skp"] = dynamotable.S(skPrefix)
 		cond += " AND begins_with(#sk, :skp)"
 	}
 	in := &dynamodb.QueryInput{
@@ -189,7 +184,7 @@ func (st *Store) query(ctx context.Context, pk, skPrefix string, now time.Time) 
 	}
 	if !now.IsZero() {
 		names["#exp"] = TTLAttribute
-		values[":now"] = n(now.Unix())
+		values[":now"] = dynamotable.N(now.Unix())
 		in.FilterExpression = aws.String("#exp > :now")
 	}
 	var out []map[string]types.AttributeValue
@@ -208,9 +203,9 @@ func (st *Store) query(ctx context.Context, pk, skPrefix string, now time.Time) 
 // transaction, conditional on the connection being recorded.
 func (st *Store) Subscribe(ctx context.Context, connectionID, topic string, expiresAt time.Time) error {
 	mine := itemKey(connPK(connectionID), prefixTopic+topic)
-	mine[TTLAttribute] = n(expiresAt.Unix())
+	mine[TTLAttribute] = dynamotable.N(expiresAt.Unix())
 	sub := itemKey(prefixTopic+topic, prefixConn+connectionID)
-	sub[TTLAttribute] = n(expiresAt.Unix())
+	sub[TTLAttribute] = dynamotable.N(expiresAt.Unix())
 	_, err := st.client.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{
 		TransactItems: []types.TransactWriteItem{
 			{ConditionCheck: &types.ConditionCheck{
@@ -305,12 +300,11 @@ func (st *Store) ClaimDelivery(ctx context.Context, d app.Delivery, now, leaseUn
 		ConditionExpression:      aws.String("attribute_not_exists(#pk) OR (#v < :v AND #l <= :now)"),
 		ExpressionAttributeNames: versionNames,
 		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":v": n(d.Version), ":lease": n(leaseUntil.UnixNano()), ":exp": n(expiresAt.Unix()), ":now": n(now.UnixNano()),
+			":v": dynamotable.N(d.Version), ":lease": dynamotable.N(leaseUntil.UnixNano()), ":exp": dynamotable.N(expiresAt.Unix()), ":now": dynamotable.N(now.UnixNano()),
 		},
 		ReturnValues: types.ReturnValueAllOld,
 	})
-	var ccf *types.ConditionalCheckFailedException
-	if errors.As(err, &ccf) {
+	if dynamotable.ConditionFailed(err) {
 		cur, gerr := st.client.GetItem(ctx, &dynamodb.GetItemInput{
 			TableName: aws.String(st.table), Key: versionKey(d), ConsistentRead: aws.Bool(true),
 		})
@@ -340,7 +334,7 @@ func (st *Store) ConfirmDelivery(ctx context.Context, d app.Delivery, c app.Clai
 		UpdateExpression:          aws.String("SET #l = :zero"),
 		ConditionExpression:       aws.String(ownClaim),
 		ExpressionAttributeNames:  map[string]string{"#v": attrVersion, "#l": attrLease},
-		ExpressionAttributeValues: map[string]types.AttributeValue{":v": n(d.Version), ":lease": n(c.LeaseUntil.UnixNano()), ":zero": n(0)},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":v": dynamotable.N(d.Version), ":lease": dynamotable.N(c.LeaseUntil.UnixNano()), ":zero": dynamotable.N(0)},
 	})
 	return ignoreLostClaim(err, "confirm", d)
 }
@@ -348,7 +342,7 @@ func (st *Store) ConfirmDelivery(ctx context.Context, d app.Delivery, c app.Clai
 // ReleaseDelivery implements app.Store.
 func (st *Store) ReleaseDelivery(ctx context.Context, d app.Delivery, c app.Claim) error {
 	names := map[string]string{"#v": attrVersion, "#l": attrLease}
-	values := map[string]types.AttributeValue{":v": n(d.Version), ":lease": n(c.LeaseUntil.UnixNano())}
+	values := map[string]types.AttributeValue{":v": dynamotable.N(d.Version), ":lease": dynamotable.N(c.LeaseUntil.UnixNano())}
 	var err error
 	if c.Previous == 0 {
 		_, err = st.client.DeleteItem(ctx, &dynamodb.DeleteItemInput{
@@ -356,7 +350,7 @@ func (st *Store) ReleaseDelivery(ctx context.Context, d app.Delivery, c app.Clai
 			ConditionExpression: aws.String(ownClaim), ExpressionAttributeNames: names, ExpressionAttributeValues: values,
 		})
 	} else {
-		values[":prev"], values[":zero"] = n(c.Previous), n(0)
+		values[":prev"], values[":zero"] = dynamotable.N(c.Previous), dynamotable.N(0)
 		_, err = st.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 			TableName: aws.String(st.table), Key: versionKey(d),
 			UpdateExpression:    aws.String("SET #v = :prev, #l = :zero"),
@@ -369,8 +363,7 @@ func (st *Store) ReleaseDelivery(ctx context.Context, d app.Delivery, c app.Clai
 // ignoreLostClaim treats a failed ownership condition as done: the claim was already
 // confirmed, released, or its row deleted with the connection.
 func ignoreLostClaim(err error, op string, d app.Delivery) error {
-	var ccf *types.ConditionalCheckFailedException
-	if err == nil || errors.As(err, &ccf) {
+	if err == nil || dynamotable.ConditionFailed(err) {
 		return nil
 	}
 	return fmt.Errorf("%s %s v%d for %s: %w", op, d.ConcertID, d.Version, d.ConnectionID, err)

@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -29,9 +30,34 @@ var (
 	cursorKeyBytes = 32
 )
 
+// maxGroup bounds the writes one group commit takes.
+const maxGroup = 256
+
+// errClosed is returned by writes after Close.
+var errClosed = errors.New("view store closed")
+
 // Store is a view store in one bbolt file. It is safe for concurrent use.
+//
+// Writes are group-committed by one writer goroutine: whatever writes queue up
+// while a transaction commits share the next transaction and its one fsync, and a
+// lone write commits at once. Concurrent consumer invocations would otherwise queue
+// for bbolt's single writer lock with one fsync each, and bbolt's own db.Batch makes
+// every write wait for company.
 type Store struct {
-	db *bolt.DB
+	db      *bolt.DB
+	writes  chan *write
+	closing chan struct{}
+	stopped chan struct{}
+	once    sync.Once
+}
+
+// write is one update waiting for its group commit. fn may run more than once (alone,
+// after a neighbour failed the shared transaction), so it must set its outcome from
+// scratch, and it reports outcomes such as a conflict outside its error: an error
+// rolls back the whole group.
+type write struct {
+	fn     func(tx *bolt.Tx) error
+	result chan error
 }
 
 // Open opens (creating if needed) the store in the file at path. Another process
@@ -61,11 +87,73 @@ func Open(path string) (*Store, error) {
 		_ = db.Close()
 		return nil, fmt.Errorf("init views %s: %w", path, err)
 	}
-	return &Store{db: db}, nil
+	s := &Store{db: db, writes: make(chan *write), closing: make(chan struct{}), stopped: make(chan struct{})}
+	go s.writer()
+	return s, nil
 }
 
-// Close closes the file.
-func (s *Store) Close() error { return s.db.Close() }
+// Close stops the writer after the commit in progress, then closes the file.
+func (s *Store) Close() error {
+	s.once.Do(func() { close(s.closing) })
+	<-s.stopped
+	return s.db.Close()
+}
+
+// update runs fn in the next group commit and returns when that is durable.
+func (s *Store) update(fn func(tx *bolt.Tx) error) error {
+	w := &write{fn: fn, result: make(chan error, 1)}
+	select {
+	case s.writes <- w:
+		return <-w.result
+	case <-s.closing:
+		return errClosed
+	}
+}
+
+func (s *Store) writer() {
+	defer close(s.stopped)
+	for {
+		var group []*write
+		select {
+		case w := <-s.writes:
+			group = append(group, w)
+		case <-s.closing:
+			return
+		}
+	drain: // take every write that queued up meanwhile, without waiting for more
+		for len(group) < maxGroup {
+			select {
+			case w := <-s.writes:
+				group = append(group, w)
+			default:
+				break drain
+			}
+		}
+		s.commit(group)
+	}
+}
+
+// commit runs the group in one transaction. When it fails, each write is retried
+// alone, so one failing write cannot fail its neighbours.
+func (s *Store) commit(group []*write) {
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		for _, w := range group {
+			if err := w.fn(tx); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil && len(group) > 1 {
+		for _, w := range group {
+			s.commit([]*write{w})
+		}
+		return
+	}
+	for _, w := range group {
+		w.result <- err
+	}
+}
 
 // CursorKey is a random key generated once per data file, so list cursors stay
 // valid across restarts of devstack and differ between data directories.
@@ -134,13 +222,17 @@ func (s *Store) Put(ctx context.Context, rec app.Record, expected int64) error {
 		return errors.New("put view: empty id")
 	}
 	id := []byte(rec.View.ID)
-	err := s.db.Update(func(tx *bolt.Tx) error {
+	// A conflict is an outcome, not a failed transaction (see write).
+	var conflict error
+	err := s.update(func(tx *bolt.Tx) error {
+		conflict = nil
 		old, found, err := getRecord(tx, rec.View.ID)
 		if err != nil {
 			return err
 		}
 		if old.View.Version != expected || (!found && expected != 0) {
-			return fmt.Errorf("put view %s v%d: stored v%d, expected v%d: %w", rec.View.ID, rec.View.Version, old.View.Version, expected, app.ErrConflict)
+			conflict = fmt.Errorf("put view %s v%d: stored v%d, expected v%d: %w", rec.View.ID, rec.View.Version, old.View.Version, expected, app.ErrConflict)
+			return nil
 		}
 		all, byStatus := tx.Bucket(allBucket), tx.Bucket(statusBucket)
 		if found {
@@ -166,10 +258,10 @@ func (s *Store) Put(ctx context.Context, rec app.Record, expected int64) error {
 		}
 		return tx.Bucket(viewsBucket).Put(id, raw)
 	})
-	if err != nil && !errors.Is(err, app.ErrConflict) {
+	if err != nil {
 		return fmt.Errorf("put view %s: %w", rec.View.ID, err)
 	}
-	return err
+	return conflict
 }
 
 // MarkPublished raises the published version of a view.
@@ -177,13 +269,15 @@ func (s *Store) MarkPublished(ctx context.Context, id string, version int64) err
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("mark view %s published: %w", id, err)
 	}
-	err := s.db.Update(func(tx *bolt.Tx) error {
+	var notFound bool // an outcome, like Put's conflict
+	err := s.update(func(tx *bolt.Tx) error {
 		r, found, err := getRecord(tx, id)
 		if err != nil {
 			return err
 		}
+		notFound = !found
 		if !found {
-			return app.ErrNotFound
+			return nil
 		}
 		if r.PublishedVersion >= version {
 			return nil
@@ -195,6 +289,9 @@ func (s *Store) MarkPublished(ctx context.Context, id string, version int64) err
 		}
 		return tx.Bucket(viewsBucket).Put([]byte(id), raw)
 	})
+	if err == nil && notFound {
+		err = app.ErrNotFound
+	}
 	if err != nil {
 		return fmt.Errorf("mark view %s v%d published: %w", id, version, err)
 	}

@@ -2,11 +2,14 @@ package boltviews_test
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
+	bolt "go.etcd.io/bbolt"
 
 	"github.com/concertsys/services/projections/internal/adapters/boltviews"
 	"github.com/concertsys/services/projections/internal/adapters/viewstoretest"
@@ -49,4 +52,64 @@ func TestDurableAcrossReopen(t *testing.T) {
 	otherKey, err := other.CursorKey()
 	require.NoError(t, err)
 	require.NotEqual(t, key, otherKey, "each data file gets its own cursor key")
+}
+
+// TestGroupCommit has many writers at once, so writes share group commits: every
+// acknowledged write must survive a reopen, and a write that fails (an undecodable
+// stored record) must fail alone, not the writes it shared a transaction with.
+func TestGroupCommit(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "views.db")
+	raw, err := bolt.Open(path, 0o600, nil)
+	require.NoError(t, err)
+	require.NoError(t, raw.Update(func(tx *bolt.Tx) error {
+		b, err := tx.CreateBucket([]byte("views"))
+		if err != nil {
+			return err
+		}
+		return b.Put([]byte("bad"), []byte("{not json"))
+	}))
+	require.NoError(t, raw.Close())
+
+	s, err := boltviews.Open(path)
+	require.NoError(t, err)
+	ctx := context.Background()
+	const writers = 64
+	var wg sync.WaitGroup
+	errs := make([]error, writers)
+	for i := range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			id := fmt.Sprintf("c%02d", i)
+			if i%8 == 0 {
+				id = "bad"
+			}
+			v := viewstoretest.View(id, 1, time.Date(2026, 9, 12, 20, 0, 0, 0, time.UTC), viewevents.StatusScheduled)
+			if errs[i] = s.Put(ctx, app.Record{View: v}, 0); errs[i] == nil {
+				errs[i] = s.MarkPublished(ctx, id, 1)
+			}
+		}()
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if i%8 == 0 {
+			require.ErrorContains(t, err, "decode view bad", "writer %d: got %v, want the decode error", i, err)
+			continue
+		}
+		require.NoError(t, err, "writer %d", i)
+	}
+	require.NoError(t, s.Close())
+	err = s.Put(ctx, app.Record{View: viewstoretest.View("late", 1, time.Now(), viewevents.StatusScheduled)}, 0)
+	require.Error(t, err, "got nil, want an error from a write after Close")
+
+	s = open(t, path)
+	for i := range writers {
+		if i%8 == 0 {
+			continue
+		}
+		got, err := s.Get(ctx, fmt.Sprintf("c%02d", i))
+		require.NoError(t, err)
+		require.Equal(t, int64(1), got.View.Version)
+		require.Equal(t, int64(1), got.PublishedVersion, "got published v%d of c%02d, want v1", got.PublishedVersion, i)
+	}
 }

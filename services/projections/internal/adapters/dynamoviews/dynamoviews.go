@@ -85,16 +85,11 @@ func CreateTable(ctx context.Context, client *dynamodb.Client, table string) err
 	})
 }
 
-func str(v string) types.AttributeValue { return &types.AttributeValueMemberS{Value: v} }
-func num(v int64) types.AttributeValue {
-	return &types.AttributeValueMemberN{Value: strconv.FormatInt(v, 10)}
-}
-
 // Get returns the record of a concert (strongly consistent).
 func (s *Store) Get(ctx context.Context, id string) (app.Record, error) {
 	out, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{
 		TableName:      aws.String(s.table),
-		Key:            map[string]types.AttributeValue{AttrID: str(id)},
+		Key:            map[string]types.AttributeValue{AttrID: dynamotable.S(id)},
 		ConsistentRead: aws.Bool(true),
 	})
 	if err != nil {
@@ -122,19 +117,19 @@ func (s *Store) Put(ctx context.Context, rec app.Record, expected int64) error {
 		"#capacity": attrCapacity, "#price": attrPrice, "#sold": attrSold, "#available": attrAvailable,
 		"#updatedAt": attrUpdatedAt, "#lastEvent": attrLastEvent, "#lastCorrel": attrLastCorrel}
 	values := map[string]types.AttributeValue{
-		":status": str(v.Status), ":position": str(app.Position(v)), ":version": num(v.Version),
-		":artist": str(v.Artist), ":venue": str(v.Venue), ":startsAt": str(v.StartsAt.UTC().Format(timeLayout)),
-		":capacity": num(int64(v.Capacity)), ":price": num(v.PriceCents), ":sold": num(int64(v.TicketsSold)),
-		":available": num(int64(v.TicketsAvailable)), ":updatedAt": str(v.UpdatedAt.UTC().Format(timeLayout)),
-		":lastEvent": str(rec.LastEventID), ":lastCorrel": str(rec.LastCorrelationID),
+		":status": dynamotable.S(v.Status), ":position": dynamotable.S(app.Position(v)), ":version": dynamotable.N(v.Version),
+		":artist": dynamotable.S(v.Artist), ":venue": dynamotable.S(v.Venue), ":startsAt": dynamotable.S(v.StartsAt.UTC().Format(timeLayout)),
+		":capacity": dynamotable.N(int64(v.Capacity)), ":price": dynamotable.N(v.PriceCents), ":sold": dynamotable.N(int64(v.TicketsSold)),
+		":available": dynamotable.N(int64(v.TicketsAvailable)), ":updatedAt": dynamotable.S(v.UpdatedAt.UTC().Format(timeLayout)),
+		":lastEvent": dynamotable.S(rec.LastEventID), ":lastCorrel": dynamotable.S(rec.LastCorrelationID),
 	}
 	if expected == 0 {
 		return s.create(ctx, v, values)
 	}
-	values[":expected"] = num(expected)
+	values[":expected"] = dynamotable.N(expected)
 	_, err := s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName: aws.String(s.table),
-		Key:       map[string]types.AttributeValue{AttrID: str(v.ID)},
+		Key:       map[string]types.AttributeValue{AttrID: dynamotable.S(v.ID)},
 		UpdateExpression: aws.String("SET #status = :status, #position = :position, #version = :version, " +
 			"#artist = :artist, #venue = :venue, #startsAt = :startsAt, #capacity = :capacity, #price = :price, " +
 			"#sold = :sold, #available = :available, #updatedAt = :updatedAt, #lastEvent = :lastEvent, " +
@@ -143,8 +138,7 @@ func (s *Store) Put(ctx context.Context, rec app.Record, expected int64) error {
 		ExpressionAttributeNames:  names,
 		ExpressionAttributeValues: values,
 	})
-	var ccf *types.ConditionalCheckFailedException
-	if errors.As(err, &ccf) {
+	if dynamotable.ConditionFailed(err) {
 		return fmt.Errorf("put view %s v%d: stored version is not v%d: %w", v.ID, v.Version, expected, app.ErrConflict)
 	}
 	if err != nil {
@@ -156,7 +150,7 @@ func (s *Store) Put(ctx context.Context, rec app.Record, expected int64) error {
 // create writes a new view with PutItem. (UpdateItem could create it too, but
 // minidyn mis-indexes items created by UpdateItem in a GSI; on DynamoDB both agree.)
 func (s *Store) create(ctx context.Context, v viewevents.ConcertViewV1, values map[string]types.AttributeValue) error {
-	item := map[string]types.AttributeValue{AttrID: str(v.ID), attrPublished: num(0)}
+	item := map[string]types.AttributeValue{AttrID: dynamotable.S(v.ID), attrPublished: dynamotable.N(0)}
 	for attr, placeholder := range map[string]string{AttrStatus: ":status", AttrPosition: ":position",
 		attrVersion: ":version", attrArtist: ":artist", attrVenue: ":venue", attrStartsAt: ":startsAt",
 		attrCapacity: ":capacity", attrPrice: ":price", attrSold: ":sold", attrAvailable: ":available",
@@ -169,8 +163,7 @@ func (s *Store) create(ctx context.Context, v viewevents.ConcertViewV1, values m
 		ConditionExpression:      aws.String("attribute_not_exists(#id)"),
 		ExpressionAttributeNames: map[string]string{"#id": AttrID},
 	})
-	var ccf *types.ConditionalCheckFailedException
-	if errors.As(err, &ccf) {
+	if dynamotable.ConditionFailed(err) {
 		return fmt.Errorf("put view %s v%d: a view exists already: %w", v.ID, v.Version, app.ErrConflict)
 	}
 	if err != nil {
@@ -183,14 +176,13 @@ func (s *Store) create(ctx context.Context, v viewevents.ConcertViewV1, values m
 func (s *Store) MarkPublished(ctx context.Context, id string, version int64) error {
 	_, err := s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:                 aws.String(s.table),
-		Key:                       map[string]types.AttributeValue{AttrID: str(id)},
+		Key:                       map[string]types.AttributeValue{AttrID: dynamotable.S(id)},
 		UpdateExpression:          aws.String("SET #published = :v"),
 		ConditionExpression:       aws.String("attribute_exists(#id) AND #published < :v"),
 		ExpressionAttributeNames:  map[string]string{"#published": attrPublished, "#id": AttrID},
-		ExpressionAttributeValues: map[string]types.AttributeValue{":v": num(version)},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":v": dynamotable.N(version)},
 	})
-	var ccf *types.ConditionalCheckFailedException
-	if errors.As(err, &ccf) {
+	if dynamotable.ConditionFailed(err) {
 		// Either already published at or above version, or no view at all.
 		if _, err := s.Get(ctx, id); err != nil {
 			return fmt.Errorf("mark view %s v%d published: %w", id, version, err)
@@ -249,13 +241,13 @@ func (s *Store) queryStatus(ctx context.Context, status, after string, want int)
 		IndexName:                 aws.String(IndexByStatus),
 		KeyConditionExpression:    aws.String("#status = :status"),
 		ExpressionAttributeNames:  map[string]string{"#status": AttrStatus},
-		ExpressionAttributeValues: map[string]types.AttributeValue{":status": str(status)},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":status": dynamotable.S(status)},
 		Limit:                     aws.Int32(int32(want)),
 	}
 	if after != "" {
 		in.KeyConditionExpression = aws.String("#status = :status AND #position > :after")
 		in.ExpressionAttributeNames["#position"] = AttrPosition
-		in.ExpressionAttributeValues[":after"] = str(after)
+		in.ExpressionAttributeValues[":after"] = dynamotable.S(after)
 	}
 	var out []app.Record
 	for {
