@@ -172,3 +172,23 @@ func jsonKind(goKind string) string {
 		return goKind
 	}
 }
+
+// WriteProblem answers a plain net/http request (devstack's own endpoints, not a
+// Lambda) with a problem+json body whose instance is the request path.
+func WriteProblem(w http.ResponseWriter, r *http.Request, status int, detail string) {
+	p := NewProblem(status, detail)
+	p.Instance = r.URL.Path
+	WriteJSON(w, status, p, "application/problem+json")
+}
+
+// WriteJSON answers a plain net/http request with v as JSON; contentType defaults to
+// application/json.
+func WriteJSON(w http.ResponseWriter, status int, v any, contentType ...string) {
+	ct := "application/json"
+	if len(contentType) > 0 {
+		ct = contentType[0]
+	}
+	w.Header().Set("Content-Type", ct)
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v) // the client may be gone; nothing left to tell it
+}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -122,4 +123,31 @@ func ExampleDecodeJSON() {
 	// Output:
 	// 400 application/problem+json
 	// field "quantity" must be an integer, got string
+}
+
+func TestWriteProblemAndJSON(t *testing.T) {
+	tests := []struct {
+		name     string
+		write    func(w http.ResponseWriter, r *http.Request)
+		wantCode int
+		wantType string
+		wantBody string
+	}{
+		{"problem", func(w http.ResponseWriter, r *http.Request) {
+			httpapi.WriteProblem(w, r, http.StatusNotFound, "no dead letter d1")
+		}, 404, "application/problem+json",
+			`{"type":"urn:concertsys:problem:not-found","title":"Not Found","status":404,"detail":"no dead letter d1","instance":"/_aws/events/dead-letters"}`},
+		{"json", func(w http.ResponseWriter, r *http.Request) {
+			httpapi.WriteJSON(w, http.StatusOK, map[string]int{"redriven": 2})
+		}, 200, "application/json", `{"redriven":2}`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			rec := httptest.NewRecorder()
+			tc.write(rec, httptest.NewRequest(http.MethodPost, "/_aws/events/dead-letters", nil))
+			require.Equal(t, tc.wantCode, rec.Code)
+			require.Equal(t, tc.wantType, rec.Header().Get("Content-Type"))
+			require.JSONEq(t, tc.wantBody, rec.Body.String())
+		})
+	}
 }

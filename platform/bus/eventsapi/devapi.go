@@ -37,85 +37,71 @@ type RedriveResponse struct {
 
 const maxDevBodyBytes = 1 << 20
 
-func writeProblem(w http.ResponseWriter, r *http.Request, status int, detail string) {
-	p := httpapi.NewProblem(status, detail)
-	p.Instance = r.URL.Path
-	w.Header().Set("Content-Type", "application/problem+json")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(p)
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
-}
-
 func (h *Handler) serveDeadLetters(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodGet {
 		w.Header().Set("Allow", http.MethodGet)
-		writeProblem(w, r, http.StatusMethodNotAllowed, "use GET to list dead letters")
+		httpapi.WriteProblem(w, r, http.StatusMethodNotAllowed, "use GET to list dead letters")
 		return
 	}
 	dls, err := h.bus.DeadLetters(r.Context())
 	if err != nil {
-		writeProblem(w, r, http.StatusServiceUnavailable, err.Error())
+		httpapi.WriteProblem(w, r, http.StatusServiceUnavailable, err.Error())
 		return
 	}
 	if dls == nil {
 		dls = []bus.DeadLetter{}
 	}
-	writeJSON(w, http.StatusOK, DeadLettersResponse{DeadLetters: dls})
+	httpapi.WriteJSON(w, http.StatusOK, DeadLettersResponse{DeadLetters: dls})
 }
 
 func (h *Handler) serveRedrive(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
-		writeProblem(w, r, http.StatusMethodNotAllowed, "use POST to redrive dead letters")
+		httpapi.WriteProblem(w, r, http.StatusMethodNotAllowed, "use POST to redrive dead letters")
 		return
 	}
 	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
-		writeProblem(w, r, http.StatusUnsupportedMediaType, "Content-Type must be application/json")
+		httpapi.WriteProblem(w, r, http.StatusUnsupportedMediaType, "Content-Type must be application/json")
 		return
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxDevBodyBytes))
 	if err != nil {
-		writeProblem(w, r, http.StatusRequestEntityTooLarge, fmt.Sprintf("body exceeds %d bytes", maxDevBodyBytes))
+		httpapi.WriteProblem(w, r, http.StatusRequestEntityTooLarge, fmt.Sprintf("body exceeds %d bytes", maxDevBodyBytes))
 		return
 	}
 	var req RedriveRequest
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&req); err != nil {
-		writeProblem(w, r, http.StatusBadRequest, "body must be {\"ids\":[...]} or {\"all\":true}: "+err.Error())
+		httpapi.WriteProblem(w, r, http.StatusBadRequest, "body must be {\"ids\":[...]} or {\"all\":true}: "+err.Error())
 		return
 	}
 	if dec.More() {
-		writeProblem(w, r, http.StatusBadRequest, "body must hold exactly one JSON object")
+		httpapi.WriteProblem(w, r, http.StatusBadRequest, "body must hold exactly one JSON object")
 		return
 	}
 	switch {
 	case req.All && len(req.IDs) > 0:
-		writeProblem(w, r, http.StatusBadRequest, "give either ids or all, not both")
+		httpapi.WriteProblem(w, r, http.StatusBadRequest, "give either ids or all, not both")
 		return
 	case !req.All && len(req.IDs) == 0:
 		// Redriving everything must be asked for explicitly.
-		writeProblem(w, r, http.StatusBadRequest, "give ids to redrive, or \"all\":true")
+		httpapi.WriteProblem(w, r, http.StatusBadRequest, "give ids to redrive, or \"all\":true")
 		return
 	}
 	n, err := h.bus.Redrive(r.Context(), req.IDs...)
 	switch {
 	case errors.Is(err, bus.ErrDeadLetterMissing):
-		writeProblem(w, r, http.StatusNotFound, err.Error())
+		httpapi.WriteProblem(w, r, http.StatusNotFound, err.Error())
 		return
 	case errors.Is(err, bus.ErrClosed):
-		writeProblem(w, r, http.StatusServiceUnavailable, err.Error())
+		httpapi.WriteProblem(w, r, http.StatusServiceUnavailable, err.Error())
 		return
 	case err != nil:
-		writeProblem(w, r, http.StatusInternalServerError, err.Error())
+		httpapi.WriteProblem(w, r, http.StatusInternalServerError, err.Error())
 		return
 	}
-	writeJSON(w, http.StatusOK, RedriveResponse{Redriven: n})
+	httpapi.WriteJSON(w, http.StatusOK, RedriveResponse{Redriven: n})
 }
 
 // serveTail streams events as newline-delimited JSON until the client goes away, the
@@ -123,25 +109,25 @@ func (h *Handler) serveRedrive(w http.ResponseWriter, r *http.Request) {
 func (h *Handler) serveTail(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodGet {
 		w.Header().Set("Allow", http.MethodGet)
-		writeProblem(w, r, http.StatusMethodNotAllowed, "use GET to tail the bus")
+		httpapi.WriteProblem(w, r, http.StatusMethodNotAllowed, "use GET to tail the bus")
 		return
 	}
 	limit := -1
 	if s := r.URL.Query().Get("limit"); s != "" {
 		n, err := strconv.Atoi(s)
 		if err != nil || n < 1 {
-			writeProblem(w, r, http.StatusBadRequest, "limit must be a positive integer")
+			httpapi.WriteProblem(w, r, http.StatusBadRequest, "limit must be a positive integer")
 			return
 		}
 		limit = n
 	}
 	ch, err := h.bus.Tail(r.Context(), []byte(r.URL.Query().Get("pattern")))
 	if errors.Is(err, bus.ErrClosed) {
-		writeProblem(w, r, http.StatusServiceUnavailable, err.Error())
+		httpapi.WriteProblem(w, r, http.StatusServiceUnavailable, err.Error())
 		return
 	}
 	if err != nil {
-		writeProblem(w, r, http.StatusBadRequest, err.Error())
+		httpapi.WriteProblem(w, r, http.StatusBadRequest, err.Error())
 		return
 	}
 	rc := http.NewResponseController(w)
@@ -167,10 +153,10 @@ func (h *Handler) serveTail(w http.ResponseWriter, r *http.Request) {
 func (h *Handler) serveStats(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodGet {
 		w.Header().Set("Allow", http.MethodGet)
-		writeProblem(w, r, http.StatusMethodNotAllowed, "use GET for stats")
+		httpapi.WriteProblem(w, r, http.StatusMethodNotAllowed, "use GET for stats")
 		return
 	}
-	writeJSON(w, http.StatusOK, h.bus.Stats())
+	httpapi.WriteJSON(w, http.StatusOK, h.bus.Stats())
 }
 
 func newRequestID() string {

@@ -15,19 +15,19 @@ func (s *Stack) serveJob(w http.ResponseWriter, r *http.Request) {
 	fn := r.PathValue("function")
 	h, ok := s.jobs[fn]
 	if !ok {
-		writeProblem(w, r, http.StatusNotFound, "no job function "+fn)
+		httpapi.WriteProblem(w, r, http.StatusNotFound, "no job function "+fn)
 		return
 	}
 	payload, err := io.ReadAll(io.LimitReader(r.Body, httpapi.MaxBodyBytes+1))
 	if err != nil || len(payload) > httpapi.MaxBodyBytes {
-		writeProblem(w, r, http.StatusRequestEntityTooLarge, "payload over 1 MB")
+		httpapi.WriteProblem(w, r, http.StatusRequestEntityTooLarge, "payload over 1 MB")
 		return
 	}
 	if len(bytes.TrimSpace(payload)) == 0 {
 		payload = []byte("{}")
 	}
 	if !json.Valid(payload) {
-		writeProblem(w, r, http.StatusBadRequest, "payload is not JSON")
+		httpapi.WriteProblem(w, r, http.StatusBadRequest, "payload is not JSON")
 		return
 	}
 	// aws-lambda-go's Invoke hands back a pooled buffer that the next Invoke of the
@@ -37,17 +37,9 @@ func (s *Stack) serveJob(w http.ResponseWriter, r *http.Request) {
 	out, err := h.Invoke(r.Context(), payload)
 	if err != nil {
 		s.log.Error("job failed", "function", fn, "err", err)
-		writeProblem(w, r, http.StatusInternalServerError, "job "+fn+" failed: "+err.Error())
+		httpapi.WriteProblem(w, r, http.StatusInternalServerError, "job "+fn+" failed: "+err.Error())
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")
 	_, _ = w.Write(out)
-}
-
-func writeProblem(w http.ResponseWriter, r *http.Request, status int, detail string) {
-	p := httpapi.NewProblem(status, detail)
-	p.Instance = r.URL.Path
-	w.Header().Set("Content-Type", "application/problem+json")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(p)
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/concertsys/platform/httpapi"
 	"github.com/concertsys/platform/localauth"
 )
 
@@ -30,21 +31,21 @@ const LocalTokenSubject = "live-board"
 func (s *Stack) serveLocalToken(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
 	if !loopbackRemote(r.RemoteAddr) || !loopbackHost(r.Host) {
-		writeProblem(w, r, http.StatusForbidden, "the local token is only handed out to loopback clients of a loopback host name")
+		httpapi.WriteProblem(w, r, http.StatusForbidden, "the local token is only handed out to loopback clients of a loopback host name")
 		return
 	}
 	if s.issuer == nil {
-		writeJSON(w, http.StatusOK, map[string]any{"auth": false})
+		httpapi.WriteJSON(w, http.StatusOK, map[string]any{"auth": false})
 		return
 	}
 	expires := time.Now().Add(LocalTokenTTL)
 	tok, err := s.issuer.Token(LocalTokenSubject, []string{localauth.OrganizersGroup}, LocalTokenTTL)
 	if err != nil {
 		s.log.Error("issue local token", "err", err)
-		writeProblem(w, r, http.StatusInternalServerError, "could not issue a token")
+		httpapi.WriteProblem(w, r, http.StatusInternalServerError, "could not issue a token")
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"auth": true, "token": tok, "expiresAt": expires.UTC().Format(time.RFC3339)})
+	httpapi.WriteJSON(w, http.StatusOK, map[string]any{"auth": true, "token": tok, "expiresAt": expires.UTC().Format(time.RFC3339)})
 }
 
 func loopbackRemote(remoteAddr string) bool {
