@@ -177,7 +177,17 @@ func TestWebSocketFanOut(t *testing.T) {
 		res.json(t, &w)
 		return w.ID
 	}
+	// The fan-out of each concert's version 1 must be over before the clients
+	// subscribe: a subscription racing it could see that concert.updated before its
+	// "subscribed" reply (the protocol orders neither). A probe on "*" tells when.
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	probe, err := subscribe(ctx, p.url, "*")
+	require.NoError(t, err)
+	t.Cleanup(func() { probe.conn.CloseNow() })
 	id, otherID := schedule("Many Listeners"), schedule("Someone Else")
+	waitAll(t, []*subscriber{probe}, id, 1)
+	waitAll(t, []*subscriber{probe}, otherID, 1)
 
 	started := time.Now()
 	concertSubs := subscribeMany(t, p.url, id, perConcert)
