@@ -236,39 +236,40 @@ func (s *boltStore) commitLoop() {
 	for adds != nil || acks != nil {
 		var group []addReq
 		var keys [][]byte
+		add := func(r addReq, ok bool) {
+			if !ok {
+				adds = nil
+				return
+			}
+			group = append(group, r)
+		}
+		ack := func(k []byte, ok bool) {
+			if !ok {
+				acks = nil
+				return
+			}
+			keys = append(keys, k)
+		}
 		// Block for the first item, then take whatever else is already queued.
 		select {
 		case r, ok := <-adds:
-			if !ok {
-				adds = nil
-				continue
-			}
-			group = append(group, r)
+			add(r, ok)
 		case k, ok := <-acks:
-			if !ok {
-				acks = nil
-				continue
-			}
-			keys = append(keys, k)
+			ack(k, ok)
 		}
 	more:
 		for len(group)+len(keys) < maxGroup {
 			select {
 			case r, ok := <-adds:
-				if !ok {
-					adds = nil
-					continue
-				}
-				group = append(group, r)
+				add(r, ok)
 			case k, ok := <-acks:
-				if !ok {
-					acks = nil
-					continue
-				}
-				keys = append(keys, k)
+				ack(k, ok)
 			default:
 				break more
 			}
+		}
+		if len(group)+len(keys) == 0 {
+			continue // only closed channels were seen
 		}
 		err := s.db.Update(func(tx *bolt.Tx) error {
 			b := tx.Bucket(bucketPending)

@@ -49,9 +49,6 @@ const (
 // SubscriptionName is the rule name of the consumer on the bus.
 const SubscriptionName = "projections-concert-events"
 
-// EventTypes are the concert event types the consumer subscribes to and applies.
-func EventTypes() []string { return domain.EventTypes() }
-
 // Subscription is the consumer's rule: source concerts and exactly the event types
 // it applies.
 func Subscription() bus.Subscription {

@@ -72,9 +72,6 @@ func ParseTopic(concertID string) (Topic, error) {
 // ID is the concert id, or "*".
 func (t Topic) ID() string { return t.id }
 
-// IsZero reports whether t was never parsed.
-func (t Topic) IsZero() bool { return t.id == "" }
-
 // Command is a valid client message.
 type Command struct {
 	action string

@@ -280,17 +280,6 @@ func (s *Stack) DataDir() string { return s.dataDir }
 // Issuer signs tokens the stack accepts; nil when auth is off.
 func (s *Stack) Issuer() *localauth.Issuer { return s.issuer }
 
-// Bus is the stack's event bus.
-func (s *Stack) Bus() *bus.Bus { return s.bus }
-
-// SyncPipe waits until every event committed before the call is on the bus.
-func (s *Stack) SyncPipe(ctx context.Context) error {
-	if s.pipe == nil {
-		return nil
-	}
-	return s.pipe.Sync(ctx)
-}
-
 func (s *Stack) routes(api http.Handler) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET "+HealthPath, func(w http.ResponseWriter, r *http.Request) {
