@@ -5,15 +5,18 @@
 package dynamotest
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
-	"net"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -23,6 +26,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	minidyn "github.com/truora/minidyn/server"
 )
 
@@ -98,10 +102,30 @@ var tables atomic.Int64
 func (b Backend) NewTable(t testing.TB, prefix string, create func(ctx context.Context, client *dynamodb.Client, table string) error) string {
 	t.Helper()
 	name := fmt.Sprintf("%s-%d", prefix, tables.Add(1))
-	if err := create(t.Context(), b.Client, name); err != nil {
+	if err := b.createEmpty(t.Context(), name, create); err != nil {
 		t.Fatalf("create table %s on %s: %v", name, b.Name, err)
 	}
 	return name
+}
+
+// createEmpty runs create for a name unique to this process on a server of its own, so
+// the table can only exist already because the SDK retried a CreateTable whose first
+// answer was lost (a loaded server dropping the connection): that is fine as long as
+// the table is empty.
+func (b Backend) createEmpty(ctx context.Context, name string, create func(ctx context.Context, client *dynamodb.Client, table string) error) error {
+	err := create(ctx, b.Client, name)
+	var inUse *types.ResourceInUseException
+	if !errors.As(err, &inUse) {
+		return err
+	}
+	out, err := b.Client.Scan(ctx, &dynamodb.ScanInput{TableName: aws.String(name), Limit: aws.Int32(1)})
+	if err != nil {
+		return fmt.Errorf("table exists already and cannot be read: %w", err)
+	}
+	if len(out.Items) > 0 {
+		return errors.New("table exists already and is not empty")
+	}
+	return nil
 }
 
 // NewClient is a DynamoDB client for a local endpoint with dummy credentials.
@@ -119,12 +143,16 @@ func startMoto(t testing.TB) (Backend, error) {
 	if err != nil {
 		return Backend{}, err
 	}
-	port, err := freePort()
+	// Port 0 lets moto bind a free port itself and report it: picking a free port here
+	// and handing it over races with every other test process doing the same, and a
+	// test that lost the race would silently share another process's server.
+	cmd := exec.Command(bin, "-H", "127.0.0.1", "-p", "0")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	out, err := cmd.StderrPipe()
 	if err != nil {
 		return Backend{}, err
 	}
-	cmd := exec.Command(bin, "-H", "127.0.0.1", "-p", fmt.Sprint(port))
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Stdout = cmd.Stderr
 	if err := cmd.Start(); err != nil {
 		return Backend{}, fmt.Errorf("start %s: %w", bin, err)
 	}
@@ -132,20 +160,54 @@ func startMoto(t testing.TB) (Backend, error) {
 		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 		_ = cmd.Wait()
 	})
-	endpoint := fmt.Sprintf("http://127.0.0.1:%d", port)
+	endpoint, err := motoEndpoint(out, 60*time.Second)
+	if err != nil {
+		return Backend{}, fmt.Errorf("%s: %w", bin, err)
+	}
 	client := NewClient(endpoint)
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		_, err := client.ListTables(ctx, &dynamodb.ListTablesInput{})
-		cancel()
-		if err == nil {
-			return Backend{Name: "moto", Endpoint: endpoint, Client: client}, nil
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if _, err := client.ListTables(ctx, &dynamodb.ListTablesInput{}); err != nil {
+		return Backend{}, fmt.Errorf("moto server on %s: %w", endpoint, err)
+	}
+	return Backend{Name: "moto", Endpoint: endpoint, Client: client}, nil
+}
+
+var motoListening = regexp.MustCompile(`Running on (http://127\.0\.0\.1:[0-9]+)`)
+
+// motoEndpoint reads moto's log until it says where it listens, then keeps draining the
+// log in the background so the server never blocks on a full pipe.
+func motoEndpoint(log io.Reader, timeout time.Duration) (string, error) {
+	found := make(chan string, 1)
+	var tail []string // the last lines, for a useful error
+	var mu sync.Mutex
+	go func() {
+		sc := bufio.NewScanner(log)
+		for sc.Scan() {
+			if m := motoListening.FindStringSubmatch(sc.Text()); m != nil {
+				select {
+				case found <- m[1]:
+				default:
+				}
+			}
+			mu.Lock()
+			tail = append(tail[max(0, len(tail)-19):], sc.Text())
+			mu.Unlock()
 		}
-		if time.Now().After(deadline) {
-			return Backend{}, fmt.Errorf("moto server on %s not ready after 60s: %w", endpoint, err)
+		close(found)
+	}()
+	select {
+	case endpoint, ok := <-found:
+		if ok {
+			return endpoint, nil
 		}
-		time.Sleep(100 * time.Millisecond)
+		mu.Lock()
+		defer mu.Unlock()
+		return "", fmt.Errorf("exited before listening:\n%s", strings.Join(tail, "\n"))
+	case <-time.After(timeout):
+		mu.Lock()
+		defer mu.Unlock()
+		return "", fmt.Errorf("not listening after %s:\n%s", timeout, strings.Join(tail, "\n"))
 	}
 }
 
@@ -226,13 +288,4 @@ func repoRoot() (string, error) {
 		return "", errors.New("no go.work or go.mod above " + dir)
 	}
 	return modRoot, nil
-}
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
 }

@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -20,6 +19,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/concertsys/tools/internal/devstackproc"
 	"github.com/stretchr/testify/require"
 )
 
@@ -74,10 +74,9 @@ func (s *syncBuffer) String() string {
 
 func freeAddr(t *testing.T) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	addr, err := devstackproc.FreeAddr()
 	require.NoError(t, err)
-	defer ln.Close()
-	return ln.Addr().String()
+	return addr
 }
 
 // startDevstack starts the binary on addr with args and waits for /healthz.
@@ -101,13 +100,9 @@ func startDevstack(t *testing.T, addr string, args ...string) *proc {
 	})
 	started := time.Now()
 	for {
-		resp, err := http.Get(p.url + "/healthz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				t.Logf("devstack healthy after %s", time.Since(started).Round(time.Millisecond))
-				return p
-			}
+		if devstackproc.ServedBy(p.url, p.cmd.Process.Pid) {
+			t.Logf("devstack healthy after %s", time.Since(started).Round(time.Millisecond))
+			return p
 		}
 		select {
 		case <-p.done:

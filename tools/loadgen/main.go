@@ -23,7 +23,6 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -37,6 +36,7 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	"github.com/concertsys/tools/internal/devstackproc"
 )
 
 type config struct {
@@ -166,7 +166,7 @@ func startDevstack(ctx context.Context, cfg config) (*devstackProc, error) {
 			return nil, fmt.Errorf("build devstack (run loadgen from the repository or pass -devstack): %w", err)
 		}
 	}
-	addr, err := freeAddr()
+	addr, err := devstackproc.FreeAddr()
 	if err != nil {
 		return nil, err
 	}
@@ -186,12 +186,8 @@ func startDevstack(ctx context.Context, cfg config) (*devstackProc, error) {
 	go func() { _ = cmd.Wait(); close(p.done) }()
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		resp, err := http.Get(p.url + "/healthz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return p, nil
-			}
+		if devstackproc.ServedBy(p.url, cmd.Process.Pid) {
+			return p, nil
 		}
 		select {
 		case <-p.done:
@@ -215,15 +211,6 @@ func (p *devstackProc) stop() {
 		<-p.done
 	}
 	os.RemoveAll(p.tmp)
-}
-
-func freeAddr() (string, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer ln.Close()
-	return ln.Addr().String(), nil
 }
 
 // --- observers --------------------------------------------------------------

@@ -29,6 +29,7 @@ import (
 	"github.com/concertsys/platform/bus"
 	"github.com/concertsys/platform/bus/eventsapi"
 	"github.com/concertsys/platform/eventlog/boltlog"
+	"github.com/concertsys/platform/httpapi"
 	"github.com/concertsys/platform/httpgateway"
 	"github.com/concertsys/platform/localauth"
 	"github.com/concertsys/platform/pipe"
@@ -287,8 +288,9 @@ func (s *Stack) routes(api http.Handler) http.Handler {
 			http.Error(w, "not ready", http.StatusServiceUnavailable)
 			return
 		}
-		w.Header().Set("Content-Type", "application/json")
-		_, _ = io.WriteString(w, `{"status":"ok"}`)
+		// The pid lets whoever started the process tell its own stack from another one
+		// that holds the port.
+		httpapi.WriteJSON(w, http.StatusOK, map[string]any{"status": "ok", "pid": os.Getpid()})
 	})
 	mux.Handle("GET /{$}", http.FileServerFS(board.Files))
 	mux.HandleFunc("GET "+LocalTokenPath, s.serveLocalToken)
