@@ -110,13 +110,16 @@ func TestReadyLineSaysWhereToGo(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			args := append([]string{"-log-level", "info", "-data", t.TempDir()}, tt.args...)
 			p := startDevstack(t, freeAddr(t), args...)
+			// /healthz turns ready a moment before main logs the line.
 			var line string
-			for _, l := range strings.Split(p.logs.String(), "\n") {
-				if strings.Contains(l, `msg="devstack ready"`) {
-					line = l
+			require.Eventually(t, func() bool {
+				for _, l := range strings.Split(p.logs.String(), "\n") {
+					if strings.Contains(l, `msg="devstack ready"`) {
+						line = l
+					}
 				}
-			}
-			require.NotEmpty(t, line, "got no ready line in:\n%s", p.logs.String())
+				return line != ""
+			}, 10*time.Second, 10*time.Millisecond, "got no ready line in:\n%s", p.logs)
 			for _, w := range tt.want {
 				if strings.Contains(w, "%s") {
 					w = fmt.Sprintf(w, p.addr)
