@@ -123,6 +123,10 @@ func DecodeJSON(req events.APIGatewayV2HTTPRequest, dst any) error {
 	if len(bytes.TrimSpace(body)) == 0 {
 		return NewProblem(http.StatusBadRequest, "body is empty; a JSON object is required")
 	}
+	if string(bytes.TrimSpace(body)) == "null" {
+		// encoding/json takes a bare null as an object with no fields.
+		return NewProblem(http.StatusBadRequest, "body must be a JSON object, got null")
+	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(dst); err != nil {

@@ -39,6 +39,7 @@ func TestDecodeJSON(t *testing.T) {
 		{name: "malformed", contentType: "application/json", body: `{"quantity":`, wantStatus: 400, wantDetail: "malformed JSON"},
 		{name: "syntax error", contentType: "application/json", body: `{"quantity" 2}`, wantStatus: 400, wantDetail: "offset"},
 		{name: "wrong type", contentType: "application/json", body: `{"quantity":"two"}`, wantStatus: 400, wantDetail: `"quantity" must be an integer`},
+		{name: "null", contentType: "application/json", body: " null ", wantStatus: 400, wantDetail: "got null"},
 		{name: "not an object", contentType: "application/json", body: `[1]`, wantStatus: 400, wantDetail: "JSON object"},
 		{name: "unknown field", contentType: "application/json", body: `{"quantity":1,"extra":true}`, wantStatus: 400, wantDetail: `unknown field "extra"`},
 		{name: "trailing data", contentType: "application/json", body: `{"quantity":1}{}`, wantStatus: 400, wantDetail: "single JSON object"},

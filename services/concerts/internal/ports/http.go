@@ -63,7 +63,7 @@ type exec func(ctx context.Context, id string, meta app.Meta) (app.Result, error
 func (h *HTTP) ScheduleConcert(ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
 	return h.write(ctx, req, writeRoute{route: RouteSchedule, create: true, decode: func(req events.APIGatewayV2HTTPRequest) (exec, error) {
 		var body scheduleRequest
-		if err := decodeJSON(req, &body); err != nil {
+		if err := httpapi.DecodeJSON(req, &body); err != nil {
 			return nil, err
 		}
 		if err := required(map[string]bool{"artist": body.Artist != nil, "venue": body.Venue != nil,
@@ -85,7 +85,7 @@ func (h *HTTP) ScheduleConcert(ctx context.Context, req events.APIGatewayV2HTTPR
 func (h *HTTP) UpdateConcert(ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
 	return h.write(ctx, req, writeRoute{route: RouteUpdate, decode: func(req events.APIGatewayV2HTTPRequest) (exec, error) {
 		var body updateRequest
-		if err := decodeJSON(req, &body); err != nil {
+		if err := httpapi.DecodeJSON(req, &body); err != nil {
 			return nil, err
 		}
 		if body.Artist == nil && body.Venue == nil && body.PriceCents == nil {
@@ -101,7 +101,7 @@ func (h *HTTP) UpdateConcert(ctx context.Context, req events.APIGatewayV2HTTPReq
 func (h *HTTP) RescheduleConcert(ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
 	return h.write(ctx, req, writeRoute{route: RouteReschedule, decode: func(req events.APIGatewayV2HTTPRequest) (exec, error) {
 		var body rescheduleRequest
-		if err := decodeJSON(req, &body); err != nil {
+		if err := httpapi.DecodeJSON(req, &body); err != nil {
 			return nil, err
 		}
 		if err := required(map[string]bool{"startsAt": body.StartsAt != nil}); err != nil {
@@ -121,7 +121,7 @@ func (h *HTTP) RescheduleConcert(ctx context.Context, req events.APIGatewayV2HTT
 func (h *HTTP) SellTickets(ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
 	return h.write(ctx, req, writeRoute{route: RouteTickets, decode: func(req events.APIGatewayV2HTTPRequest) (exec, error) {
 		var body ticketsRequest
-		if err := decodeJSON(req, &body); err != nil {
+		if err := httpapi.DecodeJSON(req, &body); err != nil {
 			return nil, err
 		}
 		if err := required(map[string]bool{"quantity": body.Quantity != nil}); err != nil {
@@ -137,7 +137,7 @@ func (h *HTTP) SellTickets(ctx context.Context, req events.APIGatewayV2HTTPReque
 func (h *HTTP) CancelConcert(ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
 	return h.write(ctx, req, writeRoute{route: RouteCancel, decode: func(req events.APIGatewayV2HTTPRequest) (exec, error) {
 		var body cancelRequest
-		if err := decodeJSON(req, &body); err != nil {
+		if err := httpapi.DecodeJSON(req, &body); err != nil {
 			return nil, err
 		}
 		if err := required(map[string]bool{"reason": body.Reason != nil}); err != nil {

@@ -1,7 +1,6 @@
 package ports
 
 import (
-	"bytes"
 	"fmt"
 	"net/http"
 	"regexp"
@@ -41,18 +40,6 @@ type ticketsRequest struct {
 
 type cancelRequest struct {
 	Reason *string `json:"reason"`
-}
-
-// decodeJSON is httpapi.DecodeJSON that also refuses a bare null, which
-// encoding/json accepts as "an object with no fields".
-func decodeJSON(req events.APIGatewayV2HTTPRequest, dst any) error {
-	if err := httpapi.DecodeJSON(req, dst); err != nil {
-		return err
-	}
-	if body, _ := httpapi.Body(req); string(bytes.TrimSpace(body)) == "null" {
-		return httpapi.NewProblem(http.StatusBadRequest, "body must be a JSON object, got null")
-	}
-	return nil
 }
 
 // required reports every missing field at once, so a client fixes them in one go.
