@@ -84,16 +84,6 @@ func StartMinidyn() (b Backend, stop func()) {
 	return Backend{Name: "minidyn", Endpoint: srv.URL, Client: NewClient(srv.URL), AtomicConditions: true}, srv.Close
 }
 
-// Moto starts moto's server as a child process, failing the test if it cannot.
-func Moto(t testing.TB) Backend {
-	t.Helper()
-	b, err := startMoto(t)
-	if err != nil {
-		t.Fatalf("start moto server: %v", err)
-	}
-	return b
-}
-
 var tables atomic.Int64
 
 // NewTable creates a table named prefix-N, N unique in the process, on b with create

@@ -18,6 +18,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsssm"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
+	"github.com/concertsys/platform/localauth"
 )
 
 // Stack names the CDK app uses (cdk deploy <name>).
@@ -49,8 +50,9 @@ const (
 	ParamWebSocketURL = "notifications/websocket-url"
 )
 
-// OrganizersGroup is the Cognito group whose members may call the write routes.
-const OrganizersGroup = "organizers"
+// OrganizersGroup is the Cognito group whose members may call the write routes: the
+// one devstack's local authorizer checks, so both sides agree on the name.
+const OrganizersGroup = localauth.OrganizersGroup
 
 // OrganizersScope is the OAuth scope the user pool's pre-token-generation trigger adds
 // to the access token of a member of OrganizersGroup; Organizers routes require it

@@ -50,10 +50,8 @@ var (
 
 // Issuer signs tokens with one RSA key.
 type Issuer struct {
-	key      *rsa.PrivateKey
-	kid      string
-	issuer   string
-	clientID string
+	key *rsa.PrivateKey
+	kid string
 }
 
 // New returns an issuer with a fresh in-memory key (tokens die with the process).
@@ -137,19 +135,8 @@ func parseKey(raw []byte) (*rsa.PrivateKey, error) {
 func newIssuer(key *rsa.PrivateKey) *Issuer {
 	der, _ := x509.MarshalPKIXPublicKey(&key.PublicKey) // an RSA public key always marshals
 	sum := sha256.Sum256(der)
-	return &Issuer{
-		key:      key,
-		kid:      base64.RawURLEncoding.EncodeToString(sum[:12]),
-		issuer:   DefaultIssuer,
-		clientID: DefaultClientID,
-	}
+	return &Issuer{key: key, kid: base64.RawURLEncoding.EncodeToString(sum[:12])}
 }
-
-// IssuerURL is the iss claim of issued tokens.
-func (i *Issuer) IssuerURL() string { return i.issuer }
-
-// ClientID is the client_id claim of issued tokens (the authorizer's audience).
-func (i *Issuer) ClientID() string { return i.clientID }
 
 // Token issues a Cognito-style access token for subject in groups, valid for ttl.
 func (i *Issuer) Token(subject string, groups []string, ttl time.Duration) (string, error) {
@@ -164,8 +151,8 @@ func (i *Issuer) Token(subject string, groups []string, ttl time.Duration) (stri
 	_, _ = rand.Read(jti) // crypto/rand.Read never fails
 	claims := jwt.MapClaims{
 		"sub":        subject,
-		"iss":        i.issuer,
-		"client_id":  i.clientID,
+		"iss":        DefaultIssuer,
+		"client_id":  DefaultClientID,
 		"token_use":  "access",
 		"scope":      "aws.cognito.signin.user.admin",
 		"username":   subject,
@@ -189,7 +176,7 @@ func (i *Issuer) Token(subject string, groups []string, ttl time.Duration) (stri
 
 // Verifier returns the verifier that accepts this issuer's tokens.
 func (i *Issuer) Verifier() *Verifier {
-	return &Verifier{key: &i.key.PublicKey, kid: i.kid, issuer: i.issuer, audience: i.clientID}
+	return &Verifier{key: &i.key.PublicKey, kid: i.kid, issuer: DefaultIssuer, audience: DefaultClientID}
 }
 
 // JWKSHandler serves the public key as a JWK set, as Cognito does at

@@ -100,9 +100,6 @@ func (l *Log) Close() error {
 	return err
 }
 
-// Path is the file the log lives in.
-func (l *Log) Path() string { return l.db.Path() }
-
 // Append writes events of one aggregate atomically and returns once they are on disk.
 func (l *Log) Append(ctx context.Context, events []eventlog.Event) error {
 	if err := eventlog.ValidateBatch(events); err != nil {
