@@ -115,8 +115,8 @@ func (l *Log) get(ctx context.Context, id string, version int64) map[string]type
 		TableName:      aws.String(l.table),
 		ConsistentRead: aws.Bool(true),
 		Key: map[string]types.AttributeValue{
-			eventlog.AttrAggregateID: &types.AttributeValueMemberS{Value: id},
-			eventlog.AttrVersion:     &types.AttributeValueMemberN{Value: strconv.FormatInt(version, 10)},
+			eventlog.AttrAggregateID: dynamotable.S(id),
+			eventlog.AttrVersion:     dynamotable.N(version),
 		},
 	})
 	if err != nil {
@@ -173,8 +173,8 @@ func (l *Log) LoadAfter(ctx context.Context, aggregateID string, after int64) ([
 			"#v":  eventlog.AttrVersion,
 		},
 		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":id":    &types.AttributeValueMemberS{Value: aggregateID},
-			":after": &types.AttributeValueMemberN{Value: strconv.FormatInt(after, 10)},
+			":id":    dynamotable.S(aggregateID),
+			":after": dynamotable.N(after),
 		},
 	})
 	var events []eventlog.Event
@@ -228,12 +228,12 @@ func (l *Log) ForEach(ctx context.Context, fn func(eventlog.Event) error) error 
 // Item is the DynamoDB item of e. Empty optional strings are left out.
 func Item(e eventlog.Event) map[string]types.AttributeValue {
 	item := map[string]types.AttributeValue{
-		eventlog.AttrAggregateID:   &types.AttributeValueMemberS{Value: e.AggregateID},
-		eventlog.AttrVersion:       &types.AttributeValueMemberN{Value: strconv.FormatInt(e.Version, 10)},
+		eventlog.AttrAggregateID:   dynamotable.S(e.AggregateID),
+		eventlog.AttrVersion:       dynamotable.N(e.Version),
 		eventlog.AttrCreated:       &types.AttributeValueMemberN{Value: eventlog.EpochSeconds(e.Created)},
-		eventlog.AttrEventType:     &types.AttributeValueMemberS{Value: e.EventType},
-		eventlog.AttrData:          &types.AttributeValueMemberS{Value: string(e.Data)},
-		eventlog.AttrSchemaVersion: &types.AttributeValueMemberN{Value: strconv.Itoa(e.SchemaVersion)},
+		eventlog.AttrEventType:     dynamotable.S(e.EventType),
+		eventlog.AttrData:          dynamotable.S(string(e.Data)),
+		eventlog.AttrSchemaVersion: dynamotable.N(int64(e.SchemaVersion)),
 	}
 	for name, v := range map[string]string{
 		eventlog.AttrEventID:       e.EventID,
@@ -241,7 +241,7 @@ func Item(e eventlog.Event) map[string]types.AttributeValue {
 		eventlog.AttrCausationID:   e.CausationID,
 	} {
 		if v != "" {
-			item[name] = &types.AttributeValueMemberS{Value: v}
+			item[name] = dynamotable.S(v)
 		}
 	}
 	return item
