@@ -58,6 +58,7 @@ type Log struct {
 
 type request struct {
 	events []eventlog.Event
+	bytes  int // item size of events, summed on the caller's goroutine, not the one writer's
 	result chan error
 }
 
@@ -106,6 +107,9 @@ func (l *Log) Append(ctx context.Context, events []eventlog.Event) error {
 		return fmt.Errorf("append: %w", err)
 	}
 	req := &request{events: events, result: make(chan error, 1)}
+	for _, e := range events {
+		req.bytes += eventlog.ItemSize(e)
+	}
 	select {
 	case l.requests <- req:
 	case <-l.closing:
@@ -116,14 +120,6 @@ func (l *Log) Append(ctx context.Context, events []eventlog.Event) error {
 	// Once queued the outcome is decided by the writer; wait for it so that a nil
 	// error always means durable and an error always means not written.
 	return <-req.result
-}
-
-func (r *request) size() int {
-	n := 0
-	for _, e := range r.events {
-		n += eventlog.ItemSize(e)
-	}
-	return n
 }
 
 // writer is the only goroutine that writes. It takes one request, adds whatever else
@@ -138,13 +134,13 @@ func (l *Log) writer() {
 		case <-l.closing:
 			return
 		}
-		size := group[0].size()
+		size := group[0].bytes
 	drain:
 		for len(group) < maxGroup && size < maxGroupBytes {
 			select {
 			case r := <-l.requests:
 				group = append(group, r)
-				size += r.size()
+				size += r.bytes
 			default:
 				break drain
 			}
