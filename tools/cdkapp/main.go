@@ -128,7 +128,7 @@ func build(app awscdk.App, cfg config) error {
 func checkAssets(dir string, services []service.Service) error {
 	var missing []error
 	for _, svc := range services {
-		for _, fn := range functions(svc) {
+		for _, fn := range svc.Functions() {
 			path := filepath.Join(dir, svc.Name, fn+".zip")
 			if _, err := os.Stat(path); err != nil {
 				missing = append(missing, fmt.Errorf("lambda zip %s: %w", path, err))
@@ -139,35 +139,4 @@ func checkAssets(dir string, services []service.Service) error {
 		return fmt.Errorf("%w\n(run make build, or pass -assets / -c assets=DIR)", errors.Join(missing...))
 	}
 	return nil
-}
-
-func functions(svc service.Service) []string {
-	var out []string
-	for _, r := range svc.HTTPRoutes {
-		out = append(out, r.Function)
-	}
-	for _, r := range svc.WebSocketRoutes {
-		out = append(out, r.Function)
-	}
-	for _, c := range svc.Consumers {
-		if !contains(out, c.Function) {
-			out = append(out, c.Function)
-		}
-	}
-	for _, e := range svc.Enrichers {
-		out = append(out, e.Function)
-	}
-	for _, j := range svc.Jobs {
-		out = append(out, j.Function)
-	}
-	return out
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }

@@ -372,7 +372,6 @@ func (o *observer) complete(writes []*write) bool {
 
 type write struct {
 	id      string
-	kind    string
 	start   time.Time
 	ack     time.Time
 	version int64
@@ -444,10 +443,10 @@ func drive(ctx context.Context, cfg config, client *http.Client, base string, id
 				var path, body string
 				method := http.MethodPost
 				if rng.IntN(5) == 0 {
-					wr.kind, method, path = "update", http.MethodPatch, "/concerts/"+id
+					method, path = http.MethodPatch, "/concerts/"+id
 					body = fmt.Sprintf(`{"priceCents":%d}`, 1000+rng.IntN(9000))
 				} else {
-					wr.kind, path, body = "tickets", "/concerts/"+id+"/tickets", `{"quantity":1}`
+					path, body = "/concerts/"+id+"/tickets", `{"quantity":1}`
 				}
 				var out struct {
 					Version int64 `json:"version"`

@@ -35,6 +35,7 @@ import (
 	"github.com/concertsys/platform/pipe"
 	"github.com/concertsys/platform/service"
 	"github.com/concertsys/platform/wsgateway"
+	"github.com/concertsys/services/projections"
 	"github.com/concertsys/tools/devstack/board"
 )
 
@@ -49,7 +50,7 @@ const (
 	DeadLettersPath = EventsAPIPath + "/dead-letters"
 	RedrivePath     = EventsAPIPath + "/dead-letters/redrive"
 	// RebuildPath rebuilds the projections' read model from the event log.
-	RebuildPath = "/_devstack/jobs/rebuild-projections"
+	RebuildPath = JobsPath + projections.FunctionRebuild
 	// JobsPath + function invokes a service's job (a trigger-less function) with
 	// the request body as its payload.
 	JobsPath = "/_devstack/jobs/"
@@ -86,7 +87,6 @@ type Config struct {
 
 // Stack is a running system.
 type Stack struct {
-	cfg     Config
 	log     *slog.Logger
 	dataDir string
 	url     string
@@ -117,7 +117,7 @@ func Start(ctx context.Context, cfg Config) (st *Stack, err error) {
 	if cfg.Addr == "" {
 		cfg.Addr = "127.0.0.1:8080"
 	}
-	s := &Stack{cfg: cfg, log: cfg.Logger}
+	s := &Stack{log: cfg.Logger}
 	defer func() {
 		if err != nil {
 			s.closeStores()
