@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -9,13 +8,14 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"os"
 	"os/signal"
 	"strings"
 	"syscall"
 	"time"
 
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/concertsys/platform/bus/eventsapi"
 	"github.com/concertsys/platform/localauth"
 	"github.com/concertsys/tools/devstack/internal/stack"
 )
@@ -60,34 +60,18 @@ func cmdTail(args []string, stdout io.Writer) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	u := baseURL(*addr) + stack.TailPath
-	if *pattern != "" {
-		u += "?pattern=" + url.QueryEscape(*pattern)
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
-	if err != nil {
-		return err
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return fmt.Errorf("tail %s: %w", u, err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		b, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
-		return fmt.Errorf("tail %s: %s: %s", u, resp.Status, bytes.TrimSpace(b))
-	}
-	sc := bufio.NewScanner(resp.Body)
-	sc.Buffer(make([]byte, 64*1024), 2<<20)
-	for sc.Scan() {
-		if _, err := fmt.Fprintln(stdout, sc.Text()); err != nil {
+	err := eventsClient(*addr).Tail(ctx, *pattern, func(ev events.EventBridgeEvent) error {
+		line, err := json.Marshal(ev)
+		if err != nil {
 			return err
 		}
+		_, err = fmt.Fprintf(stdout, "%s\n", line)
+		return err
+	})
+	if ctx.Err() != nil {
+		return nil // interrupted: how a tail ends
 	}
-	if err := sc.Err(); err != nil && ctx.Err() == nil {
-		return fmt.Errorf("tail: %w", err)
-	}
-	return nil
+	return err
 }
 
 // cmdDeadLetters lists or redrives the bus's dead letters.
@@ -105,18 +89,20 @@ func cmdDeadLetters(args []string, stdout io.Writer) error {
 	if fs.NArg() > 0 {
 		action = fs.Arg(0)
 	}
-	base := baseURL(*addr)
+	ctx := context.Background()
 	switch action {
 	case "list":
-		return call(http.MethodGet, base+stack.DeadLettersPath, nil, stdout)
-	case "redrive":
-		var body []byte
-		if ids := fs.Args()[1:]; len(ids) > 0 {
-			body, _ = json.Marshal(map[string][]string{"ids": ids})
-		} else {
-			body = []byte(`{"all":true}`) // no ids: every dead letter
+		dls, err := eventsClient(*addr).DeadLetters(ctx)
+		if err != nil {
+			return err
 		}
-		return call(http.MethodPost, base+stack.RedrivePath, body, stdout)
+		return printJSON(stdout, eventsapi.DeadLettersResponse{DeadLetters: dls})
+	case "redrive":
+		n, err := eventsClient(*addr).Redrive(ctx, fs.Args()[1:]...) // no ids: every dead letter
+		if err != nil {
+			return err
+		}
+		return printJSON(stdout, eventsapi.RedriveResponse{Redriven: n})
 	}
 	return fmt.Errorf("dead-letters: unknown action %q, want list or redrive", action)
 }
@@ -168,6 +154,20 @@ func call(method, u string, body []byte, stdout io.Writer) error {
 		b = pretty.Bytes()
 	}
 	_, err = fmt.Fprintln(stdout, strings.TrimSpace(string(b)))
+	return err
+}
+
+// eventsClient calls the bus's developer endpoints of the devstack at addr.
+func eventsClient(addr string) eventsapi.DevClient {
+	return eventsapi.DevClient{BaseURL: baseURL(addr) + stack.EventsAPIPath}
+}
+
+func printJSON(stdout io.Writer, v any) error {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintln(stdout, string(b))
 	return err
 }
 
