@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 
+	"github.com/concertsys/platform/apigwrequest"
 	"github.com/concertsys/platform/httpapi"
 )
 
@@ -13,7 +14,7 @@ import (
 // the CLI would invoke it on AWS, and answers its JSON result.
 func (s *Stack) serveJob(w http.ResponseWriter, r *http.Request) {
 	fn := r.PathValue("function")
-	h, ok := s.jobs[fn]
+	job, ok := s.jobs[fn]
 	if !ok {
 		httpapi.WriteProblem(w, r, http.StatusNotFound, "no job function "+fn)
 		return
@@ -30,11 +31,7 @@ func (s *Stack) serveJob(w http.ResponseWriter, r *http.Request) {
 		httpapi.WriteProblem(w, r, http.StatusBadRequest, "payload is not JSON")
 		return
 	}
-	// aws-lambda-go's Invoke hands back a pooled buffer that the next Invoke of the
-	// same handler may overwrite: one job at a time, answered before the next.
-	s.jobMu.Lock()
-	defer s.jobMu.Unlock()
-	out, err := h.Invoke(r.Context(), payload)
+	out, err := job.Invoke(r.Context(), apigwrequest.NewID(), payload)
 	if err != nil {
 		s.log.Error("job failed", "function", fn, "err", err)
 		httpapi.WriteProblem(w, r, http.StatusInternalServerError, "job "+fn+" failed: "+err.Error())

@@ -19,7 +19,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/credentials"
@@ -31,6 +30,7 @@ import (
 	"github.com/concertsys/platform/eventlog/boltlog"
 	"github.com/concertsys/platform/httpapi"
 	"github.com/concertsys/platform/httpgateway"
+	"github.com/concertsys/platform/lambdainvoke"
 	"github.com/concertsys/platform/localauth"
 	"github.com/concertsys/platform/pipe"
 	"github.com/concertsys/platform/service"
@@ -85,6 +85,9 @@ type Config struct {
 	Logger *slog.Logger
 }
 
+// jobTimeout is Lambda's longest: a job (a rebuild) may take that long on AWS too.
+const jobTimeout = 15 * time.Minute
+
 // Stack is a running system.
 type Stack struct {
 	log     *slog.Logger
@@ -98,9 +101,8 @@ type Stack struct {
 	pipe     *pipe.Pipe
 	issuer   *localauth.Issuer
 	ws       *wsgateway.Gateway
-	jobs     map[string]lambda.Handler // by function name
-	jobMu    sync.Mutex
-	closers  []func() error // stores, closed last, in reverse order
+	jobs     map[string]*lambdainvoke.Function // by function name
+	closers  []func() error                    // stores, closed last, in reverse order
 	ready    atomic.Bool
 	draining atomic.Bool
 	// inflight is read-locked by every client request while it runs; Close takes
@@ -204,10 +206,10 @@ func Start(ctx context.Context, cfg Config) (st *Stack, err error) {
 	var wsRoutes []service.WebSocketRoute
 	var enricher *service.Enricher
 	var source string
-	s.jobs = map[string]lambda.Handler{}
+	s.jobs = map[string]*lambdainvoke.Function{}
 	for _, svc := range svcs.services {
 		for _, j := range svc.Jobs {
-			s.jobs[j.Function] = lambda.NewHandler(j.Handler)
+			s.jobs[j.Function] = lambdainvoke.New(j.Function, lambdainvoke.ARN(Region, Account, j.Function), j.Handler, jobTimeout)
 		}
 		httpRoutes = append(httpRoutes, svc.HTTPRoutes...)
 		wsRoutes = append(wsRoutes, svc.WebSocketRoutes...)
