@@ -44,21 +44,25 @@ func run(root, out string) error {
 	}
 	defer os.RemoveAll(tmp)
 	var tooBig []string
+	built := map[string]bool{} // service dirs: one go build per service makes all its binaries
 	for _, mainGo := range fns {
 		fnDir := filepath.Dir(mainGo)
 		function := filepath.Base(fnDir)
 		svcDir := filepath.Dir(filepath.Dir(fnDir))
 		service := filepath.Base(svcDir)
-		bin := filepath.Join(tmp, service+"-"+function)
-		cmd := exec.Command("go", "build", "-tags", "lambda.norpc", "-trimpath", "-ldflags", "-s -w -buildid=", "-o", bin, "./cmd/"+function)
-		cmd.Dir = svcDir
-		cmd.Env = append(os.Environ(), "GOOS=linux", "GOARCH=arm64", "CGO_ENABLED=0")
-		cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
-		if err := cmd.Run(); err != nil {
-			return fmt.Errorf("build %s/%s: %w", service, function, err)
+		binDir := filepath.Join(tmp, service)
+		if !built[svcDir] {
+			built[svcDir] = true
+			cmd := exec.Command("go", "build", "-tags", "lambda.norpc", "-trimpath", "-ldflags", "-s -w -buildid=", "-o", binDir+string(filepath.Separator), "./cmd/...")
+			cmd.Dir = svcDir
+			cmd.Env = append(os.Environ(), "GOOS=linux", "GOARCH=arm64", "CGO_ENABLED=0")
+			cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
+			if err := cmd.Run(); err != nil {
+				return fmt.Errorf("build %s: %w", service, err)
+			}
 		}
 		zipPath := filepath.Join(out, service, function+".zip")
-		size, err := writeZip(zipPath, bin)
+		size, err := writeZip(zipPath, filepath.Join(binDir, function))
 		if err != nil {
 			return fmt.Errorf("zip %s: %w", zipPath, err)
 		}
