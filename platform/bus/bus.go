@@ -402,15 +402,12 @@ func (b *Bus) envelope(e Entry, now time.Time) events.EventBridgeEvent {
 // Subscribe adds a rule. Deliveries for this rule name that a previous process left
 // pending in DataDir (or that were redriven meanwhile) start right away.
 func (b *Bus) Subscribe(sub Subscription, target Target) error {
-	if err := sub.Validate(); err != nil {
+	p, err := sub.compile()
+	if err != nil {
 		return err
 	}
 	if target == nil {
 		return fmt.Errorf("%w: rule %s has no target", ErrInvalidRule, sub.Name)
-	}
-	p, err := compilePattern(sub.Pattern)
-	if err != nil {
-		return fmt.Errorf("%w: rule %s: pattern: %w", ErrInvalidRule, sub.Name, err)
 	}
 	if sub.MaxAttempts <= 0 {
 		sub.MaxAttempts = DefaultMaxAttempts

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"sync/atomic"
 
 	"github.com/aws/aws-lambda-go/events"
 )
@@ -13,7 +12,6 @@ import (
 type tail struct {
 	ch      chan events.EventBridgeEvent
 	pattern matcher // nil: every event
-	dropped atomic.Uint64
 }
 
 // Tail returns a channel with every event accepted from now on that matches pattern
@@ -69,7 +67,6 @@ func (b *Bus) publishTail(raw []byte, ev events.EventBridgeEvent) {
 		select {
 		case t.ch <- ev:
 		default:
-			t.dropped.Add(1)
 			b.tailDropped.Add(1)
 		}
 	}

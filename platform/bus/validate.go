@@ -6,14 +6,21 @@ import "fmt"
 // a name and a valid event pattern. Services call it in tests of their declared
 // subscriptions so a bad pattern fails before devstack or CDK sees it.
 func (s Subscription) Validate() error {
+	_, err := s.compile()
+	return err
+}
+
+// compile validates the subscription and returns its compiled pattern.
+func (s Subscription) compile() (matcher, error) {
 	if s.Name == "" {
-		return fmt.Errorf("%w: name is empty", ErrInvalidRule)
+		return nil, fmt.Errorf("%w: name is empty", ErrInvalidRule)
 	}
-	if _, err := compilePattern(s.Pattern); err != nil {
-		return fmt.Errorf("%w: rule %s: pattern: %w", ErrInvalidRule, s.Name, err)
+	p, err := compilePattern(s.Pattern)
+	if err != nil {
+		return nil, fmt.Errorf("%w: rule %s: pattern: %w", ErrInvalidRule, s.Name, err)
 	}
 	if s.MaxAttempts < 0 || s.MaxEventAge < 0 {
-		return fmt.Errorf("%w: rule %s: negative retry policy", ErrInvalidRule, s.Name)
+		return nil, fmt.Errorf("%w: rule %s: negative retry policy", ErrInvalidRule, s.Name)
 	}
-	return nil
+	return p, nil
 }
