@@ -255,8 +255,9 @@ func (g *Gateway) event(r *http.Request, body []byte, key string, params map[str
 	if r.TLS != nil {
 		proto, port = "https", "443"
 	}
-	if _, p, err := net.SplitHostPort(r.Host); err == nil {
-		port = p
+	domain := r.Host
+	if h, p, err := net.SplitHostPort(r.Host); err == nil {
+		domain, port = h, p
 	}
 	headers["x-forwarded-proto"] = proto
 	headers["x-forwarded-port"] = port
@@ -270,10 +271,6 @@ func (g *Gateway) event(r *http.Request, body []byte, key string, params map[str
 				query[k] = strings.Join(vs, ",")
 			}
 		}
-	}
-	domain := r.Host
-	if h, _, err := net.SplitHostPort(r.Host); err == nil {
-		domain = h
 	}
 	prefix, _, _ := strings.Cut(domain, ".")
 

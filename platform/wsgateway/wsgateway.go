@@ -400,16 +400,13 @@ func (g *Gateway) readLoop(c *conn) (int64, string) {
 			if code := c.closeCode.Load(); code != 0 {
 				return code, *c.closeReason.Load()
 			}
+			if errors.Is(err, websocket.ErrMessageTooBig) {
+				return int64(websocket.StatusMessageTooBig), "Message too big"
+			}
 			if code := websocket.CloseStatus(err); code != -1 {
-				if errors.Is(err, websocket.ErrMessageTooBig) {
-					return int64(websocket.StatusMessageTooBig), "Message too big"
-				}
 				var ce websocket.CloseError
 				errors.As(err, &ce)
 				return int64(code), ce.Reason
-			}
-			if errors.Is(err, websocket.ErrMessageTooBig) {
-				return int64(websocket.StatusMessageTooBig), "Message too big"
 			}
 			return int64(websocket.StatusAbnormalClosure), "Connection closed abnormally"
 		}
