@@ -136,11 +136,6 @@ var NewDynamoIdempotency = dynamoidempotency.New
 // emulators; the CDK stack declares it on AWS).
 var CreateIdempotencyTable = dynamoidempotency.CreateTable
 
-// EventFromStreamImage decodes the NewImage of an event log stream record (the
-// attribute names of platform/eventlog and its DynamoDB adapter) back into the event;
-// platform/pipe.StreamRecord is its inverse.
-var EventFromStreamImage = ports.EventFromImage
-
 // NewUUID returns a random (version 4) UUID.
 func NewUUID() string {
 	var b [16]byte

@@ -86,11 +86,7 @@ func CreateViewsTable(ctx context.Context, client *dynamodb.Client, table string
 // Rebuild recomputes every view from the event log; safe while the consumer runs.
 // log is only read (it fills gaps the scan leaves).
 func Rebuild(ctx context.Context, scanner eventlog.Scanner, log eventlog.Log, views ViewStore) (RebuildStats, error) {
-	var l app.EventLog
-	if log != nil {
-		l = log
-	}
-	return app.Rebuild(ctx, scanner, l, views)
+	return app.Rebuild(ctx, scanner, log, views) // a nil log stays a nil app.EventLog
 }
 
 // Deps are the ports and clients the functions use.
@@ -151,16 +147,12 @@ func New(ctx context.Context, deps Deps) (service.Service, error) {
 		}
 		publisher = ebpublisher.New(deps.EventBridge, deps.EventBusName)
 	}
-	var log app.EventLog
-	if deps.Log != nil {
-		log = deps.Log
-	}
-	projector := app.NewProjector(deps.Views, log, app.NewViewPublisher(deps.Views, publisher), logger)
+	projector := app.NewProjector(deps.Views, deps.Log, app.NewViewPublisher(deps.Views, publisher), logger)
 	rebuild := func(ctx context.Context) (app.RebuildStats, error) {
 		if deps.Scanner == nil {
 			return app.RebuildStats{}, errors.New("no event log scanner configured")
 		}
-		return app.Rebuild(ctx, deps.Scanner, log, deps.Views)
+		return app.Rebuild(ctx, deps.Scanner, deps.Log, deps.Views)
 	}
 
 	svc := Describe()
