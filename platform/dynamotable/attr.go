@@ -19,6 +19,18 @@ func N(v int64) types.AttributeValue {
 // (ConditionalCheckFailedException), the adapters' signal of a lost race or a
 // duplicate rather than an outage.
 func ConditionFailed(err error) bool {
+	_, failed := FailedItem(err)
+	return failed
+}
+
+// FailedItem is ConditionFailed that also returns the item the condition failed on,
+// which a request with ReturnValuesOnConditionCheckFailure ALL_OLD gets back instead
+// of reading it again. The item is nil when there was none, or when the server
+// ignores that option (some local implementations): callers then read it themselves.
+func FailedItem(err error) (item map[string]types.AttributeValue, failed bool) {
 	var ccf *types.ConditionalCheckFailedException
-	return errors.As(err, &ccf)
+	if !errors.As(err, &ccf) {
+		return nil, false
+	}
+	return ccf.Item, true
 }

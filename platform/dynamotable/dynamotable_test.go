@@ -50,10 +50,11 @@ func TestConditionFailed(t *testing.T) {
 		require.NoError(t, dynamotable.Create(ctx, b.Client, input("cond")))
 		put := func(table string) error {
 			_, err := b.Client.PutItem(ctx, &dynamodb.PutItemInput{
-				TableName:                aws.String(table),
-				Item:                     map[string]types.AttributeValue{"pk": dynamotable.S("a"), "n": dynamotable.N(42)},
-				ConditionExpression:      aws.String("attribute_not_exists(#pk)"),
-				ExpressionAttributeNames: map[string]string{"#pk": "pk"},
+				TableName:                           aws.String(table),
+				Item:                                map[string]types.AttributeValue{"pk": dynamotable.S("a"), "n": dynamotable.N(42)},
+				ConditionExpression:                 aws.String("attribute_not_exists(#pk)"),
+				ExpressionAttributeNames:            map[string]string{"#pk": "pk"},
+				ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 			})
 			return err
 		}
@@ -71,6 +72,13 @@ func TestConditionFailed(t *testing.T) {
 			t.Run(tt.name, func(t *testing.T) {
 				got := dynamotable.ConditionFailed(tt.err)
 				require.Equal(t, tt.want, got, "got %v for %v, want %v", got, tt.err, tt.want)
+				item, failed := dynamotable.FailedItem(tt.err)
+				require.Equal(t, tt.want, failed, "got FailedItem %v for %v, want %v", failed, tt.err, tt.want)
+				if item != nil {
+					require.Equal(t, dynamotable.N(42), item["n"], "got failed item %v, want the stored one", item)
+				} else if failed {
+					t.Logf("%s does not return the item a condition failed on", b.Name)
+				}
 			})
 		}
 	})

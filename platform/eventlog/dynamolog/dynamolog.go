@@ -60,9 +60,7 @@ func (l *Log) Append(ctx context.Context, events []eventlog.Event) error {
 			ConditionExpression:                 condition,
 			ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 		})
-		var ccf *types.ConditionalCheckFailedException
-		if errors.As(err, &ccf) {
-			existing := ccf.Item
+		if existing, failed := dynamotable.FailedItem(err); failed {
 			if existing == nil && first.EventID != "" {
 				// Servers that ignore ReturnValuesOnConditionCheckFailure: read it.
 				existing = l.get(ctx, first.AggregateID, first.Version)

@@ -302,16 +302,20 @@ func (st *Store) ClaimDelivery(ctx context.Context, d app.Delivery, now, leaseUn
 		ExpressionAttributeValues: map[string]types.AttributeValue{
 			":v": dynamotable.N(d.Version), ":lease": dynamotable.N(leaseUntil.UnixNano()), ":exp": dynamotable.N(expiresAt.Unix()), ":now": dynamotable.N(now.UnixNano()),
 		},
-		ReturnValues: types.ReturnValueAllOld,
+		ReturnValues:                        types.ReturnValueAllOld,
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 	})
-	if dynamotable.ConditionFailed(err) {
-		cur, gerr := st.client.GetItem(ctx, &dynamodb.GetItemInput{
-			TableName: aws.String(st.table), Key: versionKey(d), ConsistentRead: aws.Bool(true),
-		})
-		if gerr != nil {
-			return app.Claim{}, fmt.Errorf("read version of %s for %s: %w", d.ConcertID, d.ConnectionID, gerr)
+	if cur, failed := dynamotable.FailedItem(err); failed {
+		if cur == nil { // a server that ignores ReturnValuesOnConditionCheckFailure: read it
+			got, gerr := st.client.GetItem(ctx, &dynamodb.GetItemInput{
+				TableName: aws.String(st.table), Key: versionKey(d), ConsistentRead: aws.Bool(true),
+			})
+			if gerr != nil {
+				return app.Claim{}, fmt.Errorf("read version of %s for %s: %w", d.ConcertID, d.ConnectionID, gerr)
+			}
+			cur = got.Item
 		}
-		prev := numAttr(cur.Item, attrVersion)
+		prev := numAttr(cur, attrVersion)
 		if prev >= d.Version {
 			return app.Claim{Outcome: app.Superseded, Previous: prev}, nil
 		}
