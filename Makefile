@@ -19,7 +19,7 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 18,20
 dev: ## run the whole system locally: http://127.0.0.1:8080
 	go run ./tools/devstack $(ARGS)
 
-test: tools browser check-format vet gowork-off schemas-check go-test cfn-lint tidy-check ## every check CI runs
+test: tools browser check-format gowork-off schemas-check go-test cfn-lint tidy-check ## every check CI runs (gowork-off vets)
 	@echo "make test: all checks passed"
 
 tools: $(VENV)/.installed ## Python tools the tests use, in a virtualenv
@@ -78,8 +78,9 @@ deploy: build ## deploy one stack: make deploy SERVICE=platform|concerts|project
 
 bench: ## benchmarks and the end-to-end load test; results in bench-results/
 	@mkdir -p bench-results
-	go run ./tools/loadgen -duration 15s -concurrency 16 -rate 200 -out bench-results/loadgen-rate200.json
-	go run ./tools/loadgen -duration 10s -concurrency 16 -out bench-results/loadgen-max.json
+	go build -o .tools/devstack ./tools/devstack
+	go run ./tools/loadgen -devstack .tools/devstack -duration 15s -concurrency 16 -rate 200 -out bench-results/loadgen-rate200.json
+	go run ./tools/loadgen -devstack .tools/devstack -duration 10s -concurrency 16 -out bench-results/loadgen-max.json
 	cd platform && go test -run '^$$' -bench . -benchtime 1s ./eventpattern/ ./bus/ ./pipe/ ./eventlog/boltlog/ | tee ../bench-results/platform.txt
 	cd services/concerts && go test -run '^$$' -bench . -benchtime 1s ./internal/ports/ | tee ../../bench-results/concerts.txt
 	cd services/projections && go test -run '^$$' -bench . -benchtime 1s ./internal/app/ | tee ../../bench-results/projections.txt
