@@ -18,7 +18,6 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsssm"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
-	"github.com/concertsys/platform/localauth"
 )
 
 // Stack names the CDK app uses (cdk deploy <name>).
@@ -50,9 +49,10 @@ const (
 	ParamWebSocketURL = "notifications/websocket-url"
 )
 
-// OrganizersGroup is the Cognito group whose members may call the write routes: the
-// one devstack's local authorizer checks, so both sides agree on the name.
-const OrganizersGroup = localauth.OrganizersGroup
+// OrganizersGroup is the Cognito group whose members may call the write routes. It
+// equals localauth.OrganizersGroup (a test holds them together) without importing
+// localauth, which would pull its JWT library into every service's CDK build.
+const OrganizersGroup = "organizers"
 
 // OrganizersScope is the OAuth scope the user pool's pre-token-generation trigger adds
 // to the access token of a member of OrganizersGroup; Organizers routes require it
