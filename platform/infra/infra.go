@@ -50,8 +50,8 @@ const (
 )
 
 // OrganizersGroup is the Cognito group whose members may call the write routes. It
-// equals localauth.OrganizersGroup (a test holds them together) without importing
-// localauth, which would pull its JWT library into every service's CDK build.
+// equals localauth.OrganizersGroup (localauth's tests hold them together) without
+// importing localauth, which would pull its JWT library into every service module.
 const OrganizersGroup = "organizers"
 
 // OrganizersScope is the OAuth scope the user pool's pre-token-generation trigger adds

@@ -17,7 +17,6 @@ import (
 	"github.com/concertsys/platform/bus"
 	"github.com/concertsys/platform/infra"
 	"github.com/concertsys/platform/infra/infratest"
-	"github.com/concertsys/platform/localauth"
 	"github.com/concertsys/platform/schemavalidate"
 	"github.com/concertsys/platform/service"
 )
@@ -336,10 +335,4 @@ func newDemoStack(t *testing.T, app awscdk.App, props infra.StackProps) awscdk.S
 	_, err = infra.NewSubscriber(stack, "BadSub", infra.SubscriberProps{Subscription: bus.Subscription{Name: "x", Pattern: json.RawMessage(`[`)}, BusName: shared.BusName(), Function: fns["consume"].Function})
 	require.Error(t, err)
 	return stack
-}
-
-// The Cognito group on AWS and the group devstack's local authorizer checks are one name.
-func TestOrganizersGroupMatchesLocalAuth(t *testing.T) {
-	require.Equal(t, localauth.OrganizersGroup, infra.OrganizersGroup,
-		"got infra group %q, want localauth's %q", infra.OrganizersGroup, localauth.OrganizersGroup)
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/stretchr/testify/require"
 
+	"github.com/concertsys/platform/infra"
 	"github.com/concertsys/platform/localauth"
 )
 
@@ -194,4 +195,11 @@ func kid(t *testing.T, iss *localauth.Issuer) string {
 	tok, _, err := jwt.NewParser().ParseUnverified(s, jwt.MapClaims{})
 	require.NoError(t, err)
 	return tok.Header["kid"].(string)
+}
+
+// The group devstack checks and the Cognito group the platform stack creates on AWS are
+// one name.
+func TestOrganizersGroupMatchesInfra(t *testing.T) {
+	require.Equal(t, infra.OrganizersGroup, localauth.OrganizersGroup,
+		"got localauth group %q, want the platform stack's %q", localauth.OrganizersGroup, infra.OrganizersGroup)
 }
