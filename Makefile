@@ -3,7 +3,14 @@
 # Debian's packages when running as root).
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
-MODULES := platform services/concerts services/projections services/notifications tools
+# Runtime modules (what Lambdas link), deploy-only CDK modules, and the developer tools
+# (devstack and its emulators in tools/local).
+MODULES := platform services/concerts services/projections services/notifications \
+	platform/infra services/concerts/infra services/projections/infra services/notifications/infra \
+	tools/local tools
+SERVICES := concerts projections notifications
+# What no deployed function may link: embedded stores, emulators, CDK, test kits.
+NOT_DEPLOYED := go\.etcd\.io/bbolt|aws-cdk-go|jsii-runtime-go|cdk-nag|concertsys/tools|concertsys/platform/infra|concertsys/platform/testkit|/embedded$$|coder/websocket|golang-jwt|minidyn|stretchr/testify
 VENV := $(CURDIR)/.tools/venv
 MOTO_VERSION := 5.2.5
 CFN_LINT_VERSION := 1.58.0
@@ -14,12 +21,12 @@ export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 18,20
 
 .PHONY: dev test schemas build synth deploy bench tools browser check-format vet gowork-off \
-	tidy-check schemas-check go-test cfn-lint
+	tidy-check schemas-check go-test cfn-lint deps-check
 
 dev: ## run the whole system locally: http://127.0.0.1:8080
 	go run ./tools/devstack $(ARGS)
 
-test: tools browser check-format gowork-off schemas-check go-test cfn-lint tidy-check ## every check CI runs (gowork-off vets)
+test: tools browser check-format gowork-off deps-check schemas-check go-test cfn-lint tidy-check ## every check CI runs (gowork-off vets)
 	@echo "make test: all checks passed"
 
 tools: $(VENV)/.installed ## Python tools the tests use, in a virtualenv
@@ -44,6 +51,17 @@ vet:
 
 gowork-off: ## each module builds and vets on its own, as it deploys
 	@for m in $(MODULES); do echo "GOWORK=off go build+vet $$m"; (cd $$m && GOWORK=off go build ./... && GOWORK=off go vet ./...); done
+
+deps-check: ## every deployed function links only what it runs; no service module needs the CDK
+	@fail=0; for s in $(SERVICES); do \
+	  for c in services/$$s/cmd/*/; do \
+	    bad=$$(cd services/$$s && GOWORK=off go list -deps ./cmd/$$(basename $$c) | grep -E '$(NOT_DEPLOYED)' || true); \
+	    if [ -n "$$bad" ]; then echo "services/$$s/cmd/$$(basename $$c) links what it does not run:"; echo "$$bad" | sed 's/^/  /'; fail=1; fi; \
+	  done; \
+	  cdk=$$(cd services/$$s && GOWORK=off go list -m all | grep -E 'aws-cdk-go|jsii-runtime-go' || true); \
+	  if [ -n "$$cdk" ]; then echo "services/$$s (runtime module) requires the CDK:"; echo "$$cdk" | sed 's/^/  /'; fail=1; fi; \
+	done; \
+	[ $$fail = 0 ] && echo "deployed functions link only what they run"
 
 schemas: ## regenerate schemas/ from the Go event types
 	go run ./tools/schemagen -out schemas
@@ -81,6 +99,6 @@ bench: ## benchmarks and the end-to-end load test; results in bench-results/
 	go build -o .tools/devstack ./tools/devstack
 	go run ./tools/loadgen -devstack .tools/devstack -duration 15s -concurrency 16 -rate 200 -out bench-results/loadgen-rate200.json
 	go run ./tools/loadgen -devstack .tools/devstack -duration 10s -concurrency 16 -out bench-results/loadgen-max.json
-	cd platform && go test -run '^$$' -bench . -benchtime 1s ./eventpattern/ ./bus/ ./pipe/ ./eventlog/boltlog/ | tee ../bench-results/platform.txt
+	cd tools/local && go test -run '^$$' -bench . -benchtime 1s ./eventpattern/ ./bus/ ./pipe/ ./boltlog/ | tee ../../bench-results/local.txt
 	cd services/concerts && go test -run '^$$' -bench . -benchtime 1s ./internal/ports/ | tee ../../bench-results/concerts.txt
 	cd services/projections && go test -run '^$$' -bench . -benchtime 1s ./internal/app/ | tee ../../bench-results/projections.txt

@@ -9,8 +9,6 @@ require (
 	github.com/concertsys/services/projections v0.0.0
 )
 
-require github.com/google/go-cmp v0.7.0 // indirect
-
 require (
 	github.com/Masterminds/semver/v3 v3.5.0 // indirect
 	github.com/aws/aws-cdk-go/awscdk/v2 v2.276.0
@@ -40,10 +38,15 @@ require (
 	github.com/cdklabs/awscdk-asset-awscli-go/awscliv1/v2 v2.2.292 // indirect
 	github.com/cdklabs/awscdk-asset-node-proxy-agent-go/nodeproxyagentv6/v2 v2.1.3 // indirect
 	github.com/cdklabs/cdk-nag-go/cdknag/v2 v2.38.2
-	github.com/cdklabs/cloud-assembly-schema-go/awscdkcloudassemblyschema/v55 v55.3.0 // indirect
+	github.com/cdklabs/cloud-assembly-schema-go/awscdkcloudassemblyschema/v55 v55.6.0 // indirect
 	github.com/chromedp/cdproto v0.159.0
 	github.com/chromedp/chromedp v0.23.0
 	github.com/coder/websocket v1.8.15
+	github.com/concertsys/platform/infra v0.0.0
+	github.com/concertsys/services/concerts/infra v0.0.0
+	github.com/concertsys/services/notifications/infra v0.0.0
+	github.com/concertsys/services/projections/infra v0.0.0
+	github.com/concertsys/tools/local v0.0.0
 	github.com/fatih/color v1.19.0 // indirect
 	github.com/go-json-experiment/json v0.0.0-20260213210345-44df1a37e875 // indirect
 	github.com/golang-jwt/jwt/v5 v5.3.1 // indirect
@@ -74,3 +77,13 @@ replace (
 	github.com/concertsys/services/notifications => ../services/notifications
 	github.com/concertsys/services/projections => ../services/projections
 )
+
+replace github.com/concertsys/tools/local => ./local
+
+replace github.com/concertsys/platform/infra => ../platform/infra
+
+replace github.com/concertsys/services/concerts/infra => ../services/concerts/infra
+
+replace github.com/concertsys/services/projections/infra => ../services/projections/infra
+
+replace github.com/concertsys/services/notifications/infra => ../services/notifications/infra

@@ -11,7 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/concertsys/platform/dynamotable"
-	"github.com/concertsys/platform/dynamotest"
+	"github.com/concertsys/platform/testkit/dynamotest"
 )
 
 func input(name string) *dynamodb.CreateTableInput {

@@ -18,6 +18,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsssm"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
+	"github.com/concertsys/platform/service"
 )
 
 // Stack names the CDK app uses (cdk deploy <name>).
@@ -49,10 +50,8 @@ const (
 	ParamWebSocketURL = "notifications/websocket-url"
 )
 
-// OrganizersGroup is the Cognito group whose members may call the write routes. It
-// equals localauth.OrganizersGroup (localauth's tests hold them together) without
-// importing localauth, which would pull its JWT library into every service module.
-const OrganizersGroup = "organizers"
+// OrganizersGroup is the Cognito group whose members may call the write routes.
+const OrganizersGroup = service.OrganizersGroup
 
 // OrganizersScope is the OAuth scope the user pool's pre-token-generation trigger adds
 // to the access token of a member of OrganizersGroup; Organizers routes require it

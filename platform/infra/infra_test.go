@@ -14,11 +14,11 @@ import (
 	"github.com/santhosh-tekuri/jsonschema/v6"
 	"github.com/stretchr/testify/require"
 
-	"github.com/concertsys/platform/bus"
 	"github.com/concertsys/platform/infra"
 	"github.com/concertsys/platform/infra/infratest"
-	"github.com/concertsys/platform/schemavalidate"
 	"github.com/concertsys/platform/service"
+	"github.com/concertsys/platform/subscription"
+	"github.com/concertsys/platform/testkit/schemavalidate"
 )
 
 func TestDraft04(t *testing.T) {
@@ -99,15 +99,15 @@ func TestRegistrySchemasAreDraft04(t *testing.T) {
 func TestRetryPolicy(t *testing.T) {
 	tests := []struct {
 		name        string
-		sub         bus.Subscription
+		sub         subscription.Subscription
 		wantRetries int
 		wantAge     int
 	}{
-		{"defaults", bus.Subscription{}, bus.DefaultMaxAttempts - 1, int(bus.DefaultMaxEventAge / time.Second)},
-		{"explicit", bus.Subscription{MaxAttempts: 3, MaxEventAge: 10 * time.Minute}, 2, 600},
-		{"one attempt means no retry", bus.Subscription{MaxAttempts: 1}, 0, 3600},
-		{"clamped", bus.Subscription{MaxAttempts: 1000, MaxEventAge: 48 * time.Hour}, 185, 86400},
-		{"age at least a minute", bus.Subscription{MaxEventAge: time.Second}, 7, 60},
+		{"defaults", subscription.Subscription{}, subscription.DefaultMaxAttempts - 1, int(subscription.DefaultMaxEventAge / time.Second)},
+		{"explicit", subscription.Subscription{MaxAttempts: 3, MaxEventAge: 10 * time.Minute}, 2, 600},
+		{"one attempt means no retry", subscription.Subscription{MaxAttempts: 1}, 0, 3600},
+		{"clamped", subscription.Subscription{MaxAttempts: 1000, MaxEventAge: 48 * time.Hour}, 185, 86400},
+		{"age at least a minute", subscription.Subscription{MaxEventAge: time.Second}, 7, 60},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -125,7 +125,7 @@ var testService = service.Service{
 		{Function: "write", RouteKey: "POST /things/{id}/do", Access: service.Organizers},
 		{Function: "read", RouteKey: "GET /things/{id}", Access: service.Public},
 	},
-	Consumers: []service.Consumer{{Function: "consume", Subscription: bus.Subscription{
+	Consumers: []service.Consumer{{Function: "consume", Subscription: subscription.Subscription{
 		Name:        "demo-things",
 		Pattern:     json.RawMessage(`{"source":["concerts"],"detail":{"data":{"quantity":[{"numeric":[">",5]}]}},"detail-type":[{"prefix":"Concert"}]}`),
 		MaxAttempts: 4, MaxEventAge: 30 * time.Minute,
@@ -332,7 +332,7 @@ func newDemoStack(t *testing.T, app awscdk.App, props infra.StackProps) awscdk.S
 	require.NoError(t, err)
 	_, err = infra.NewEventLogPipe(stack, "BadPipe", infra.EventLogPipeProps{Table: table, Enricher: fns["enrich"].Function, BusArn: shared.BusArn(), Source: "x", BatchSize: 11})
 	require.Error(t, err)
-	_, err = infra.NewSubscriber(stack, "BadSub", infra.SubscriberProps{Subscription: bus.Subscription{Name: "x", Pattern: json.RawMessage(`[`)}, BusName: shared.BusName(), Function: fns["consume"].Function})
+	_, err = infra.NewSubscriber(stack, "BadSub", infra.SubscriberProps{Subscription: subscription.Subscription{Name: "x", Pattern: json.RawMessage(`[`)}, BusName: shared.BusName(), Function: fns["consume"].Function})
 	require.Error(t, err)
 	return stack
 }

@@ -11,8 +11,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
-
-	"github.com/concertsys/platform/bus"
+	"github.com/concertsys/platform/subscription"
 )
 
 // Bounds EventBridge puts on a target's retry policy.
@@ -24,7 +23,7 @@ const (
 
 // SubscriberProps are a Go-declared subscription and the function it delivers to.
 type SubscriberProps struct {
-	Subscription bus.Subscription
+	Subscription subscription.Subscription
 	// BusName is the name of the shared bus (Shared.BusName: from SSM).
 	BusName  *string
 	Function awslambda.IFunction
@@ -41,13 +40,13 @@ type Subscriber struct {
 
 // RetryPolicy is the EventBridge retry policy of s (MaximumRetryAttempts,
 // MaximumEventAgeInSeconds), defaults applied and clamped to EventBridge's limits.
-func RetryPolicy(s bus.Subscription) (retries int, maxAgeSeconds int) {
+func RetryPolicy(s subscription.Subscription) (retries int, maxAgeSeconds int) {
 	attempts, age := s.MaxAttempts, s.MaxEventAge
 	if attempts <= 0 {
-		attempts = bus.DefaultMaxAttempts
+		attempts = subscription.DefaultMaxAttempts
 	}
 	if age <= 0 {
-		age = bus.DefaultMaxEventAge
+		age = subscription.DefaultMaxEventAge
 	}
 	age = min(max(age, minEventAge), maxEventAge)
 	return min(attempts-1, maxRetryAttempts), int(age / time.Second)

@@ -10,8 +10,7 @@ import (
 	"reflect"
 
 	"github.com/aws/aws-lambda-go/events"
-
-	"github.com/concertsys/platform/bus"
+	"github.com/concertsys/platform/subscription"
 )
 
 // HTTPHandler is an API Gateway HTTP API (payload 2.0) Lambda handler.
@@ -30,9 +29,13 @@ type Access int
 const (
 	// Public routes need no token (reads).
 	Public Access = iota
-	// Organizers routes need a JWT whose cognito:groups contains "organizers".
+	// Organizers routes need a JWT whose cognito:groups contains OrganizersGroup.
 	Organizers
 )
+
+// OrganizersGroup is the Cognito group whose members may call Organizers routes: the
+// platform stack creates it on AWS and devstack's authorizer checks it.
+const OrganizersGroup = "organizers"
 
 // HTTPRoute is one route of the shared HTTP API, e.g. "POST /concerts".
 type HTTPRoute struct {
@@ -52,8 +55,8 @@ type WebSocketRoute struct {
 // Consumer is a Lambda function behind a bus rule.
 type Consumer struct {
 	Function     string
-	Subscription bus.Subscription
-	Handler      bus.Target
+	Subscription subscription.Subscription
+	Handler      subscription.Target
 }
 
 // Enricher is the enrichment function of the pipe from the service's event log.

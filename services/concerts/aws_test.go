@@ -8,9 +8,9 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/stretchr/testify/require"
 
-	"github.com/concertsys/platform/dynamotest"
 	"github.com/concertsys/platform/eventlog/dynamolog"
 	"github.com/concertsys/platform/service"
+	"github.com/concertsys/platform/testkit/dynamotest"
 
 	"github.com/concertsys/services/concerts"
 )

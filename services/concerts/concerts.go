@@ -16,7 +16,6 @@ import (
 	"github.com/concertsys/platform/service"
 
 	"github.com/concertsys/services/concerts/concertevents"
-	"github.com/concertsys/services/concerts/internal/adapters/boltidempotency"
 	"github.com/concertsys/services/concerts/internal/adapters/dynamoidempotency"
 	"github.com/concertsys/services/concerts/internal/app"
 	"github.com/concertsys/services/concerts/internal/ports"
@@ -50,11 +49,11 @@ const (
 )
 
 // IdempotencyStore is the port that remembers Idempotency-Key requests; the types
-// around it are aliases so other modules can use the adapters below.
+// around it are aliases so other modules can use the adapters (NewDynamoIdempotency,
+// and embedded.OpenIdempotency for devstack).
 type (
 	IdempotencyStore  = app.IdempotencyStore
 	IdempotencyRecord = app.IdempotencyRecord
-	LocalIdempotency  = boltidempotency.Store
 )
 
 // Deps is what New needs. Now, NewID and Logger default to time.Now, random UUIDs
@@ -121,12 +120,6 @@ func describe(h *ports.HTTP, enrich service.EnrichmentHandler) service.Service {
 		},
 		Enrichers: []service.Enricher{{Function: FnEnrichEvents, Handler: enrich}},
 	}
-}
-
-// OpenLocalIdempotency opens the embedded (bbolt) idempotency store devstack uses,
-// in its own file (bbolt locks a file per process, so it cannot share the log's).
-func OpenLocalIdempotency(path string) (*LocalIdempotency, error) {
-	return boltidempotency.Open(path, time.Now())
 }
 
 // NewDynamoIdempotency is the DynamoDB idempotency store over table.

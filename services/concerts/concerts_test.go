@@ -11,10 +11,11 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/stretchr/testify/require"
 
-	"github.com/concertsys/platform/eventlog/boltlog"
 	"github.com/concertsys/platform/service"
+	"github.com/concertsys/tools/local/boltlog"
 
 	"github.com/concertsys/services/concerts"
+	"github.com/concertsys/services/concerts/embedded"
 )
 
 func TestDescribeMatchesTheMains(t *testing.T) {
@@ -68,7 +69,7 @@ func TestLocalService(t *testing.T) {
 	log, err := boltlog.Open(filepath.Join(dir, "events.db"))
 	require.NoError(t, err)
 	defer log.Close()
-	idem, err := concerts.OpenLocalIdempotency(filepath.Join(dir, "idempotency.db"))
+	idem, err := embedded.OpenIdempotency(filepath.Join(dir, "idempotency.db"))
 	require.NoError(t, err)
 	defer idem.Close()
 	svc, err := concerts.New(context.Background(), concerts.Deps{Log: log, Idempotency: idem})

@@ -10,7 +10,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/stretchr/testify/require"
 
-	"github.com/concertsys/platform/schemavalidate"
+	"github.com/concertsys/platform/testkit/schemavalidate"
 	"github.com/concertsys/services/notifications"
 )
 

@@ -22,10 +22,11 @@ import (
 	"github.com/coder/websocket"
 	"github.com/stretchr/testify/require"
 
-	"github.com/concertsys/platform/dynamotest"
 	"github.com/concertsys/platform/service"
-	"github.com/concertsys/platform/wsgateway"
+	"github.com/concertsys/platform/testkit/dynamotest"
 	"github.com/concertsys/services/notifications"
+	"github.com/concertsys/services/notifications/embedded"
+	"github.com/concertsys/tools/local/wsgateway"
 )
 
 // stores are the adapters the end-to-end tests run against.
@@ -34,7 +35,7 @@ var stores = []struct {
 	open func(t testing.TB) notifications.Store
 }{
 	{"bbolt", func(t testing.TB) notifications.Store {
-		st, err := notifications.OpenLocalStore(filepath.Join(t.TempDir(), "connections.db"))
+		st, err := embedded.OpenStore(filepath.Join(t.TempDir(), "connections.db"))
 		require.NoError(t, err)
 		t.Cleanup(func() { _ = st.Close() })
 		return st

@@ -14,9 +14,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/apigatewaymanagementapi"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
-	"github.com/concertsys/platform/bus"
 	"github.com/concertsys/platform/service"
-	"github.com/concertsys/services/notifications/internal/adapters/boltstore"
+	"github.com/concertsys/platform/subscription"
 	"github.com/concertsys/services/notifications/internal/adapters/dynamostore"
 	"github.com/concertsys/services/notifications/internal/adapters/management"
 	"github.com/concertsys/services/notifications/internal/app"
@@ -65,17 +64,6 @@ const DefaultConnectionTTL = 2*time.Hour + 15*time.Minute
 // Store keeps connections, subscriptions and delivered versions.
 type Store = app.Store
 
-// LocalStore is a Store in a local file that must be closed.
-type LocalStore interface {
-	Store
-	Close() error
-}
-
-// OpenLocalStore opens the embedded (bbolt) store for devstack at path.
-func OpenLocalStore(path string) (LocalStore, error) {
-	return boltstore.Open(path)
-}
-
 // NewDynamoStore is the store in the DynamoDB table (see Table* for its design).
 func NewDynamoStore(client *dynamodb.Client, table string) Store {
 	return dynamostore.New(client, table)
@@ -102,12 +90,12 @@ type Deps struct {
 }
 
 // Subscription is the rule delivering ConcertViewUpdated to fan-out.
-func Subscription() bus.Subscription {
+func Subscription() subscription.Subscription {
 	pattern, _ := json.Marshal(map[string][]string{ // strings always marshal
 		"source":      {domain.ViewEventsSource},
 		"detail-type": {domain.ConcertViewUpdatedType},
 	})
-	return bus.Subscription{Name: SubscriptionViewUpdates, Pattern: pattern}
+	return subscription.Subscription{Name: SubscriptionViewUpdates, Pattern: pattern}
 }
 
 // Describe is the service without handlers (for the CDK stack).

@@ -9,9 +9,9 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/concertsys/platform/dynamotest"
 	"github.com/concertsys/platform/eventlog"
 	"github.com/concertsys/platform/eventlog/dynamolog"
+	"github.com/concertsys/platform/testkit/dynamotest"
 	projections "github.com/concertsys/services/projections"
 	"github.com/concertsys/services/projections/internal/domain"
 	"github.com/concertsys/services/projections/internal/historygen"

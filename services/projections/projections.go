@@ -3,7 +3,8 @@
 // API over it, and announces every committed view change as ConcertViewUpdated.
 //
 // Describe and New give the service's functions for CDK, devstack and the Lambda
-// mains; OpenLocalViews and Rebuild are what devstack needs besides.
+// mains; Rebuild is what devstack needs besides (its embedded view store is in
+// package embedded).
 package projections
 
 import (
@@ -17,10 +18,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 
-	"github.com/concertsys/platform/bus"
 	"github.com/concertsys/platform/eventlog"
 	"github.com/concertsys/platform/service"
-	"github.com/concertsys/services/projections/internal/adapters/boltviews"
+	"github.com/concertsys/platform/subscription"
 	"github.com/concertsys/services/projections/internal/adapters/dynamoviews"
 	"github.com/concertsys/services/projections/internal/adapters/ebpublisher"
 	"github.com/concertsys/services/projections/internal/app"
@@ -51,27 +51,20 @@ const SubscriptionName = "projections-concert-events"
 
 // Subscription is the consumer's rule: source concerts and exactly the event types
 // it applies.
-func Subscription() bus.Subscription {
+func Subscription() subscription.Subscription {
 	pattern, _ := json.Marshal(map[string][]string{ // strings always marshal
 		"source":      {domain.Source},
 		"detail-type": domain.EventTypes(),
 	})
-	return bus.Subscription{Name: SubscriptionName, Pattern: pattern}
+	return subscription.Subscription{Name: SubscriptionName, Pattern: pattern}
 }
 
-// ViewStore is the read model store port; OpenLocalViews and NewDynamoViews return
-// its adapters.
+// ViewStore is the read model store port; NewDynamoViews and embedded.OpenViews
+// return its adapters.
 type ViewStore = app.ViewStore
-
-// LocalViews is the embedded bbolt view store.
-type LocalViews = boltviews.Store
 
 // RebuildStats says what a rebuild did.
 type RebuildStats = app.RebuildStats
-
-// OpenLocalViews opens (creating if needed) the durable embedded view store at path.
-// Its CursorKey method gives a cursor key kept in the same file.
-func OpenLocalViews(path string) (*LocalViews, error) { return boltviews.Open(path) }
 
 // NewDynamoViews is the view store in an existing DynamoDB table.
 func NewDynamoViews(client *dynamodb.Client, table string) ViewStore {

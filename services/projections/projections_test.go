@@ -17,15 +17,16 @@ import (
 
 	"github.com/concertsys/platform/envelope"
 	"github.com/concertsys/platform/eventlog"
-	"github.com/concertsys/platform/eventlog/boltlog"
-	"github.com/concertsys/platform/eventpattern"
 	"github.com/concertsys/platform/httpapi"
-	"github.com/concertsys/platform/schemavalidate"
 	"github.com/concertsys/platform/service"
+	"github.com/concertsys/platform/testkit/schemavalidate"
 	projections "github.com/concertsys/services/projections"
+	"github.com/concertsys/services/projections/embedded"
 	"github.com/concertsys/services/projections/internal/historygen"
 	"github.com/concertsys/services/projections/internal/publishtest"
 	"github.com/concertsys/services/projections/viewevents"
+	"github.com/concertsys/tools/local/boltlog"
+	"github.com/concertsys/tools/local/eventpattern"
 )
 
 // stack is the service wired as devstack wires it: bbolt views and log, the real
@@ -33,7 +34,7 @@ import (
 type stack struct {
 	svc   service.Service
 	log   *boltlog.Log
-	views *projections.LocalViews
+	views *embedded.Views
 	bus   *publishtest.Bus
 }
 
@@ -45,7 +46,7 @@ func newStack(t *testing.T) *stack {
 func newStackT(t testing.TB) *stack {
 	t.Helper()
 	dir := t.TempDir()
-	views, err := projections.OpenLocalViews(filepath.Join(dir, "views.db"))
+	views, err := embedded.OpenViews(filepath.Join(dir, "views.db"))
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = views.Close() })
 	log, err := boltlog.Open(filepath.Join(dir, "events.db"))

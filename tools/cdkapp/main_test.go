@@ -10,8 +10,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/concertsys/platform/infra/infratest"
-	"github.com/concertsys/platform/schemavalidate"
 	"github.com/concertsys/platform/service"
+	"github.com/concertsys/platform/testkit/schemavalidate"
 
 	"github.com/concertsys/services/concerts"
 	"github.com/concertsys/services/notifications"

@@ -15,9 +15,9 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
-	"github.com/concertsys/platform/bus/eventsapi"
-	"github.com/concertsys/platform/localauth"
 	"github.com/concertsys/tools/devstack/internal/stack"
+	"github.com/concertsys/tools/local/bus/eventsapi"
+	"github.com/concertsys/tools/local/localauth"
 )
 
 // cmdToken prints an organizer JWT signed with the data directory's key, the one a

@@ -19,7 +19,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/concertsys/platform/envelope"
-	"github.com/concertsys/platform/schemavalidate"
+	"github.com/concertsys/platform/testkit/schemavalidate"
 )
 
 type written struct {
@@ -270,7 +270,7 @@ func TestEndToEndAuthOn(t *testing.T) {
 		require.NoError(t, err)
 		return strings.TrimSpace(string(out))
 	}
-	// Expiry is checked in platform/localauth with a controlled clock.
+	// Expiry is checked in tools/local/localauth with a controlled clock.
 	noGroup := mint("-groups", "")
 	otherGroup := mint("-groups", "fans")
 	foreign := mint("-data", t.TempDir()) // signed with another data directory's key

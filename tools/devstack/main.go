@@ -23,8 +23,8 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/concertsys/platform/localauth"
 	"github.com/concertsys/tools/devstack/internal/stack"
+	"github.com/concertsys/tools/local/localauth"
 )
 
 const (

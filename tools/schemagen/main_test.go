@@ -8,7 +8,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/concertsys/platform/schemavalidate"
+	"github.com/concertsys/platform/testkit/schemavalidate"
 )
 
 func TestOutputIsDeterministic(t *testing.T) {

@@ -10,10 +10,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/stretchr/testify/require"
 
-	"github.com/concertsys/platform/dynamotest"
 	"github.com/concertsys/platform/eventlog"
 	"github.com/concertsys/platform/eventlog/dynamolog"
-	"github.com/concertsys/platform/eventlog/eventlogtest"
+	"github.com/concertsys/platform/testkit/dynamotest"
+	"github.com/concertsys/platform/testkit/eventlogtest"
 )
 
 func TestConformance(t *testing.T) {

@@ -7,9 +7,9 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/concertsys/platform/dynamotest"
 	"github.com/concertsys/platform/eventlog"
 	"github.com/concertsys/platform/eventlog/dynamolog"
+	"github.com/concertsys/platform/testkit/dynamotest"
 )
 
 // Append to and load from a DynamoDB table (here minidyn's server in-process).

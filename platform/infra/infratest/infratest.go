@@ -17,9 +17,9 @@ import (
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
 	"github.com/stretchr/testify/require"
 
-	"github.com/concertsys/platform/bus"
 	"github.com/concertsys/platform/infra"
 	"github.com/concertsys/platform/service"
+	"github.com/concertsys/platform/subscription"
 )
 
 // NewApp is a CDK app writing to a temporary directory, with the cdk-nag AwsSolutions
@@ -158,7 +158,7 @@ func Actions(stmt any) []string {
 // RequireSubscriberRule fails unless rule (an AWS::Events::Rule) is sub as a
 // Subscriber construct renders it: the subscription's name and pattern, its retry
 // policy, and fn as the target.
-func RequireSubscriberRule(t testing.TB, rule Resource, sub bus.Subscription, fn Resource) {
+func RequireSubscriberRule(t testing.TB, rule Resource, sub subscription.Subscription, fn Resource) {
 	t.Helper()
 	r := rule.Properties
 	require.Equal(t, sub.Name, r["Name"])

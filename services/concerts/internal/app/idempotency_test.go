@@ -13,7 +13,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/concertsys/platform/eventlog/boltlog"
+	"github.com/concertsys/tools/local/boltlog"
 
 	"github.com/concertsys/services/concerts/internal/adapters/boltidempotency"
 	"github.com/concertsys/services/concerts/internal/app"

@@ -10,8 +10,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/concertsys/platform/eventlog"
-	"github.com/concertsys/platform/pipe"
-	"github.com/concertsys/platform/schemavalidate"
+	"github.com/concertsys/platform/testkit/schemavalidate"
+	"github.com/concertsys/tools/local/pipe"
 
 	"github.com/concertsys/services/concerts/concertevents"
 	"github.com/concertsys/services/concerts/internal/ports"

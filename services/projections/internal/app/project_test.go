@@ -15,10 +15,9 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/stretchr/testify/require"
 
-	"github.com/concertsys/platform/dynamotest"
 	"github.com/concertsys/platform/eventlog"
-	"github.com/concertsys/platform/eventlog/boltlog"
-	"github.com/concertsys/platform/schemavalidate"
+	"github.com/concertsys/platform/testkit/dynamotest"
+	"github.com/concertsys/platform/testkit/schemavalidate"
 	"github.com/concertsys/services/projections/internal/adapters/boltviews"
 	"github.com/concertsys/services/projections/internal/adapters/dynamoviews"
 	"github.com/concertsys/services/projections/internal/adapters/ebpublisher"
@@ -28,6 +27,7 @@ import (
 	"github.com/concertsys/services/projections/internal/ports"
 	"github.com/concertsys/services/projections/internal/publishtest"
 	"github.com/concertsys/services/projections/viewevents"
+	"github.com/concertsys/tools/local/boltlog"
 )
 
 // harness is one event log, one view store and one bus shared by consumers.

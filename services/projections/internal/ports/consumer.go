@@ -10,13 +10,13 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
-	"github.com/concertsys/platform/bus"
+	"github.com/concertsys/platform/subscription"
 	"github.com/concertsys/services/projections/internal/app"
 	"github.com/concertsys/services/projections/internal/domain"
 )
 
 // ConcertEvents is the target of the projections-concert-events rule.
-func ConcertEvents(projector *app.Projector, logger *slog.Logger) bus.Target {
+func ConcertEvents(projector *app.Projector, logger *slog.Logger) subscription.Target {
 	return func(ctx context.Context, ev events.EventBridgeEvent) error {
 		if ev.Source != domain.Source {
 			return fmt.Errorf("event %s: source %q, want %q: %w", ev.ID, ev.Source, domain.Source, domain.ErrInvalidEvent)

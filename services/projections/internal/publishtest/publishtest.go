@@ -1,4 +1,4 @@
-// Package publishtest runs the real local EventBridge (platform/bus behind its
+// Package publishtest runs the real local EventBridge (tools/local/bus behind its
 // eventsapi HTTP API) for tests, with a subscription that records every
 // ConcertViewUpdated the service publishes through the AWS SDK client.
 package publishtest
@@ -18,10 +18,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/stretchr/testify/require"
 
-	"github.com/concertsys/platform/bus"
-	"github.com/concertsys/platform/bus/eventsapi"
 	"github.com/concertsys/platform/envelope"
+	"github.com/concertsys/platform/subscription"
 	"github.com/concertsys/services/projections/viewevents"
+	"github.com/concertsys/tools/local/bus"
+	"github.com/concertsys/tools/local/bus/eventsapi"
 )
 
 // BusName is the bus the harness serves.
@@ -45,7 +46,7 @@ func Start(t testing.TB) *Bus {
 	t.Cleanup(func() { _ = b.Close(context.Background()) })
 	rec := &Bus{}
 	pattern := `{"source":["` + viewevents.Source + `"],"detail-type":["` + viewevents.ConcertViewUpdated + `"]}`
-	require.NoError(t, b.Subscribe(bus.Subscription{Name: "recorder", Pattern: json.RawMessage(pattern)},
+	require.NoError(t, b.Subscribe(subscription.Subscription{Name: "recorder", Pattern: json.RawMessage(pattern)},
 		func(_ context.Context, ev events.EventBridgeEvent) error {
 			var d envelope.Typed[viewevents.ConcertViewV1]
 			if err := json.Unmarshal(ev.Detail, &d); err != nil {

@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/concertsys/platform/httpapi"
-	"github.com/concertsys/platform/localauth"
+	"github.com/concertsys/tools/local/localauth"
 )
 
 // LocalTokenPath is where the live board gets an organizer token on its own.

@@ -9,11 +9,14 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/apigatewaymanagementapi"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 
-	"github.com/concertsys/platform/eventlog/boltlog"
 	"github.com/concertsys/platform/service"
 	"github.com/concertsys/services/concerts"
+	concertsembedded "github.com/concertsys/services/concerts/embedded"
 	"github.com/concertsys/services/notifications"
+	notificationsembedded "github.com/concertsys/services/notifications/embedded"
 	"github.com/concertsys/services/projections"
+	projectionsembedded "github.com/concertsys/services/projections/embedded"
+	"github.com/concertsys/tools/local/boltlog"
 )
 
 // environment is what the services are built from.
@@ -42,7 +45,7 @@ func buildServices(ctx context.Context, env environment) (out services, err erro
 		}
 	}()
 
-	idem, err := concerts.OpenLocalIdempotency(filepath.Join(env.dataDir, "concerts-idempotency.db"))
+	idem, err := concertsembedded.OpenIdempotency(filepath.Join(env.dataDir, "concerts-idempotency.db"))
 	if err != nil {
 		return out, fmt.Errorf("concerts idempotency store: %w", err)
 	}
@@ -53,7 +56,7 @@ func buildServices(ctx context.Context, env environment) (out services, err erro
 	}
 	out.services = append(out.services, conc)
 
-	connections, err := notifications.OpenLocalStore(filepath.Join(env.dataDir, "notifications.db"))
+	connections, err := notificationsembedded.OpenStore(filepath.Join(env.dataDir, "notifications.db"))
 	if err != nil {
 		return out, fmt.Errorf("notifications store: %w", err)
 	}
@@ -66,7 +69,7 @@ func buildServices(ctx context.Context, env environment) (out services, err erro
 	}
 	out.services = append(out.services, notif)
 
-	views, err := projections.OpenLocalViews(filepath.Join(env.dataDir, "projections.db"))
+	views, err := projectionsembedded.OpenViews(filepath.Join(env.dataDir, "projections.db"))
 	if err != nil {
 		return out, fmt.Errorf("projections store: %w", err)
 	}

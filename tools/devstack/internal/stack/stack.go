@@ -25,18 +25,18 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/apigatewaymanagementapi"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 
-	"github.com/concertsys/platform/bus"
-	"github.com/concertsys/platform/bus/eventsapi"
-	"github.com/concertsys/platform/eventlog/boltlog"
 	"github.com/concertsys/platform/httpapi"
-	"github.com/concertsys/platform/httpgateway"
-	"github.com/concertsys/platform/lambdainvoke"
-	"github.com/concertsys/platform/localauth"
-	"github.com/concertsys/platform/pipe"
 	"github.com/concertsys/platform/service"
-	"github.com/concertsys/platform/wsgateway"
 	"github.com/concertsys/services/projections"
 	"github.com/concertsys/tools/devstack/board"
+	"github.com/concertsys/tools/local/boltlog"
+	"github.com/concertsys/tools/local/bus"
+	"github.com/concertsys/tools/local/bus/eventsapi"
+	"github.com/concertsys/tools/local/httpgateway"
+	"github.com/concertsys/tools/local/lambdainvoke"
+	"github.com/concertsys/tools/local/localauth"
+	"github.com/concertsys/tools/local/pipe"
+	"github.com/concertsys/tools/local/wsgateway"
 )
 
 // Paths devstack serves besides the REST API.
@@ -45,7 +45,7 @@ const (
 	WebSocketPath  = "/ws"
 	EventsAPIPath  = "/_aws/events"
 	ManagementPath = "/_aws/ws"
-	// The bus's developer endpoints (platform/bus/eventsapi).
+	// The bus's developer endpoints (tools/local/bus/eventsapi).
 	TailPath        = EventsAPIPath + "/tail"
 	DeadLettersPath = EventsAPIPath + "/dead-letters"
 	RedrivePath     = EventsAPIPath + "/dead-letters/redrive"

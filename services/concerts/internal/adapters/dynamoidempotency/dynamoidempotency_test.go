@@ -3,7 +3,7 @@ package dynamoidempotency_test
 import (
 	"testing"
 
-	"github.com/concertsys/platform/dynamotest"
+	"github.com/concertsys/platform/testkit/dynamotest"
 
 	"github.com/concertsys/services/concerts/internal/adapters/dynamoidempotency"
 	"github.com/concertsys/services/concerts/internal/adapters/idempotencytest"

@@ -3,7 +3,7 @@ package dynamostore_test
 import (
 	"testing"
 
-	"github.com/concertsys/platform/dynamotest"
+	"github.com/concertsys/platform/testkit/dynamotest"
 	"github.com/concertsys/services/notifications/internal/adapters/dynamostore"
 	"github.com/concertsys/services/notifications/internal/adapters/storetest"
 	"github.com/concertsys/services/notifications/internal/app"

@@ -3,7 +3,7 @@ package dynamoviews_test
 import (
 	"testing"
 
-	"github.com/concertsys/platform/dynamotest"
+	"github.com/concertsys/platform/testkit/dynamotest"
 	"github.com/concertsys/services/projections/internal/adapters/dynamoviews"
 	"github.com/concertsys/services/projections/internal/adapters/viewstoretest"
 	"github.com/concertsys/services/projections/internal/app"

@@ -1,0 +1,200 @@
+package bus
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"runtime/debug"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/concertsys/platform/subscription"
+)
+
+// delivery is one event owed to one rule: persisted from Put until the target
+// succeeds or it is dead-lettered.
+type delivery struct {
+	Rule       string          `json:"rule"`
+	EventID    string          `json:"eventId"`
+	Event      json.RawMessage `json:"event"`
+	Attempts   int             `json:"attempts"`
+	LastError  string          `json:"lastError,omitempty"`
+	ReceivedAt time.Time       `json:"receivedAt"`
+}
+
+// matcher is what the bus needs of a compiled event pattern.
+type matcher interface {
+	Match(event []byte) (bool, error)
+}
+
+// rule is a subscription with its own unbounded FIFO queue and worker pool, so a slow
+// or failing target never holds up other rules, and retries rejoin at the back of the
+// queue so fresh events are not starved by a failing one.
+type rule struct {
+	bus     *Bus
+	sub     subscription.Subscription
+	target  subscription.Target
+	pattern matcher
+
+	mu      sync.Mutex
+	cond    *sync.Cond
+	queue   []*delivery
+	timers  map[*time.Timer]struct{}
+	stopped bool
+}
+
+func newRule(b *Bus, sub subscription.Subscription, target subscription.Target, p matcher) *rule {
+	r := &rule{bus: b, sub: sub, target: target, pattern: p, timers: make(map[*time.Timer]struct{})}
+	r.cond = sync.NewCond(&r.mu)
+	return r
+}
+
+func (r *rule) push(d *delivery) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.stopped {
+		return
+	}
+	r.queue = append(r.queue, d)
+	r.cond.Signal()
+}
+
+// pop blocks for the next delivery; false once the rule is stopped.
+func (r *rule) pop() (*delivery, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for len(r.queue) == 0 && !r.stopped {
+		r.cond.Wait()
+	}
+	if r.stopped {
+		return nil, false
+	}
+	d := r.queue[0]
+	r.queue[0] = nil
+	r.queue = r.queue[1:]
+	return d, true
+}
+
+// retryAfter puts d back in the queue after delay.
+func (r *rule) retryAfter(d *delivery, delay time.Duration) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.stopped {
+		return // still pending in the store; the next process resumes it
+	}
+	var t *time.Timer
+	t = time.AfterFunc(delay, func() {
+		r.mu.Lock()
+		delete(r.timers, t)
+		r.mu.Unlock()
+		r.push(d)
+	})
+	r.timers[t] = struct{}{}
+}
+
+func (r *rule) stop() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.stopped = true
+	for t := range r.timers {
+		t.Stop()
+	}
+	r.timers = nil
+	r.queue = nil
+	r.cond.Broadcast()
+}
+
+func (r *rule) work() {
+	defer r.bus.wg.Done()
+	for {
+		d, ok := r.pop()
+		if !ok {
+			return
+		}
+		r.bus.attempt(r, d)
+	}
+}
+
+// attempt invokes the target once and records the outcome: done, retry later, or
+// dead letter.
+func (b *Bus) attempt(r *rule, d *delivery) {
+	if b.now().Sub(d.ReceivedAt) > r.sub.MaxEventAge {
+		b.toDeadLetter(r, d, ReasonMaxEventAge)
+		return
+	}
+	var ev events.EventBridgeEvent
+	if err := json.Unmarshal(d.Event, &ev); err != nil {
+		// Only a corrupted store gets here; retrying cannot help.
+		d.LastError = fmt.Sprintf("decode stored event: %v", err)
+		b.toDeadLetter(r, d, ReasonUndecodable)
+		return
+	}
+	err := b.invoke(r, ev)
+	d.Attempts++
+	if err == nil {
+		b.delivered.Add(1)
+		if err := b.store.removePending(r.sub.Name, d.EventID); err != nil {
+			// The event stays pending and is delivered again after a restart:
+			// a duplicate, which at-least-once allows.
+			b.log.Warn("record delivery", "rule", r.sub.Name, "event", d.EventID, "error", err)
+		}
+		return
+	}
+	b.failed.Add(1)
+	d.LastError = err.Error()
+	delay := backoff(d.Attempts, b.opts.RetryBaseDelay, b.opts.RetryMaxDelay, rand.Int64N)
+	switch {
+	case d.Attempts >= r.sub.MaxAttempts:
+		b.toDeadLetter(r, d, ReasonMaxAttempts)
+		return
+	case b.now().Add(delay).Sub(d.ReceivedAt) > r.sub.MaxEventAge:
+		b.toDeadLetter(r, d, ReasonMaxEventAge)
+		return
+	}
+	b.log.Debug("delivery failed; retrying", "rule", r.sub.Name, "event", d.EventID, "attempt", d.Attempts, "delay", delay, "error", err)
+	if err := b.store.updatePending(d); err != nil {
+		b.log.Warn("record failed attempt", "rule", r.sub.Name, "event", d.EventID, "error", err)
+	}
+	r.retryAfter(d, delay)
+}
+
+// invoke calls the target like Lambda would: with a deadline, and with a panic turned
+// into a failed invocation instead of a crashed process.
+func (b *Bus) invoke(r *rule, ev events.EventBridgeEvent) (err error) {
+	ctx, cancel := context.WithTimeout(b.base, b.opts.DeliveryTimeout)
+	defer cancel()
+	defer func() {
+		if p := recover(); p != nil {
+			b.log.Error("target panicked", "rule", r.sub.Name, "event", ev.ID, "panic", p, "stack", string(debug.Stack()))
+			err = fmt.Errorf("target panicked: %v", p)
+		}
+	}()
+	if err := r.target(ctx, ev); err != nil {
+		return err
+	}
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return fmt.Errorf("target returned after its %s timeout", b.opts.DeliveryTimeout)
+	}
+	return nil
+}
+
+// backoff is the delay before the retry following attempt n (1-based): base*2^(n-1)
+// capped at max, with equal jitter (uniform in [d/2, d]) so retries of many events that
+// failed together spread out instead of stampeding. randN(k) returns [0, k).
+func backoff(n int, base, max time.Duration, randN func(int64) int64) time.Duration {
+	d := base
+	for i := 1; i < n && d < max; i++ {
+		d *= 2
+	}
+	if d > max {
+		d = max
+	}
+	half := d / 2
+	if half <= 0 {
+		return d
+	}
+	return half + time.Duration(randN(int64(d-half)+1))
+}

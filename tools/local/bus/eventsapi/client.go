@@ -1,0 +1,138 @@
+package eventsapi
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/concertsys/platform/httpapi"
+	"github.com/concertsys/tools/local/bus"
+)
+
+// DevClient calls the developer endpoints, for devstack subcommands
+// (e.g. `devstack dead-letters`, `devstack tail`).
+type DevClient struct {
+	// BaseURL is where the handler is mounted, e.g. "http://127.0.0.1:8080/_aws/events".
+	BaseURL string
+	// HTTP is the client to use; http.DefaultClient if nil.
+	HTTP *http.Client
+}
+
+func (c DevClient) http() *http.Client {
+	if c.HTTP != nil {
+		return c.HTTP
+	}
+	return http.DefaultClient
+}
+
+func (c DevClient) url(path string) string { return strings.TrimSuffix(c.BaseURL, "/") + path }
+
+// responseError turns a non-2xx answer into an error carrying its problem detail.
+func responseError(resp *http.Response) error {
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	var p httpapi.Problem
+	if json.Unmarshal(body, &p) == nil && p.Status != 0 {
+		return &p
+	}
+	return fmt.Errorf("%s: %s", resp.Status, bytes.TrimSpace(body))
+}
+
+func (c DevClient) do(ctx context.Context, method, path string, body any, dst any) error {
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return err
+		}
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, c.url(path), rd)
+	if err != nil {
+		return err
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := c.http().Do(req)
+	if err != nil {
+		return fmt.Errorf("%s %s: %w", method, path, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode/100 != 2 {
+		return fmt.Errorf("%s %s: %w", method, path, responseError(resp))
+	}
+	if err := json.NewDecoder(resp.Body).Decode(dst); err != nil {
+		return fmt.Errorf("%s %s: decode answer: %w", method, path, err)
+	}
+	return nil
+}
+
+// DeadLetters lists the dead letters.
+func (c DevClient) DeadLetters(ctx context.Context) ([]bus.DeadLetter, error) {
+	var out DeadLettersResponse
+	if err := c.do(ctx, http.MethodGet, "/dead-letters", nil, &out); err != nil {
+		return nil, err
+	}
+	return out.DeadLetters, nil
+}
+
+// Redrive redrives the given dead letters, or all of them when ids is empty.
+func (c DevClient) Redrive(ctx context.Context, ids ...string) (int, error) {
+	req := RedriveRequest{IDs: ids, All: len(ids) == 0}
+	var out RedriveResponse
+	if err := c.do(ctx, http.MethodPost, "/dead-letters/redrive", req, &out); err != nil {
+		return 0, err
+	}
+	return out.Redriven, nil
+}
+
+// Stats returns the bus counters.
+func (c DevClient) Stats(ctx context.Context) (bus.Stats, error) {
+	var out bus.Stats
+	err := c.do(ctx, http.MethodGet, "/stats", nil, &out)
+	return out, err
+}
+
+// Tail calls fn with every event on the bus matching pattern (empty: all) until ctx
+// is done, fn returns an error, or the server ends the stream.
+func (c DevClient) Tail(ctx context.Context, pattern string, fn func(events.EventBridgeEvent) error) error {
+	path := "/tail"
+	if pattern != "" {
+		path += "?pattern=" + url.QueryEscape(pattern)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.url(path), nil)
+	if err != nil {
+		return err
+	}
+	resp, err := c.http().Do(req)
+	if err != nil {
+		return fmt.Errorf("tail: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("tail: %w", responseError(resp))
+	}
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 0, 64<<10), 8<<20) // an event may be up to 1 MB
+	for sc.Scan() {
+		var ev events.EventBridgeEvent
+		if err := json.Unmarshal(sc.Bytes(), &ev); err != nil {
+			return fmt.Errorf("tail: decode event: %w", err)
+		}
+		if err := fn(ev); err != nil {
+			return err
+		}
+	}
+	if err := sc.Err(); err != nil && ctx.Err() == nil {
+		return fmt.Errorf("tail: %w", err)
+	}
+	return ctx.Err()
+}

@@ -1,0 +1,166 @@
+package eventsapi
+
+import (
+	"bytes"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"strconv"
+
+	"github.com/concertsys/platform/httpapi"
+	"github.com/concertsys/tools/local/bus"
+)
+
+// The developer endpoints are not AWS APIs: they answer JSON and, on error,
+// application/problem+json like the rest of devstack.
+
+// DeadLettersResponse is the body of GET .../dead-letters.
+type DeadLettersResponse struct {
+	DeadLetters []bus.DeadLetter `json:"deadLetters"`
+}
+
+// RedriveRequest is the body of POST .../dead-letters/redrive: either ids, or all.
+type RedriveRequest struct {
+	IDs []string `json:"ids,omitempty"`
+	All bool     `json:"all,omitempty"`
+}
+
+// RedriveResponse is the answer to a redrive.
+type RedriveResponse struct {
+	Redriven int `json:"redriven"`
+}
+
+const maxDevBodyBytes = 1 << 20
+
+func (h *Handler) serveDeadLetters(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet {
+		w.Header().Set("Allow", http.MethodGet)
+		httpapi.WriteProblem(w, r, http.StatusMethodNotAllowed, "use GET to list dead letters")
+		return
+	}
+	dls, err := h.bus.DeadLetters(r.Context())
+	if err != nil {
+		httpapi.WriteProblem(w, r, http.StatusServiceUnavailable, err.Error())
+		return
+	}
+	if dls == nil {
+		dls = []bus.DeadLetter{}
+	}
+	httpapi.WriteJSON(w, http.StatusOK, DeadLettersResponse{DeadLetters: dls})
+}
+
+func (h *Handler) serveRedrive(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		httpapi.WriteProblem(w, r, http.StatusMethodNotAllowed, "use POST to redrive dead letters")
+		return
+	}
+	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
+		httpapi.WriteProblem(w, r, http.StatusUnsupportedMediaType, "Content-Type must be application/json")
+		return
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxDevBodyBytes))
+	if err != nil {
+		httpapi.WriteProblem(w, r, http.StatusRequestEntityTooLarge, fmt.Sprintf("body exceeds %d bytes", maxDevBodyBytes))
+		return
+	}
+	var req RedriveRequest
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&req); err != nil {
+		httpapi.WriteProblem(w, r, http.StatusBadRequest, "body must be {\"ids\":[...]} or {\"all\":true}: "+err.Error())
+		return
+	}
+	if dec.More() {
+		httpapi.WriteProblem(w, r, http.StatusBadRequest, "body must hold exactly one JSON object")
+		return
+	}
+	switch {
+	case req.All && len(req.IDs) > 0:
+		httpapi.WriteProblem(w, r, http.StatusBadRequest, "give either ids or all, not both")
+		return
+	case !req.All && len(req.IDs) == 0:
+		// Redriving everything must be asked for explicitly.
+		httpapi.WriteProblem(w, r, http.StatusBadRequest, "give ids to redrive, or \"all\":true")
+		return
+	}
+	n, err := h.bus.Redrive(r.Context(), req.IDs...)
+	switch {
+	case errors.Is(err, bus.ErrDeadLetterMissing):
+		httpapi.WriteProblem(w, r, http.StatusNotFound, err.Error())
+		return
+	case errors.Is(err, bus.ErrClosed):
+		httpapi.WriteProblem(w, r, http.StatusServiceUnavailable, err.Error())
+		return
+	case err != nil:
+		httpapi.WriteProblem(w, r, http.StatusInternalServerError, err.Error())
+		return
+	}
+	httpapi.WriteJSON(w, http.StatusOK, RedriveResponse{Redriven: n})
+}
+
+// serveTail streams events as newline-delimited JSON until the client goes away, the
+// bus closes or ?limit=N events were sent. ?pattern= filters with an event pattern.
+func (h *Handler) serveTail(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet {
+		w.Header().Set("Allow", http.MethodGet)
+		httpapi.WriteProblem(w, r, http.StatusMethodNotAllowed, "use GET to tail the bus")
+		return
+	}
+	limit := -1
+	if s := r.URL.Query().Get("limit"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 {
+			httpapi.WriteProblem(w, r, http.StatusBadRequest, "limit must be a positive integer")
+			return
+		}
+		limit = n
+	}
+	ch, err := h.bus.Tail(r.Context(), []byte(r.URL.Query().Get("pattern")))
+	if errors.Is(err, bus.ErrClosed) {
+		httpapi.WriteProblem(w, r, http.StatusServiceUnavailable, err.Error())
+		return
+	}
+	if err != nil {
+		httpapi.WriteProblem(w, r, http.StatusBadRequest, err.Error())
+		return
+	}
+	rc := http.NewResponseController(w)
+	w.Header().Set("Content-Type", "application/x-ndjson")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusOK)
+	_ = rc.Flush() // let the client see the stream is open before the first event
+	enc := json.NewEncoder(w)
+	for ev := range ch {
+		if err := enc.Encode(ev); err != nil {
+			return
+		}
+		if err := rc.Flush(); err != nil {
+			return
+		}
+		if limit--; limit == 0 {
+			return
+		}
+	}
+}
+
+// serveStats answers the bus counters (GET .../stats), e.g. to see tail drops.
+func (h *Handler) serveStats(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet {
+		w.Header().Set("Allow", http.MethodGet)
+		httpapi.WriteProblem(w, r, http.StatusMethodNotAllowed, "use GET for stats")
+		return
+	}
+	httpapi.WriteJSON(w, http.StatusOK, h.bus.Stats())
+}
+
+func newRequestID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
