@@ -6,8 +6,10 @@ package service
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/concertsys/platform/subscription"
@@ -110,6 +112,77 @@ func (s Service) Handler(function string) (any, error) {
 		return nil, fmt.Errorf("service %s: function %q has no handler (a Describe() value?)", s.Name, function)
 	}
 	return found, nil
+}
+
+// Handlers maps function names to their handlers, for Attach.
+type Handlers map[string]any
+
+// Attach returns the service with each function's handler taken from handlers by
+// function name: the one way every service binds its handlers to its description.
+// Every function needs a handler of its trigger's type (a method value of the same
+// signature will do), and every handler a function, so a renamed or forgotten
+// function fails when the service is built, not on its first invocation.
+func (s Service) Attach(handlers Handlers) (Service, error) {
+	out := Service{
+		Name:            s.Name,
+		HTTPRoutes:      slices.Clone(s.HTTPRoutes),
+		WebSocketRoutes: slices.Clone(s.WebSocketRoutes),
+		Consumers:       slices.Clone(s.Consumers),
+		Enrichers:       slices.Clone(s.Enrichers),
+		Jobs:            slices.Clone(s.Jobs),
+	}
+	var errs []error
+	used := map[string]bool{}
+	bind := func(function string, dst any) {
+		h, ok := handlers[function]
+		if !ok {
+			errs = append(errs, fmt.Errorf("function %q has no handler", function))
+			return
+		}
+		used[function] = true
+		if err := setHandler(dst, h); err != nil {
+			errs = append(errs, fmt.Errorf("function %q: %w", function, err))
+		}
+	}
+	for i := range out.HTTPRoutes {
+		bind(out.HTTPRoutes[i].Function, &out.HTTPRoutes[i].Handler)
+	}
+	for i := range out.WebSocketRoutes {
+		bind(out.WebSocketRoutes[i].Function, &out.WebSocketRoutes[i].Handler)
+	}
+	for i := range out.Consumers {
+		bind(out.Consumers[i].Function, &out.Consumers[i].Handler)
+	}
+	for i := range out.Enrichers {
+		bind(out.Enrichers[i].Function, &out.Enrichers[i].Handler)
+	}
+	for i := range out.Jobs {
+		bind(out.Jobs[i].Function, &out.Jobs[i].Handler)
+	}
+	for name := range handlers {
+		if !used[name] {
+			errs = append(errs, fmt.Errorf("handler for %q, which is not a function of the service", name))
+		}
+	}
+	if len(errs) > 0 {
+		return Service{}, fmt.Errorf("service %s: %w", s.Name, errors.Join(errs...))
+	}
+	return out, nil
+}
+
+// setHandler stores h in *dst (a pointer to a handler field) when h is a non-nil
+// function of the field's signature.
+func setHandler(dst, h any) error {
+	field := reflect.ValueOf(dst).Elem()
+	v := reflect.ValueOf(h)
+	if !v.IsValid() || (v.Kind() == reflect.Func && v.IsNil()) {
+		return errors.New("nil handler")
+	}
+	if !v.Type().ConvertibleTo(field.Type()) {
+		return fmt.Errorf("handler is a %s, want %s", v.Type(), field.Type())
+	}
+	field.Set(v.Convert(field.Type()))
+	return nil
 }
 
 // each visits every function until visit returns true.

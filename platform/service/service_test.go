@@ -50,3 +50,50 @@ func TestHandlerFindsEveryKindOfFunction(t *testing.T) {
 		})
 	}
 }
+
+func TestAttachBindsByFunctionName(t *testing.T) {
+	desc := service.Service{
+		Name:       "svc",
+		HTTPRoutes: []service.HTTPRoute{{Function: "get", RouteKey: "GET /"}},
+		Consumers:  []service.Consumer{{Function: "consume"}},
+		Jobs:       []service.Job{{Function: "job"}},
+	}
+	httpH := func(context.Context, events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
+		return events.APIGatewayV2HTTPResponse{StatusCode: 204}, nil
+	}
+	consumerH := func(context.Context, events.EventBridgeEvent) error { return nil }
+	jobH := service.JobHandler(func(context.Context, json.RawMessage) (json.RawMessage, error) { return nil, nil })
+	tests := []struct {
+		name     string
+		handlers service.Handlers
+		wantErr  []string
+	}{
+		{name: "every function bound", handlers: service.Handlers{"get": httpH, "consume": consumerH, "job": jobH}},
+		{name: "missing handler", handlers: service.Handlers{"get": httpH, "consume": consumerH},
+			wantErr: []string{`function "job" has no handler`}},
+		{name: "unknown function", handlers: service.Handlers{"get": httpH, "consume": consumerH, "job": jobH, "extra": jobH},
+			wantErr: []string{`handler for "extra"`}},
+		{name: "wrong signature", handlers: service.Handlers{"get": consumerH, "consume": consumerH, "job": jobH},
+			wantErr: []string{`function "get": handler is a`}},
+		{name: "nil handler", handlers: service.Handlers{"get": httpH, "consume": (func(context.Context, events.EventBridgeEvent) error)(nil), "job": jobH},
+			wantErr: []string{`function "consume": nil handler`}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			svc, err := desc.Attach(tc.handlers)
+			if len(tc.wantErr) > 0 {
+				for _, want := range tc.wantErr {
+					require.ErrorContains(t, err, want)
+				}
+				return
+			}
+			require.NoError(t, err)
+			h, err := svc.Handler("get")
+			require.NoError(t, err)
+			resp, err := h.(service.HTTPHandler)(context.Background(), events.APIGatewayV2HTTPRequest{})
+			require.NoError(t, err)
+			require.Equal(t, 204, resp.StatusCode, "got status %d, want 204", resp.StatusCode)
+			require.Nil(t, desc.HTTPRoutes[0].Handler, "got the description changed, want it untouched")
+		})
+	}
+}
