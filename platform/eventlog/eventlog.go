@@ -26,7 +26,7 @@ type Event struct {
 	EventID       string
 	EventType     string
 	SchemaVersion int
-	Created       time.Time
+	OccurredAt    time.Time // stored as the Created attribute
 	CorrelationID string
 	CausationID   string
 	Data          json.RawMessage

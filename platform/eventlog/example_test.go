@@ -15,7 +15,7 @@ import (
 func ExampleValidateBatch() {
 	e := eventlog.Event{
 		AggregateID: "c-1", Version: 1, EventType: "ConcertScheduled", SchemaVersion: 1,
-		Created: time.Date(2026, 5, 1, 18, 0, 0, 0, time.UTC), Data: json.RawMessage(`{"artist":"Owls"}`),
+		OccurredAt: time.Date(2026, 5, 1, 18, 0, 0, 0, time.UTC), Data: json.RawMessage(`{"artist":"Owls"}`),
 	}
 	fmt.Println(eventlog.ItemSize(e), eventlog.ValidateBatch([]eventlog.Event{e}))
 

@@ -80,7 +80,7 @@ func ItemSize(e Event) int {
 	}
 	str(AttrAggregateID, e.AggregateID)
 	num(AttrVersion, strconv.FormatInt(e.Version, 10))
-	num(AttrCreated, EpochSeconds(e.Created))
+	num(AttrCreated, EpochSeconds(e.OccurredAt))
 	str(AttrEventType, e.EventType)
 	str(AttrData, string(e.Data))
 	num(AttrSchemaVersion, strconv.Itoa(e.SchemaVersion))

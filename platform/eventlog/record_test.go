@@ -68,7 +68,7 @@ func TestEpochSecondsRoundTrip(t *testing.T) {
 
 func event(v int64, data string) eventlog.Event {
 	return eventlog.Event{AggregateID: "a", Version: v, EventType: "T", SchemaVersion: 1,
-		Created: time.UnixMilli(1777658400123), Data: json.RawMessage(data)}
+		OccurredAt: time.UnixMilli(1777658400123), Data: json.RawMessage(data)}
 }
 
 // sized pads the data so the item is exactly size bytes.

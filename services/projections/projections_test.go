@@ -80,7 +80,7 @@ func (s *stack) seed(t testing.TB, n int) {
 	for i := range n {
 		id := fmt.Sprintf("c%03d", i)
 		e := eventlog.Event{AggregateID: id, Version: 1, EventID: id + "-e1", EventType: "ConcertScheduled", SchemaVersion: 1,
-			Created: historygen.Start, CorrelationID: "r", CausationID: "r",
+			OccurredAt: historygen.Start, CorrelationID: "r", CausationID: "r",
 			Data: json.RawMessage(fmt.Sprintf(`{"artist":"A","venue":"V","startsAt":"2026-09-%02dT20:00:00Z","capacity":10,"priceCents":1}`, 1+i%28))}
 		require.NoError(t, s.log.Append(ctx, []eventlog.Event{e}))
 		require.NoError(t, s.svc.Consumers[0].Handler(ctx, historygen.BusEvent(e)))
@@ -332,7 +332,7 @@ func TestConsumerAppliesEverySchemaExample(t *testing.T) {
 
 func logEvent(id string, v int64, typ string, data json.RawMessage, at time.Time) eventlog.Event {
 	return eventlog.Event{AggregateID: id, Version: v, EventID: fmt.Sprintf("fill-%d", v), EventType: typ, SchemaVersion: 1,
-		Created: at, CorrelationID: "r", CausationID: "r", Data: data}
+		OccurredAt: at, CorrelationID: "r", CausationID: "r", Data: data}
 }
 
 func examples(t *testing.T, dir, typ string) []json.RawMessage {
@@ -350,7 +350,7 @@ func examples(t *testing.T, dir, typ string) []json.RawMessage {
 func TestConsumerRejectsEventsItCannotApply(t *testing.T) {
 	s := newStack(t)
 	good := historygen.BusEvent(eventlog.Event{AggregateID: "c1", Version: 1, EventID: "e1", EventType: "ConcertScheduled",
-		SchemaVersion: 1, Created: historygen.Start, Data: json.RawMessage(`{"artist":"A","venue":"V","startsAt":"2026-09-01T20:00:00Z","capacity":5,"priceCents":0}`)})
+		SchemaVersion: 1, OccurredAt: historygen.Start, Data: json.RawMessage(`{"artist":"A","venue":"V","startsAt":"2026-09-01T20:00:00Z","capacity":5,"priceCents":0}`)})
 	tests := []struct {
 		name   string
 		mutate func(*events.EventBridgeEvent)

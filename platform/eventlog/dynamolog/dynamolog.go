@@ -228,7 +228,7 @@ func Item(e eventlog.Event) map[string]types.AttributeValue {
 	item := map[string]types.AttributeValue{
 		eventlog.AttrAggregateID:   dynamotable.S(e.AggregateID),
 		eventlog.AttrVersion:       dynamotable.N(e.Version),
-		eventlog.AttrCreated:       &types.AttributeValueMemberN{Value: eventlog.EpochSeconds(e.Created)},
+		eventlog.AttrCreated:       &types.AttributeValueMemberN{Value: eventlog.EpochSeconds(e.OccurredAt)},
 		eventlog.AttrEventType:     dynamotable.S(e.EventType),
 		eventlog.AttrData:          dynamotable.S(string(e.Data)),
 		eventlog.AttrSchemaVersion: dynamotable.N(int64(e.SchemaVersion)),
@@ -248,7 +248,7 @@ func Item(e eventlog.Event) map[string]types.AttributeValue {
 // errBadItem reports an item that is not an event record.
 var errBadItem = errors.New("malformed event item")
 
-// FromItem decodes an event record. Created comes back in UTC, to the millisecond.
+// FromItem decodes an event record. OccurredAt comes back in UTC, to the millisecond.
 func FromItem(item map[string]types.AttributeValue) (eventlog.Event, error) {
 	var e eventlog.Event
 	var errs []error
@@ -286,7 +286,7 @@ func FromItem(item map[string]types.AttributeValue) (eventlog.Event, error) {
 	if e.SchemaVersion, err = strconv.Atoi(num(eventlog.AttrSchemaVersion)); err != nil {
 		errs = append(errs, err)
 	}
-	if e.Created, err = eventlog.ParseEpochSeconds(num(eventlog.AttrCreated)); err != nil {
+	if e.OccurredAt, err = eventlog.ParseEpochSeconds(num(eventlog.AttrCreated)); err != nil {
 		errs = append(errs, err)
 	}
 	if len(errs) > 0 {

@@ -60,7 +60,7 @@ func TestItemMatchesRecordContract(t *testing.T) {
 		created := out.Item["Created"].(*types.AttributeValueMemberN).Value
 		got, err := eventlog.ParseEpochSeconds(created)
 		require.NoError(t, err)
-		require.Equal(t, e.Created.UnixMilli(), got.UnixMilli(), "Created %s: got %v want %v", created, got, e.Created)
+		require.Equal(t, e.OccurredAt.UnixMilli(), got.UnixMilli(), "Created %s: got %v want %v", created, got, e.OccurredAt)
 		require.Equal(t, string(e.Data), out.Item["Data"].(*types.AttributeValueMemberS).Value)
 	})
 }

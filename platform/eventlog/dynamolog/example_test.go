@@ -24,7 +24,7 @@ func ExampleLog() {
 	l := dynamolog.New(b.Client, "events")
 	at := time.Date(2026, 5, 1, 18, 0, 0, 250_000_000, time.UTC)
 	first := eventlog.Event{AggregateID: "c-1", Version: 1, EventType: "ConcertScheduled", SchemaVersion: 1,
-		Created: at, Data: json.RawMessage(`{"artist":"The Midnight Owls"}`)}
+		OccurredAt: at, Data: json.RawMessage(`{"artist":"The Midnight Owls"}`)}
 	fmt.Println(l.Append(ctx, []eventlog.Event{first}))
 
 	err := l.Append(ctx, []eventlog.Event{first})
@@ -36,7 +36,7 @@ func ExampleLog() {
 		fmt.Println(err)
 		return
 	}
-	fmt.Println(len(events), events[0].EventType, eventlog.EpochSeconds(events[0].Created), string(events[0].Data))
+	fmt.Println(len(events), events[0].EventType, eventlog.EpochSeconds(events[0].OccurredAt), string(events[0].Data))
 	// Output:
 	// <nil>
 	// true 1

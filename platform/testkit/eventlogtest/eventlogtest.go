@@ -65,7 +65,7 @@ func NewEvent(id string, v int64) eventlog.Event {
 		EventID:       fmt.Sprintf("evt-%d-%d", time.Now().UnixNano(), n),
 		EventType:     "TestHappened",
 		SchemaVersion: 1,
-		Created:       time.Now().UTC().Truncate(time.Millisecond),
+		OccurredAt:    time.Now().UTC().Truncate(time.Millisecond),
 		CorrelationID: "corr-1",
 		CausationID:   "cause-1",
 		Data:          json.RawMessage(fmt.Sprintf(`{"n":%d,"v":%d}`, n, v)),
@@ -86,7 +86,7 @@ func uniqueID(prefix string) string {
 }
 
 // RequireSameEvents fails unless got holds exactly want, field by field, with
-// Created compared to the millisecond.
+// OccurredAt compared to the millisecond.
 func RequireSameEvents(t testing.TB, want, got []eventlog.Event) {
 	t.Helper()
 	require.Len(t, got, len(want), "got %d events, want %d", len(got), len(want))
@@ -99,7 +99,7 @@ func RequireSameEvents(t testing.TB, want, got []eventlog.Event) {
 		require.Equal(t, w.SchemaVersion, g.SchemaVersion, "event %d: schema version", i)
 		require.Equal(t, w.CorrelationID, g.CorrelationID, "event %d: correlation id", i)
 		require.Equal(t, w.CausationID, g.CausationID, "event %d: causation id", i)
-		require.Equal(t, w.Created.UnixMilli(), g.Created.UnixMilli(), "event %d: created got %v want %v", i, g.Created, w.Created)
+		require.Equal(t, w.OccurredAt.UnixMilli(), g.OccurredAt.UnixMilli(), "event %d: created got %v want %v", i, g.OccurredAt, w.OccurredAt)
 		require.Equal(t, string(w.Data), string(g.Data), "event %d: data", i)
 	}
 }
@@ -440,7 +440,7 @@ func testRoundTrip(t *testing.T, l eventlog.Log) {
 		{"every field set", func(e *eventlog.Event) {
 			e.EventType = "ConcertScheduled"
 			e.SchemaVersion = 3
-			e.Created = time.Date(2026, 5, 1, 20, 0, 0, 123_456_789, amsterdam)
+			e.OccurredAt = time.Date(2026, 5, 1, 20, 0, 0, 123_456_789, amsterdam)
 			e.CorrelationID = "req-8d2f1c"
 			e.CausationID = "cmd-42"
 			e.Data = json.RawMessage(`{"artist":"Sigur Rós ✓","nested":{"a":[1,2.5,null,true]}}`)
@@ -450,10 +450,10 @@ func testRoundTrip(t *testing.T, l eventlog.Log) {
 			e.SchemaVersion = 0
 		}},
 		{"created before 1970", func(e *eventlog.Event) {
-			e.Created = time.Date(1969, 12, 31, 23, 59, 58, 7_000_000, time.UTC)
+			e.OccurredAt = time.Date(1969, 12, 31, 23, 59, 58, 7_000_000, time.UTC)
 		}},
 		{"created on a whole second", func(e *eventlog.Event) {
-			e.Created = time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
+			e.OccurredAt = time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
 		}},
 		{"data with whitespace kept verbatim", func(e *eventlog.Event) {
 			e.Data = json.RawMessage("{ \"a\" : 1 ,\n \"b\": \"\\u00e9\" }")
@@ -470,7 +470,7 @@ func testRoundTrip(t *testing.T, l eventlog.Log) {
 			got, err := l.Load(ctx, e.AggregateID)
 			require.NoError(t, err)
 			RequireSameEvents(t, []eventlog.Event{e}, got)
-			require.Equal(t, time.UTC, got[0].Created.Location(), "got Created in %v, want UTC", got[0].Created.Location())
+			require.Equal(t, time.UTC, got[0].OccurredAt.Location(), "got Created in %v, want UTC", got[0].OccurredAt.Location())
 		})
 	}
 }

@@ -365,7 +365,7 @@ func encode(e eventlog.Event) []byte {
 		b.WriteString(s)
 	}
 	b.Write(binary.AppendVarint(nil, int64(e.SchemaVersion)))
-	b.Write(binary.AppendVarint(nil, e.Created.UnixMilli()))
+	b.Write(binary.AppendVarint(nil, e.OccurredAt.UnixMilli()))
 	b.Write(e.Data)
 	return b.Bytes()
 }
@@ -401,7 +401,7 @@ func decode(aggregateID string, key, v []byte) (eventlog.Event, error) {
 	}
 	e.EventID, e.EventType, e.CorrelationID, e.CausationID = strs[0], strs[1], strs[2], strs[3]
 	e.SchemaVersion = int(schema)
-	e.Created = time.UnixMilli(ms).UTC()
+	e.OccurredAt = time.UnixMilli(ms).UTC()
 	e.Data = append([]byte(nil), v[w:]...)
 	return e, nil
 }

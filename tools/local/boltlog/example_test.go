@@ -31,8 +31,8 @@ func ExampleLog() {
 
 	changed := l.Changed()
 	err = l.Append(ctx, []eventlog.Event{
-		{AggregateID: "c-1", Version: 1, EventType: "ConcertScheduled", SchemaVersion: 1, Created: at, Data: json.RawMessage(`{}`)},
-		{AggregateID: "c-1", Version: 2, EventType: "TicketsSold", SchemaVersion: 1, Created: at, Data: json.RawMessage(`{}`)},
+		{AggregateID: "c-1", Version: 1, EventType: "ConcertScheduled", SchemaVersion: 1, OccurredAt: at, Data: json.RawMessage(`{}`)},
+		{AggregateID: "c-1", Version: 2, EventType: "TicketsSold", SchemaVersion: 1, OccurredAt: at, Data: json.RawMessage(`{}`)},
 	})
 	fmt.Println("append:", err)
 	<-changed // closed by the commit
@@ -46,7 +46,7 @@ func ExampleLog() {
 		fmt.Println(e.Position, e.Event.AggregateID, e.Event.Version, e.Event.EventType)
 	}
 
-	err = l.Append(ctx, []eventlog.Event{{AggregateID: "c-1", Version: 2, EventType: "TicketsSold", Created: at, Data: json.RawMessage(`{}`)}})
+	err = l.Append(ctx, []eventlog.Event{{AggregateID: "c-1", Version: 2, EventType: "TicketsSold", OccurredAt: at, Data: json.RawMessage(`{}`)}})
 	fmt.Println(err)
 	// Output:
 	// append: <nil>

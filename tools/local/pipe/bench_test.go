@@ -46,7 +46,7 @@ func BenchmarkPipe(b *testing.B) {
 				batch := make([]eventlog.Event, n)
 				for i := range batch {
 					batch[i] = eventlog.Event{AggregateID: "c1", Version: int64(v + i + 1), EventID: fmt.Sprint(v + i),
-						EventType: "TicketsSold", SchemaVersion: 1, Created: time.Now(), Data: json.RawMessage(`{"quantity":1}`)}
+						EventType: "TicketsSold", SchemaVersion: 1, OccurredAt: time.Now(), Data: json.RawMessage(`{"quantity":1}`)}
 				}
 				require.NoError(b, log.Append(context.Background(), batch))
 			}

@@ -14,7 +14,7 @@ func ExampleStreamRecord() {
 	arn := pipe.StreamARN("us-east-1", "000000000000", "concerts-events")
 	rec := pipe.StreamRecord("us-east-1", arn, eventlog.FeedEntry{Position: 7, Event: eventlog.Event{
 		AggregateID: "c1", Version: 2, EventID: "e2", EventType: "TicketsSold", SchemaVersion: 1,
-		Created: time.Date(2026, 5, 1, 18, 0, 0, 0, time.UTC), Data: json.RawMessage(`{"quantity":2}`),
+		OccurredAt: time.Date(2026, 5, 1, 18, 0, 0, 0, time.UTC), Data: json.RawMessage(`{"quantity":2}`),
 	}})
 	img, _ := json.Marshal(rec.Change.NewImage)
 	fmt.Println(rec.EventName, rec.Change.SequenceNumber, rec.Change.StreamViewType)

@@ -167,7 +167,7 @@ func (f *fixture) appendEvents(t *testing.T, id string, from, n int) []string {
 		}
 		require.NoError(t, f.log.Append(context.Background(), []eventlog.Event{{
 			AggregateID: id, Version: int64(v), EventID: fmt.Sprintf("%s-e%d", id, v), EventType: typ,
-			SchemaVersion: 1, Created: time.Now(), CorrelationID: "corr", CausationID: "cause",
+			SchemaVersion: 1, OccurredAt: time.Now(), CorrelationID: "corr", CausationID: "cause",
 			Data: json.RawMessage(fmt.Sprintf(`{"n":%d}`, v)),
 		}}))
 		keys = append(keys, fmt.Sprintf("%s/%d", id, v))

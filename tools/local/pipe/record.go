@@ -25,7 +25,7 @@ func StreamRecord(region, sourceARN string, entry eventlog.FeedEntry) events.Dyn
 	image := map[string]events.DynamoDBAttributeValue{
 		eventlog.AttrAggregateID:   events.NewStringAttribute(e.AggregateID),
 		eventlog.AttrVersion:       events.NewNumberAttribute(version),
-		eventlog.AttrCreated:       events.NewNumberAttribute(eventlog.EpochSeconds(e.Created)),
+		eventlog.AttrCreated:       events.NewNumberAttribute(eventlog.EpochSeconds(e.OccurredAt)),
 		eventlog.AttrEventType:     events.NewStringAttribute(e.EventType),
 		eventlog.AttrData:          events.NewStringAttribute(string(e.Data)),
 		eventlog.AttrSchemaVersion: events.NewNumberAttribute(strconv.Itoa(e.SchemaVersion)),
@@ -43,7 +43,7 @@ func StreamRecord(region, sourceARN string, entry eventlog.FeedEntry) events.Dyn
 	return events.DynamoDBEventRecord{
 		AWSRegion: region,
 		Change: events.DynamoDBStreamRecord{
-			ApproximateCreationDateTime: events.SecondsEpochTime{Time: e.Created},
+			ApproximateCreationDateTime: events.SecondsEpochTime{Time: e.OccurredAt},
 			Keys:                        keys,
 			NewImage:                    image,
 			SequenceNumber:              SequenceNumber(entry.Position),

@@ -25,11 +25,11 @@ func TestStreamRecordImageMatchesDynamoItem(t *testing.T) {
 	}{
 		{"all attributes", eventlog.Event{
 			AggregateID: "c1", Version: 3, EventID: "e3", EventType: "TicketsSold", SchemaVersion: 1,
-			Created: created, CorrelationID: "corr", CausationID: "cause", Data: json.RawMessage(`{"quantity":2}`),
+			OccurredAt: created, CorrelationID: "corr", CausationID: "cause", Data: json.RawMessage(`{"quantity":2}`),
 		}},
 		{"optional strings empty", eventlog.Event{
 			AggregateID: "c2", Version: 1, EventType: "ConcertScheduled", SchemaVersion: 1,
-			Created: created, Data: json.RawMessage(`{}`),
+			OccurredAt: created, Data: json.RawMessage(`{}`),
 		}},
 	}
 	for _, tt := range tests {
@@ -76,7 +76,7 @@ func TestStreamRecordImageMatchesDynamoItem(t *testing.T) {
 
 func TestStreamRecordIDIsStablePerItem(t *testing.T) {
 	arn := pipe.StreamARN("us-east-1", "000000000000", "events")
-	e := eventlog.Event{AggregateID: "c1", Version: 1, EventType: "X", Data: json.RawMessage(`{}`), Created: time.Now()}
+	e := eventlog.Event{AggregateID: "c1", Version: 1, EventType: "X", Data: json.RawMessage(`{}`), OccurredAt: time.Now()}
 	a := pipe.StreamRecord("us-east-1", arn, eventlog.FeedEntry{Position: 1, Event: e})
 	b := pipe.StreamRecord("us-east-1", arn, eventlog.FeedEntry{Position: 1, Event: e})
 	e.Version = 2

@@ -206,7 +206,7 @@ func (a *App) append(ctx context.Context, c *domain.Concert, meta Meta, now time
 			EventID:       a.cfg.NewID(),
 			EventType:     e.Type,
 			SchemaVersion: domain.SchemaVersion,
-			Created:       now,
+			OccurredAt:    now,
 			CorrelationID: meta.CorrelationID,
 			CausationID:   meta.CausationID,
 			Data:          data,

@@ -202,7 +202,7 @@ func (a *App) causedBy(ctx context.Context, id, causationID string, since time.T
 	}
 	var out []eventlog.Event
 	for _, e := range evs {
-		if e.CausationID == causationID && !e.Created.Before(since) {
+		if e.CausationID == causationID && !e.OccurredAt.Before(since) {
 			out = append(out, e)
 		}
 	}

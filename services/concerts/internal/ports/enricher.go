@@ -46,7 +46,7 @@ func Enrich(records []events.DynamoDBEventRecord) ([]json.RawMessage, error) {
 		detail, err := json.Marshal(envelope.Detail{
 			Metadata: envelope.Metadata{
 				EventID: e.EventID, AggregateID: e.AggregateID, AggregateVersion: e.Version,
-				EventType: e.EventType, SchemaVersion: e.SchemaVersion, OccurredAt: e.Created,
+				EventType: e.EventType, SchemaVersion: e.SchemaVersion, OccurredAt: e.OccurredAt,
 				CorrelationID: e.CorrelationID, CausationID: e.CausationID,
 			},
 			Data: e.Data,
@@ -104,7 +104,7 @@ func EventFromImage(img map[string]events.DynamoDBAttributeValue) (eventlog.Even
 	if e.SchemaVersion, err = strconv.Atoi(num(eventlog.AttrSchemaVersion)); err != nil {
 		errs = append(errs, fmt.Errorf("%s must be an integer", eventlog.AttrSchemaVersion))
 	}
-	if e.Created, err = eventlog.ParseEpochSeconds(num(eventlog.AttrCreated)); err != nil {
+	if e.OccurredAt, err = eventlog.ParseEpochSeconds(num(eventlog.AttrCreated)); err != nil {
 		errs = append(errs, err)
 	}
 	if len(errs) == 0 && !json.Valid(e.Data) {

@@ -83,7 +83,7 @@ func TestEnrichRefusesMalformedImages(t *testing.T) {
 func TestStreamImageRoundTrip(t *testing.T) {
 	e := eventlog.Event{
 		AggregateID: "c-1", Version: 7, EventID: "e-7", EventType: concertevents.ConcertCancelled, SchemaVersion: 1,
-		Created: time.Date(2026, 5, 1, 18, 0, 0, 123_000_000, time.UTC), CorrelationID: "corr", CausationID: "cause",
+		OccurredAt: time.Date(2026, 5, 1, 18, 0, 0, 123_000_000, time.UTC), CorrelationID: "corr", CausationID: "cause",
 		Data: json.RawMessage(`{"reason":"flood ☔"}`),
 	}
 	for _, tt := range []struct {

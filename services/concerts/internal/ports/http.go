@@ -188,7 +188,7 @@ func (h *HTTP) GetConcertEvents(ctx context.Context, req events.APIGatewayV2HTTP
 	out := eventsResponse{Events: make([]eventView, len(page.Events))}
 	for i, e := range page.Events {
 		out.Events[i] = eventView{EventID: e.EventID, AggregateID: e.AggregateID, Version: e.Version,
-			Type: e.EventType, OccurredAt: e.Created.UTC(), Data: e.Data}
+			Type: e.EventType, OccurredAt: e.OccurredAt.UTC(), Data: e.Data}
 	}
 	if page.More {
 		next := page.Events[len(page.Events)-1].Version

@@ -116,7 +116,7 @@ func TestSoldOutIsAtomicWithTheSale(t *testing.T) {
 	requireResult(t, h.do(t, ports.RouteTickets, id, `{"quantity":3}`, nil), 200, id, 3)
 	evs := h.history(t, id)
 	require.Equal(t, []string{concertevents.ConcertScheduled, concertevents.TicketsSold, concertevents.ConcertSoldOut}, eventTypes(evs))
-	require.True(t, evs[1].Created.Equal(evs[2].Created))
+	require.True(t, evs[1].OccurredAt.Equal(evs[2].OccurredAt))
 	require.Equal(t, evs[1].CausationID, evs[2].CausationID)
 	requireProblem(t, h.do(t, ports.RouteTickets, id, `{"quantity":1}`, nil), 409, "sold out")
 }

@@ -84,7 +84,7 @@ func FromLog(e eventlog.Event) Event {
 			AggregateVersion: e.Version,
 			EventType:        e.EventType,
 			SchemaVersion:    e.SchemaVersion,
-			OccurredAt:       e.Created,
+			OccurredAt:       e.OccurredAt,
 			CorrelationID:    e.CorrelationID,
 			CausationID:      e.CausationID,
 		},

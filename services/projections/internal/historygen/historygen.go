@@ -34,7 +34,7 @@ func History(r *rand.Rand, id string, maxEvents int) []eventlog.Event {
 		v := int64(len(out) + 1)
 		out = append(out, eventlog.Event{
 			AggregateID: id, Version: v, EventID: fmt.Sprintf("%s-e%d", id, v), EventType: eventType,
-			SchemaVersion: 1, Created: at, CorrelationID: fmt.Sprintf("req-%s-%d", id, v),
+			SchemaVersion: 1, OccurredAt: at, CorrelationID: fmt.Sprintf("req-%s-%d", id, v),
 			CausationID: fmt.Sprintf("req-%s-%d", id, v), Data: raw,
 		})
 	}
@@ -86,6 +86,6 @@ func BusEvent(e eventlog.Event) events.EventBridgeEvent {
 	})
 	return events.EventBridgeEvent{
 		Version: "0", ID: "eb-" + e.EventID, DetailType: e.EventType, Source: domain.Source,
-		AccountID: "000000000000", Time: e.Created, Region: "us-east-1", Detail: detail,
+		AccountID: "000000000000", Time: e.OccurredAt, Region: "us-east-1", Detail: detail,
 	}
 }
