@@ -90,28 +90,26 @@ type Service struct {
 // Functions lists the names of every function of the service, in declaration order.
 func (s Service) Functions() []string {
 	var names []string
-	s.each(func(name string, _ any) bool { names = append(names, name); return false })
+	for _, f := range s.functions() {
+		names = append(names, f.name)
+	}
 	return names
 }
 
 // Handler returns the handler of the named function, whatever triggers it, ready for
 // lambda.Start. A cmd/<function>/main.go builds the service and starts this one.
 func (s Service) Handler(function string) (any, error) {
-	var found any
-	s.each(func(name string, h any) bool {
-		if name == function {
-			found = h
-			return true
+	for _, f := range s.functions() {
+		if f.name != function {
+			continue
 		}
-		return false
-	})
-	if found == nil {
-		return nil, fmt.Errorf("service %s has no function %q", s.Name, function)
+		h := reflect.ValueOf(f.handler).Elem()
+		if h.IsNil() {
+			return nil, fmt.Errorf("service %s: function %q has no handler (a Describe() value?)", s.Name, function)
+		}
+		return h.Interface(), nil
 	}
-	if v := reflect.ValueOf(found); v.Kind() == reflect.Func && v.IsNil() {
-		return nil, fmt.Errorf("service %s: function %q has no handler (a Describe() value?)", s.Name, function)
-	}
-	return found, nil
+	return nil, fmt.Errorf("service %s has no function %q", s.Name, function)
 }
 
 // Handlers maps function names to their handlers, for Attach.
@@ -133,31 +131,16 @@ func (s Service) Attach(handlers Handlers) (Service, error) {
 	}
 	var errs []error
 	used := map[string]bool{}
-	bind := func(function string, dst any) {
-		h, ok := handlers[function]
+	for _, f := range out.functions() {
+		h, ok := handlers[f.name]
 		if !ok {
-			errs = append(errs, fmt.Errorf("function %q has no handler", function))
-			return
+			errs = append(errs, fmt.Errorf("function %q has no handler", f.name))
+			continue
 		}
-		used[function] = true
-		if err := setHandler(dst, h); err != nil {
-			errs = append(errs, fmt.Errorf("function %q: %w", function, err))
+		used[f.name] = true
+		if err := setHandler(f.handler, h); err != nil {
+			errs = append(errs, fmt.Errorf("function %q: %w", f.name, err))
 		}
-	}
-	for i := range out.HTTPRoutes {
-		bind(out.HTTPRoutes[i].Function, &out.HTTPRoutes[i].Handler)
-	}
-	for i := range out.WebSocketRoutes {
-		bind(out.WebSocketRoutes[i].Function, &out.WebSocketRoutes[i].Handler)
-	}
-	for i := range out.Consumers {
-		bind(out.Consumers[i].Function, &out.Consumers[i].Handler)
-	}
-	for i := range out.Enrichers {
-		bind(out.Enrichers[i].Function, &out.Enrichers[i].Handler)
-	}
-	for i := range out.Jobs {
-		bind(out.Jobs[i].Function, &out.Jobs[i].Handler)
 	}
 	for name := range handlers {
 		if !used[name] {
@@ -185,31 +168,29 @@ func setHandler(dst, h any) error {
 	return nil
 }
 
-// each visits every function until visit returns true.
-func (s Service) each(visit func(name string, handler any) bool) {
-	for _, r := range s.HTTPRoutes {
-		if visit(r.Function, r.Handler) {
-			return
-		}
+// function is one function of a service: its name and a pointer to its handler field.
+type function struct {
+	name    string
+	handler any
+}
+
+// functions lists every function in declaration order, pointing into s's slices.
+func (s *Service) functions() []function {
+	var out []function
+	for i := range s.HTTPRoutes {
+		out = append(out, function{s.HTTPRoutes[i].Function, &s.HTTPRoutes[i].Handler})
 	}
-	for _, r := range s.WebSocketRoutes {
-		if visit(r.Function, r.Handler) {
-			return
-		}
+	for i := range s.WebSocketRoutes {
+		out = append(out, function{s.WebSocketRoutes[i].Function, &s.WebSocketRoutes[i].Handler})
 	}
-	for _, c := range s.Consumers {
-		if visit(c.Function, c.Handler) {
-			return
-		}
+	for i := range s.Consumers {
+		out = append(out, function{s.Consumers[i].Function, &s.Consumers[i].Handler})
 	}
-	for _, e := range s.Enrichers {
-		if visit(e.Function, e.Handler) {
-			return
-		}
+	for i := range s.Enrichers {
+		out = append(out, function{s.Enrichers[i].Function, &s.Enrichers[i].Handler})
 	}
-	for _, j := range s.Jobs {
-		if visit(j.Function, j.Handler) {
-			return
-		}
+	for i := range s.Jobs {
+		out = append(out, function{s.Jobs[i].Function, &s.Jobs[i].Handler})
 	}
+	return out
 }
