@@ -36,6 +36,15 @@ const (
 	FunctionFanOut      = "fan-out"
 )
 
+// Environment variables of the Lambda functions (set by the infra module, read by
+// internal/wiring).
+const (
+	EnvConnectionsTable   = "CONNECTIONS_TABLE"
+	EnvManagementEndpoint = "WS_MANAGEMENT_ENDPOINT" // https://{api-id}.execute-api.{region}.amazonaws.com/{stage}
+	// EnvDynamoDBEndpoint optionally points DynamoDB at a local server.
+	EnvDynamoDBEndpoint = "DYNAMODB_ENDPOINT"
+)
+
 // WebSocket route keys; the API's route selection expression is RouteSelection.
 const (
 	RouteConnect     = "$connect"

@@ -40,6 +40,15 @@ const (
 	FunctionRebuild         = "rebuild-projections"
 )
 
+// Environment variables of the Lambda functions (set by the infra module, read by
+// internal/wiring).
+const (
+	EnvViewsTable    = "VIEWS_TABLE"
+	EnvEventLogTable = "EVENT_LOG_TABLE"
+	EnvEventBusName  = "EVENT_BUS_NAME"
+	EnvCursorKey     = "CURSOR_KEY"
+)
+
 // Route keys of the query API.
 const (
 	RouteGetConcert   = "GET /concerts/{id}"
