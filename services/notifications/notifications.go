@@ -159,19 +159,14 @@ func New(ctx context.Context, deps Deps) (service.Service, error) {
 		Store: deps.Store, Poster: poster, Logger: log, Now: deps.Now, TTL: deps.ConnectionTTL,
 		Concurrency: deps.FanOutConcurrency, Lease: app.DefaultDeliveryLease, PostTimeout: app.DefaultPostTimeout,
 	}}
-	svc := Describe()
-	handlers := map[string]service.WebSocketHandler{
+	return Describe().Attach(service.Handlers{
 		FunctionConnect:     ws.HandleConnect,
 		FunctionDisconnect:  ws.HandleDisconnect,
 		FunctionSubscribe:   ws.HandleMessage,
 		FunctionUnsubscribe: ws.HandleMessage,
 		FunctionDefault:     ws.HandleMessage,
-	}
-	for i := range svc.WebSocketRoutes {
-		svc.WebSocketRoutes[i].Handler = handlers[svc.WebSocketRoutes[i].Function]
-	}
-	svc.Consumers[0].Handler = fan.Handle
-	return svc, nil
+		FunctionFanOut:      fan.Handle,
+	})
 }
 
 // Types of the store's contract, for callers that drive a Store directly (devstack

@@ -157,10 +157,10 @@ func New(ctx context.Context, deps Deps) (service.Service, error) {
 		return app.Rebuild(ctx, deps.Scanner, deps.Log, deps.Views)
 	}
 
-	svc := Describe()
-	svc.HTTPRoutes[0].Handler = ports.GetConcert(app.NewGetConcert(deps.Views), logger)
-	svc.HTTPRoutes[1].Handler = ports.ListConcerts(app.NewListConcerts(deps.Views, cursors), logger)
-	svc.Consumers[0].Handler = ports.ConcertEvents(projector, logger)
-	svc.Jobs[0].Handler = ports.Rebuild(rebuild, logger)
-	return svc, nil
+	return Describe().Attach(service.Handlers{
+		FunctionGetConcert:      ports.GetConcert(app.NewGetConcert(deps.Views), logger),
+		FunctionListConcerts:    ports.ListConcerts(app.NewListConcerts(deps.Views, cursors), logger),
+		FunctionProjectConcerts: ports.ConcertEvents(projector, logger),
+		FunctionRebuild:         ports.Rebuild(rebuild, logger),
+	})
 }
