@@ -147,18 +147,16 @@ func New(ctx context.Context, deps Deps) (service.Service, error) {
 	}
 	poster := management.New(deps.Management)
 	log := deps.Logger.With("service", Name)
-	ws := &ports.WebSocket{
-		Connect:     app.Connect{Store: deps.Store, Now: deps.Now, TTL: deps.ConnectionTTL},
-		Disconnect:  app.Disconnect{Store: deps.Store},
-		Subscribe:   app.Subscribe{Store: deps.Store, Now: deps.Now, TTL: deps.ConnectionTTL},
-		Unsubscribe: app.Unsubscribe{Store: deps.Store},
-		Replies:     poster,
-		Logger:      log,
-	}
-	fan := &ports.FanOut{Logger: log, FanOut: &app.FanOut{
-		Store: deps.Store, Poster: poster, Logger: log, Now: deps.Now, TTL: deps.ConnectionTTL,
-		Concurrency: deps.FanOutConcurrency, Lease: app.DefaultDeliveryLease, PostTimeout: app.DefaultPostTimeout,
-	}}
+	ws := ports.NewWebSocket(
+		app.NewConnect(deps.Store, deps.Now, deps.ConnectionTTL),
+		app.NewDisconnect(deps.Store),
+		app.NewSubscribe(deps.Store, deps.Now, deps.ConnectionTTL),
+		app.NewUnsubscribe(deps.Store),
+		poster, log)
+	fan := ports.NewFanOut(app.NewFanOut(deps.Store, poster, log, deps.Now, app.FanOutOptions{
+		TTL: deps.ConnectionTTL, Concurrency: deps.FanOutConcurrency,
+		Lease: app.DefaultDeliveryLease, PostTimeout: app.DefaultPostTimeout,
+	}), log)
 	return Describe().Attach(service.Handlers{
 		FunctionConnect:     ws.HandleConnect,
 		FunctionDisconnect:  ws.HandleDisconnect,
