@@ -20,8 +20,8 @@ type GetConcert struct {
 // NewGetConcert wires the query.
 func NewGetConcert(views ViewStore) *GetConcert { return &GetConcert{views: views} }
 
-// Get returns the view of one concert, or an error wrapping ErrNotFound.
-func (q *GetConcert) Get(ctx context.Context, id string) (viewevents.ConcertViewV1, error) {
+// Handle returns the view of one concert, or an error wrapping ErrNotFound.
+func (q *GetConcert) Handle(ctx context.Context, id string) (viewevents.ConcertViewV1, error) {
 	if id == "" || len(id) > maxIDBytes || !utf8.ValidString(id) {
 		return viewevents.ConcertViewV1{}, fmt.Errorf("get concert %q: %w", id, ErrNotFound)
 	}

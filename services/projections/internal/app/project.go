@@ -20,28 +20,28 @@ type EventLog interface {
 // winning the conditional write; beyond it the bus redelivers.
 const maxConflictRetries = 16
 
-// Projector applies concert events to their views.
-type Projector struct {
+// ProjectConcertEvent applies concert events to their views.
+type ProjectConcertEvent struct {
 	views     ViewStore
 	log       EventLog
 	publisher *ViewPublisher
 	logger    *slog.Logger
 }
 
-// NewProjector wires the consumer use case. log may be nil: then an event ahead of
+// NewProjectConcertEvent wires the consumer use case. log may be nil: then an event ahead of
 // the next expected version fails and waits for the bus to redeliver it.
-func NewProjector(views ViewStore, log EventLog, publisher *ViewPublisher, logger *slog.Logger) *Projector {
+func NewProjectConcertEvent(views ViewStore, log EventLog, publisher *ViewPublisher, logger *slog.Logger) *ProjectConcertEvent {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	return &Projector{views: views, log: log, publisher: publisher, logger: logger}
+	return &ProjectConcertEvent{views: views, log: log, publisher: publisher, logger: logger}
 }
 
-// Project applies e (at-least-once, in any order) and publishes the view change.
+// Handle applies e (at-least-once, in any order) and publishes the view change.
 // A duplicate is a no-op apart from publishing a change that is still owed; an event
 // ahead of the view pulls the missing events from the log and applies them in order.
 // Every error is safe to retry.
-func (p *Projector) Project(ctx context.Context, e domain.Event) error {
+func (p *ProjectConcertEvent) Handle(ctx context.Context, e domain.Event) error {
 	id := e.Meta.AggregateID
 	for attempt := 1; ; attempt++ {
 		rec, err := p.views.Get(ctx, id)
@@ -81,7 +81,7 @@ func (p *Projector) Project(ctx context.Context, e domain.Event) error {
 
 // advance applies e to view, filling a gap from the log. It reports whether the
 // view changed.
-func (p *Projector) advance(ctx context.Context, view *domain.View, e domain.Event) (bool, error) {
+func (p *ProjectConcertEvent) advance(ctx context.Context, view *domain.View, e domain.Event) (bool, error) {
 	err := view.Apply(e)
 	var gap *domain.GapError
 	switch {

@@ -18,13 +18,30 @@ type RebuildStats struct {
 	Skipped  int `json:"skipped"`  // views left alone because the stored one was newer
 }
 
-// Rebuild recomputes every view from the event log and stores it unless the stored
+// Rebuild is the rebuild-projections use case.
+type Rebuild struct {
+	scanner eventlog.Scanner
+	log     EventLog
+	views   ViewStore
+}
+
+// NewRebuild rebuilds views from what scanner walks; log (only read, may be nil)
+// fills the gaps the scan leaves. A nil scanner makes every Handle fail.
+func NewRebuild(scanner eventlog.Scanner, log EventLog, views ViewStore) *Rebuild {
+	return &Rebuild{scanner: scanner, log: log, views: views}
+}
+
+// Handle recomputes every view from the event log and stores it unless the stored
 // view is already newer, so it is safe while the live consumer keeps applying new
 // events: a view only ever moves forward, and both paths fold the same events with
 // the same rules, so they end in identical views. A concert whose history cannot be
 // applied keeps the view up to the event before the bad one; its error is reported
 // after every other concert was rebuilt.
-func Rebuild(ctx context.Context, scanner eventlog.Scanner, log EventLog, views ViewStore) (RebuildStats, error) {
+func (r *Rebuild) Handle(ctx context.Context) (RebuildStats, error) {
+	if r.scanner == nil {
+		return RebuildStats{}, errors.New("no event log scanner configured")
+	}
+	scanner, log, views := r.scanner, r.log, r.views
 	type fold struct {
 		view    *domain.View
 		pending []eventlog.Event // arrived ahead of their turn (the scanner orders per aggregate only loosely)
