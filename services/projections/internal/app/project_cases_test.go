@@ -62,7 +62,7 @@ func TestPublishFailureAfterCommitIsRepairedByRedelivery(t *testing.T) {
 	// The redelivered (duplicate) event applies nothing but publishes what is owed.
 	working := app.NewProjectConcertEvent(h.views, h.log, app.NewViewPublisher(h.views, ebpublisher.New(h.bus.Client, publishtest.BusName)), nil)
 	require.NoError(t, project(t, working, events[0]))
-	got := h.bus.WaitFor(t, func(got []app.ViewUpdated) bool { return len(got) == 1 })
+	got := h.bus.WaitFor(t, func(got []app.ConcertViewUpdated) bool { return len(got) == 1 })
 	require.Equal(t, int64(1), got[0].Metadata.AggregateVersion)
 	require.Equal(t, events[0].EventID, got[0].Metadata.CausationID)
 	require.Equal(t, events[0].CorrelationID, got[0].Metadata.CorrelationID)
@@ -73,7 +73,7 @@ func TestPublishFailureAfterCommitIsRepairedByRedelivery(t *testing.T) {
 	// Another duplicate publishes nothing more.
 	require.NoError(t, project(t, working, events[0]))
 	require.NoError(t, project(t, working, events[1]))
-	got = h.bus.WaitFor(t, func(got []app.ViewUpdated) bool { return len(got) == 2 })
+	got = h.bus.WaitFor(t, func(got []app.ConcertViewUpdated) bool { return len(got) == 2 })
 	require.Equal(t, int64(2), got[1].Metadata.AggregateVersion)
 }
 

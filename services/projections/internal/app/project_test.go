@@ -166,7 +166,7 @@ func converges(t *testing.T, h *harness, rounds int) {
 
 	// Every final view reached the bus, with a deterministic id, and every published
 	// detail matches the published schema.
-	h.bus.WaitFor(t, func(got []app.ViewUpdated) bool {
+	h.bus.WaitFor(t, func(got []app.ConcertViewUpdated) bool {
 		final := 0
 		for _, d := range got {
 			if w, ok := want[d.Metadata.AggregateID]; ok && d.Metadata.AggregateVersion == w.Version {
