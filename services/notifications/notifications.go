@@ -55,8 +55,8 @@ const (
 	RouteSelection   = "$request.body.action"
 )
 
-// SubscriptionViewUpdates is the bus rule of the fan-out function.
-const SubscriptionViewUpdates = "notifications-view-updates"
+// SubscriptionConcertViewUpdated is the bus rule of the fan-out function.
+const SubscriptionConcertViewUpdated = "notifications-view-updates"
 
 // Connections table design, for the CDK stack: string keys PK and SK, TTL on
 // ExpiresAt (epoch seconds).
@@ -102,9 +102,9 @@ type Deps struct {
 func Subscription() subscription.Subscription {
 	pattern, _ := json.Marshal(map[string][]string{ // strings always marshal
 		"source":      {domain.ViewEventsSource},
-		"detail-type": {domain.ConcertViewUpdatedType},
+		"detail-type": {domain.EventTypeConcertViewUpdated},
 	})
-	return subscription.Subscription{Name: SubscriptionViewUpdates, Pattern: pattern}
+	return subscription.Subscription{Name: SubscriptionConcertViewUpdated, Pattern: pattern}
 }
 
 // Describe is the service without handlers (for the CDK stack).

@@ -65,7 +65,7 @@ type FanOutStats struct {
 }
 
 // Handle fans u out.
-func (f *FanOut) Handle(ctx context.Context, u domain.ViewUpdate) (FanOutStats, error) {
+func (f *FanOut) Handle(ctx context.Context, u domain.ConcertViewUpdated) (FanOutStats, error) {
 	msg, omitted, err := domain.ConcertUpdatedMessage(u)
 	if err != nil {
 		return FanOutStats{}, err
@@ -124,10 +124,10 @@ func (f *FanOut) Handle(ctx context.Context, u domain.ViewUpdate) (FanOutStats, 
 func (f *FanOut) targets(ctx context.Context, concertID string, now time.Time) ([]string, error) {
 	var out []string
 	seen := map[string]bool{}
-	for _, topic := range []string{concertID, domain.AllConcerts} {
-		conns, err := f.store.Subscribers(ctx, topic, now)
+	for _, id := range []string{concertID, domain.AllConcerts} {
+		conns, err := f.store.Subscribers(ctx, id, now)
 		if err != nil {
-			return nil, fmt.Errorf("subscribers of %s: %w", topic, err)
+			return nil, fmt.Errorf("subscribers of %s: %w", id, err)
 		}
 		for _, c := range conns {
 			if !seen[c] {

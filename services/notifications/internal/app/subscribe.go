@@ -26,17 +26,17 @@ func NewSubscribe(store Store, now func() time.Time, ttl time.Duration) *Subscri
 
 // Handle adds the subscription. Subscribing again is not an error. Client mistakes
 // are *domain.ProtocolError; ErrConnectionNotFound if the connection is unknown.
-func (h *Subscribe) Handle(ctx context.Context, connectionID string, topic domain.Topic) error {
+func (h *Subscribe) Handle(ctx context.Context, connectionID string, concertID domain.ConcertID) error {
 	now := h.now()
 	subs, err := h.store.Subscriptions(ctx, connectionID, now)
 	if err != nil {
 		return fmt.Errorf("list subscriptions of %s: %w", connectionID, err)
 	}
-	if len(subs) >= MaxSubscriptionsPerConnection && !slices.Contains(subs, topic.ID()) {
+	if len(subs) >= MaxSubscriptionsPerConnection && !slices.Contains(subs, concertID.String()) {
 		return &domain.ProtocolError{Message: fmt.Sprintf("too many subscriptions: at most %d per connection", MaxSubscriptionsPerConnection)}
 	}
-	if err := h.store.Subscribe(ctx, connectionID, topic.ID(), now.Add(h.ttl)); err != nil {
-		return fmt.Errorf("subscribe %s to %s: %w", connectionID, topic.ID(), err)
+	if err := h.store.Subscribe(ctx, connectionID, concertID.String(), now.Add(h.ttl)); err != nil {
+		return fmt.Errorf("subscribe %s to %s: %w", connectionID, concertID.String(), err)
 	}
 	return nil
 }

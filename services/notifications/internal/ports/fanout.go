@@ -26,12 +26,12 @@ func NewFanOut(fanOut *app.FanOut, logger *slog.Logger) *FanOut {
 // again (and finally dead-letter it): a malformed detail thus ends up where an
 // operator sees it, and a partial fan-out is completed by the retry.
 func (f *FanOut) Handle(ctx context.Context, ev events.EventBridgeEvent) error {
-	if ev.Source != domain.ViewEventsSource || ev.DetailType != domain.ConcertViewUpdatedType {
+	if ev.Source != domain.ViewEventsSource || ev.DetailType != domain.EventTypeConcertViewUpdated {
 		// The rule only matches ConcertViewUpdated; retrying anything else cannot help.
 		f.logger.WarnContext(ctx, "ignoring unexpected event", "source", ev.Source, "detailType", ev.DetailType, "id", ev.ID)
 		return nil
 	}
-	u, err := domain.DecodeViewUpdated(ev.Detail)
+	u, err := domain.DecodeConcertViewUpdated(ev.Detail)
 	if err != nil {
 		return fmt.Errorf("event %s: %w", ev.ID, err)
 	}

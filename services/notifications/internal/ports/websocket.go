@@ -86,11 +86,11 @@ func (w *WebSocket) HandleMessage(ctx context.Context, req events.APIGatewayWebs
 	var reply []byte
 	switch cmd.Action() {
 	case domain.ActionSubscribe:
-		err = w.subscribe.Handle(ctx, id, cmd.Topic())
-		reply = domain.SubscribedMessage(cmd.Topic())
+		err = w.subscribe.Handle(ctx, id, cmd.ConcertID())
+		reply = domain.SubscribedMessage(cmd.ConcertID())
 	default:
-		err = w.unsubscribe.Handle(ctx, id, cmd.Topic())
-		reply = domain.UnsubscribedMessage(cmd.Topic())
+		err = w.unsubscribe.Handle(ctx, id, cmd.ConcertID())
+		reply = domain.UnsubscribedMessage(cmd.ConcertID())
 	}
 	var perr *domain.ProtocolError
 	switch {
@@ -99,7 +99,7 @@ func (w *WebSocket) HandleMessage(ctx context.Context, req events.APIGatewayWebs
 	case errors.Is(err, app.ErrConnectionNotFound):
 		return w.replyError(ctx, id, http.StatusGone, "this connection is not registered any more: reconnect"), nil
 	case err != nil:
-		w.logger.ErrorContext(ctx, cmd.Action(), "connectionId", id, "concertId", cmd.Topic().ID(), "err", err)
+		w.logger.ErrorContext(ctx, cmd.Action(), "connectionId", id, "concertId", cmd.ConcertID().String(), "err", err)
 		return w.replyError(ctx, id, http.StatusInternalServerError, cmd.Action()+" failed, try again"), nil
 	}
 	return w.reply(ctx, id, http.StatusOK, reply), nil
