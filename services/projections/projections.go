@@ -149,12 +149,12 @@ func New(ctx context.Context, deps Deps) (service.Service, error) {
 		}
 		publisher = ebpublisher.New(deps.EventBridge, deps.EventBusName)
 	}
-	projector := app.NewProjectConcertEvent(deps.Views, deps.Log, app.NewViewPublisher(deps.Views, publisher), logger)
+	project := app.NewProjectConcertEvent(deps.Views, deps.Log, app.NewViewPublisher(deps.Views, publisher), logger)
 
 	return Describe().Attach(service.Handlers{
 		FunctionGetConcert:      ports.GetConcert(app.NewGetConcert(deps.Views), logger),
 		FunctionListConcerts:    ports.ListConcerts(app.NewListConcerts(deps.Views, cursors), logger),
-		FunctionProjectConcerts: ports.ConcertEvents(projector, logger),
+		FunctionProjectConcerts: ports.ConcertEvents(project, logger),
 		FunctionRebuild:         ports.Rebuild(app.NewRebuild(deps.Scanner, deps.Log, deps.Views), logger),
 	})
 }
