@@ -66,7 +66,7 @@ type FanOutStats struct {
 
 // Handle fans u out.
 func (f *FanOut) Handle(ctx context.Context, u domain.ConcertViewUpdated) (FanOutStats, error) {
-	msg, omitted, err := domain.ConcertUpdatedMessage(u)
+	msg, omitted, err := domain.ConcertViewUpdatedMessage(u)
 	if err != nil {
 		return FanOutStats{}, err
 	}

@@ -18,12 +18,13 @@ const (
 	ActionUnsubscribe = "unsubscribe"
 )
 
-// Server message types.
+// Server message types; "concert.updated" is the ConcertViewUpdated push (the wire
+// name the protocol gives it).
 const (
-	TypeSubscribed    = "subscribed"
-	TypeUnsubscribed  = "unsubscribed"
-	TypeConcertUpdate = "concert.updated"
-	TypeError         = "error"
+	MessageTypeSubscribed         = "subscribed"
+	MessageTypeUnsubscribed       = "unsubscribed"
+	MessageTypeConcertViewUpdated = "concert.updated"
+	MessageTypeError              = "error"
 )
 
 const (
@@ -171,16 +172,16 @@ type errorMessage struct {
 
 // SubscribedMessage is the reply to a subscribe.
 func SubscribedMessage(t ConcertID) []byte {
-	return mustMarshal(subscriptionMessage{TypeSubscribed, t.id})
+	return mustMarshal(subscriptionMessage{MessageTypeSubscribed, t.id})
 }
 
 // UnsubscribedMessage is the reply to an unsubscribe.
 func UnsubscribedMessage(t ConcertID) []byte {
-	return mustMarshal(subscriptionMessage{TypeUnsubscribed, t.id})
+	return mustMarshal(subscriptionMessage{MessageTypeUnsubscribed, t.id})
 }
 
 // ErrorMessage tells the client its message was not understood.
-func ErrorMessage(message string) []byte { return mustMarshal(errorMessage{TypeError, message}) }
+func ErrorMessage(message string) []byte { return mustMarshal(errorMessage{MessageTypeError, message}) }
 
 // mustMarshal is only used on structs of strings, numbers and bools, which always
 // marshal, so the error cannot happen.
@@ -189,7 +190,7 @@ func mustMarshal(v any) []byte {
 	return b
 }
 
-type concertUpdated struct {
+type concertViewUpdatedMessage struct {
 	Type      string          `json:"type"`
 	ConcertID string          `json:"concertId"`
 	Version   int64           `json:"version"`
@@ -199,18 +200,18 @@ type concertUpdated struct {
 	ViewOmitted bool `json:"viewOmitted,omitempty"`
 }
 
-// ConcertUpdatedMessage is the push after a read-model change. When the message with
+// ConcertViewUpdatedMessage is the push after a read-model change. When the message with
 // the view would exceed MaxMessageBytes it is sent without the view and with
 // "viewOmitted":true, so a client never gets a broken message and knows to re-read.
 // omitted reports which form was built.
-func ConcertUpdatedMessage(u ConcertViewUpdated) (msg []byte, omitted bool, err error) {
-	full, err := json.Marshal(concertUpdated{Type: TypeConcertUpdate, ConcertID: u.ConcertID, Version: u.Version, View: u.View})
+func ConcertViewUpdatedMessage(u ConcertViewUpdated) (msg []byte, omitted bool, err error) {
+	full, err := json.Marshal(concertViewUpdatedMessage{Type: MessageTypeConcertViewUpdated, ConcertID: u.ConcertID, Version: u.Version, View: u.View})
 	if err != nil {
 		return nil, false, fmt.Errorf("encode concert.updated %s v%d: %w", u.ConcertID, u.Version, err)
 	}
 	if len(full) <= MaxMessageBytes {
 		return full, false, nil
 	}
-	small := mustMarshal(concertUpdated{Type: TypeConcertUpdate, ConcertID: u.ConcertID, Version: u.Version, ViewOmitted: true})
+	small := mustMarshal(concertViewUpdatedMessage{Type: MessageTypeConcertViewUpdated, ConcertID: u.ConcertID, Version: u.Version, ViewOmitted: true})
 	return small, true, nil
 }

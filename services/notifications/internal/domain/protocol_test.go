@@ -66,7 +66,7 @@ func TestReplies(t *testing.T) {
 	require.JSONEq(t, `{"type":"error","message":"a \"quoted\" text"}`, string(domain.ErrorMessage(`a "quoted" text`)))
 }
 
-func TestConcertUpdatedMessage(t *testing.T) {
+func TestConcertViewUpdatedMessage(t *testing.T) {
 	small := json.RawMessage(`{"id":"c1","version":3}`)
 	big := json.RawMessage(`{"id":"c1","artist":"` + strings.Repeat("x", domain.MaxMessageBytes) + `"}`)
 	tests := []struct {
@@ -80,7 +80,7 @@ func TestConcertUpdatedMessage(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			msg, omitted, err := domain.ConcertUpdatedMessage(domain.ConcertViewUpdated{ConcertID: "c1", Version: 3, View: tt.view})
+			msg, omitted, err := domain.ConcertViewUpdatedMessage(domain.ConcertViewUpdated{ConcertID: "c1", Version: 3, View: tt.view})
 			require.NoError(t, err)
 			require.Equal(t, tt.wantOmitted, omitted)
 			require.LessOrEqual(t, len(msg), domain.MaxMessageBytes)
