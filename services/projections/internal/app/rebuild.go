@@ -117,11 +117,11 @@ func fillPending(ctx context.Context, view *domain.View, pending []eventlog.Even
 		return nil
 	}
 	if log == nil {
-		return fmt.Errorf("concert %s: events after v%d missing from the scan and no log to load them", view.ID(), view.Version())
+		return fmt.Errorf("concert %s: events after v%d missing from the scan and no log to load them", view.ConcertID(), view.Version())
 	}
-	missing, err := log.LoadAfter(ctx, view.ID(), view.Version())
+	missing, err := log.LoadAfter(ctx, view.ConcertID(), view.Version())
 	if err != nil {
-		return fmt.Errorf("concert %s: load after v%d: %w", view.ID(), view.Version(), err)
+		return fmt.Errorf("concert %s: load after v%d: %w", view.ConcertID(), view.Version(), err)
 	}
 	return applyInOrder(view, missing)
 }
@@ -131,12 +131,12 @@ func fillPending(ctx context.Context, view *domain.View, pending []eventlog.Even
 func storeIfNewer(ctx context.Context, views ViewStore, view *domain.View) (bool, error) {
 	for attempt := 1; ; attempt++ {
 		var stored int64
-		rec, err := views.Get(ctx, view.ID())
+		rec, err := views.Get(ctx, view.ConcertID())
 		switch {
 		case err == nil:
 			stored = rec.View.Version
 		case !errors.Is(err, ErrNotFound):
-			return false, fmt.Errorf("store %s: %w", view.ID(), err)
+			return false, fmt.Errorf("store %s: %w", view.ConcertID(), err)
 		}
 		if stored > view.Version() {
 			return false, nil
@@ -146,7 +146,7 @@ func storeIfNewer(ctx context.Context, views ViewStore, view *domain.View) (bool
 			continue
 		}
 		if err != nil {
-			return false, fmt.Errorf("store %s v%d: %w", view.ID(), view.Version(), err)
+			return false, fmt.Errorf("store %s v%d: %w", view.ConcertID(), view.Version(), err)
 		}
 		return true, nil
 	}
