@@ -36,6 +36,15 @@ const (
 	FunctionFanOut      = "fan-out"
 )
 
+// Environment variables of the Lambda functions (set by the infra module, read by
+// internal/wiring).
+const (
+	EnvConnectionsTable   = "CONNECTIONS_TABLE"
+	EnvManagementEndpoint = "WS_MANAGEMENT_ENDPOINT" // https://{api-id}.execute-api.{region}.amazonaws.com/{stage}
+	// EnvDynamoDBEndpoint optionally points DynamoDB at a local server.
+	EnvDynamoDBEndpoint = "DYNAMODB_ENDPOINT"
+)
+
 // WebSocket route keys; the API's route selection expression is RouteSelection.
 const (
 	RouteConnect     = "$connect"
@@ -46,8 +55,8 @@ const (
 	RouteSelection   = "$request.body.action"
 )
 
-// SubscriptionViewUpdates is the bus rule of the fan-out function.
-const SubscriptionViewUpdates = "notifications-view-updates"
+// SubscriptionConcertViewUpdated is the bus rule of the fan-out function.
+const SubscriptionConcertViewUpdated = "notifications-view-updates"
 
 // Connections table design, for the CDK stack: string keys PK and SK, TTL on
 // ExpiresAt (epoch seconds).
@@ -93,9 +102,9 @@ type Deps struct {
 func Subscription() subscription.Subscription {
 	pattern, _ := json.Marshal(map[string][]string{ // strings always marshal
 		"source":      {domain.ViewEventsSource},
-		"detail-type": {domain.ConcertViewUpdatedType},
+		"detail-type": {domain.EventTypeConcertViewUpdated},
 	})
-	return subscription.Subscription{Name: SubscriptionViewUpdates, Pattern: pattern}
+	return subscription.Subscription{Name: SubscriptionConcertViewUpdated, Pattern: pattern}
 }
 
 // Describe is the service without handlers (for the CDK stack).
@@ -138,31 +147,24 @@ func New(ctx context.Context, deps Deps) (service.Service, error) {
 	}
 	poster := management.New(deps.Management)
 	log := deps.Logger.With("service", Name)
-	ws := &ports.WebSocket{
-		Connect:     app.Connect{Store: deps.Store, Now: deps.Now, TTL: deps.ConnectionTTL},
-		Disconnect:  app.Disconnect{Store: deps.Store},
-		Subscribe:   app.Subscribe{Store: deps.Store, Now: deps.Now, TTL: deps.ConnectionTTL},
-		Unsubscribe: app.Unsubscribe{Store: deps.Store},
-		Replies:     poster,
-		Logger:      log,
-	}
-	fan := &ports.FanOut{Logger: log, FanOut: &app.FanOut{
-		Store: deps.Store, Poster: poster, Logger: log, Now: deps.Now, TTL: deps.ConnectionTTL,
-		Concurrency: deps.FanOutConcurrency, Lease: app.DefaultDeliveryLease, PostTimeout: app.DefaultPostTimeout,
-	}}
-	svc := Describe()
-	handlers := map[string]service.WebSocketHandler{
+	ws := ports.NewWebSocket(
+		app.NewConnect(deps.Store, deps.Now, deps.ConnectionTTL),
+		app.NewDisconnect(deps.Store),
+		app.NewSubscribe(deps.Store, deps.Now, deps.ConnectionTTL),
+		app.NewUnsubscribe(deps.Store),
+		poster, log)
+	fan := ports.NewFanOut(app.NewFanOut(deps.Store, poster, log, deps.Now, app.FanOutOptions{
+		TTL: deps.ConnectionTTL, Concurrency: deps.FanOutConcurrency,
+		Lease: app.DefaultDeliveryLease, PostTimeout: app.DefaultPostTimeout,
+	}), log)
+	return Describe().Attach(service.Handlers{
 		FunctionConnect:     ws.HandleConnect,
 		FunctionDisconnect:  ws.HandleDisconnect,
 		FunctionSubscribe:   ws.HandleMessage,
 		FunctionUnsubscribe: ws.HandleMessage,
 		FunctionDefault:     ws.HandleMessage,
-	}
-	for i := range svc.WebSocketRoutes {
-		svc.WebSocketRoutes[i].Handler = handlers[svc.WebSocketRoutes[i].Function]
-	}
-	svc.Consumers[0].Handler = fan.Handle
-	return svc, nil
+		FunctionFanOut:      fan.Handle,
+	})
 }
 
 // Types of the store's contract, for callers that drive a Store directly (devstack

@@ -40,6 +40,15 @@ const (
 	FunctionRebuild         = "rebuild-projections"
 )
 
+// Environment variables of the Lambda functions (set by the infra module, read by
+// internal/wiring).
+const (
+	EnvViewsTable    = "VIEWS_TABLE"
+	EnvEventLogTable = "EVENT_LOG_TABLE"
+	EnvEventBusName  = "EVENT_BUS_NAME"
+	EnvCursorKey     = "CURSOR_KEY"
+)
+
 // Route keys of the query API.
 const (
 	RouteGetConcert   = "GET /concerts/{id}"
@@ -79,7 +88,7 @@ func CreateViewsTable(ctx context.Context, client *dynamodb.Client, table string
 // Rebuild recomputes every view from the event log; safe while the consumer runs.
 // log is only read (it fills gaps the scan leaves).
 func Rebuild(ctx context.Context, scanner eventlog.Scanner, log eventlog.Log, views ViewStore) (RebuildStats, error) {
-	return app.Rebuild(ctx, scanner, log, views) // a nil log stays a nil app.EventLog
+	return app.NewRebuild(scanner, log, views).Handle(ctx) // a nil log stays a nil app.EventLog
 }
 
 // Deps are the ports and clients the functions use.
@@ -140,18 +149,12 @@ func New(ctx context.Context, deps Deps) (service.Service, error) {
 		}
 		publisher = ebpublisher.New(deps.EventBridge, deps.EventBusName)
 	}
-	projector := app.NewProjector(deps.Views, deps.Log, app.NewViewPublisher(deps.Views, publisher), logger)
-	rebuild := func(ctx context.Context) (app.RebuildStats, error) {
-		if deps.Scanner == nil {
-			return app.RebuildStats{}, errors.New("no event log scanner configured")
-		}
-		return app.Rebuild(ctx, deps.Scanner, deps.Log, deps.Views)
-	}
+	project := app.NewProjectConcertEvent(deps.Views, deps.Log, app.NewViewPublisher(deps.Views, publisher), logger)
 
-	svc := Describe()
-	svc.HTTPRoutes[0].Handler = ports.GetConcert(app.NewGetConcert(deps.Views), logger)
-	svc.HTTPRoutes[1].Handler = ports.ListConcerts(app.NewListConcerts(deps.Views, cursors), logger)
-	svc.Consumers[0].Handler = ports.ConcertEvents(projector, logger)
-	svc.Jobs[0].Handler = ports.Rebuild(rebuild, logger)
-	return svc, nil
+	return Describe().Attach(service.Handlers{
+		FunctionGetConcert:      ports.GetConcert(app.NewGetConcert(deps.Views), logger),
+		FunctionListConcerts:    ports.ListConcerts(app.NewListConcerts(deps.Views, cursors), logger),
+		FunctionProjectConcerts: ports.ConcertEvents(project, logger),
+		FunctionRebuild:         ports.Rebuild(app.NewRebuild(deps.Scanner, deps.Log, deps.Views), logger),
+	})
 }

@@ -19,7 +19,6 @@ import (
 	platforminfra "github.com/concertsys/platform/infra"
 
 	"github.com/concertsys/services/notifications"
-	"github.com/concertsys/services/notifications/internal/lambdamain"
 )
 
 // Stage throttling of the WebSocket API (messages per second, account-wide otherwise).
@@ -69,8 +68,8 @@ func NewStack(scope constructs.Construct, id string, props platforminfra.StackPr
 	s.ManagementEndpoint = jsii.String("https://" + *s.API.Ref() + ".execute-api." + *stack.Region() + "." + *stack.UrlSuffix() + "/" + stage)
 
 	env := map[string]string{
-		lambdamain.EnvConnectionsTable:   *s.Connections.TableName(),
-		lambdamain.EnvManagementEndpoint: *s.ManagementEndpoint,
+		notifications.EnvConnectionsTable:   *s.Connections.TableName(),
+		notifications.EnvManagementEndpoint: *s.ManagementEndpoint,
 	}
 	// execute-api:ManageConnections on this API's stage only.
 	manage := awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{

@@ -19,7 +19,6 @@ import (
 
 	projections "github.com/concertsys/services/projections"
 	"github.com/concertsys/services/projections/internal/adapters/dynamoviews"
-	"github.com/concertsys/services/projections/internal/lambdamain"
 )
 
 // EventLogReadActions are what the consumer (gap fill) and the rebuild job may do on
@@ -79,7 +78,7 @@ func NewStack(scope constructs.Construct, id string, props platforminfra.StackPr
 	}
 	views := *s.Views.TableName()
 	newFn := func(name string, env map[string]string, memory int, timeout time.Duration) *platforminfra.Function {
-		env[lambdamain.EnvViewsTable] = views
+		env[projections.EnvViewsTable] = views
 		fn := platforminfra.NewFunction(stack, "Fn-"+name, platforminfra.FunctionProps{
 			Service: svc.Name, Name: name, AssetDir: props.AssetDir, Environment: env, MemoryMB: memory, Timeout: timeout,
 		})
@@ -90,7 +89,7 @@ func NewStack(scope constructs.Construct, id string, props platforminfra.StackPr
 	for _, r := range svc.HTTPRoutes {
 		env := map[string]string{}
 		if r.Function == projections.FunctionListConcerts {
-			env[lambdamain.EnvCursorKey] = *s.CursorKey.SecretValue().UnsafeUnwrap()
+			env[projections.EnvCursorKey] = *s.CursorKey.SecretValue().UnsafeUnwrap()
 		}
 		fn := newFn(r.Function, env, 0, 0)
 		s.Views.GrantReadData(fn.Role)
@@ -100,8 +99,8 @@ func NewStack(scope constructs.Construct, id string, props platforminfra.StackPr
 	}
 	for _, c := range svc.Consumers {
 		fn := newFn(c.Function, map[string]string{
-			lambdamain.EnvEventLogTable: *logName,
-			lambdamain.EnvEventBusName:  *shared.BusName(),
+			projections.EnvEventLogTable: *logName,
+			projections.EnvEventBusName:  *shared.BusName(),
 		}, 0, 30*time.Second)
 		s.Views.GrantReadWriteData(fn.Role)
 		readLog(fn)
@@ -118,7 +117,7 @@ func NewStack(scope constructs.Construct, id string, props platforminfra.StackPr
 	}
 	for _, j := range svc.Jobs {
 		// Invoked by hand (aws lambda invoke) to recompute every view from the log.
-		fn := newFn(j.Function, map[string]string{lambdamain.EnvEventLogTable: *logName}, 1024, 15*time.Minute)
+		fn := newFn(j.Function, map[string]string{projections.EnvEventLogTable: *logName}, 1024, 15*time.Minute)
 		s.Views.GrantReadWriteData(fn.Role)
 		readLog(fn)
 	}

@@ -3,7 +3,7 @@ package main
 
 import (
 	"github.com/concertsys/services/notifications"
-	"github.com/concertsys/services/notifications/internal/lambdamain"
+	"github.com/concertsys/services/notifications/internal/wiring"
 )
 
-func main() { lambdamain.Main(notifications.FunctionConnect) }
+func main() { wiring.Main(notifications.FunctionConnect) }

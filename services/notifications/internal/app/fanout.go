@@ -29,14 +29,34 @@ var errInFlight = errors.New("earlier version in flight")
 // posted. It returns an error when some connection must be retried; a retry (the
 // same event delivered again by EventBridge) skips every connection already served.
 type FanOut struct {
-	Store       Store
-	Poster      Poster
-	Logger      *slog.Logger
-	Now         func() time.Time
-	TTL         time.Duration
+	store       Store
+	poster      Poster
+	logger      *slog.Logger
+	now         func() time.Time
+	ttl         time.Duration
+	concurrency int
+	lease       time.Duration
+	postTimeout time.Duration
+}
+
+// FanOutOptions tune a FanOut.
+type FanOutOptions struct {
+	// TTL is how long delivery marks live (as long as a connection's rows).
+	TTL time.Duration
+	// Concurrency bounds the concurrent posts of one event.
 	Concurrency int
-	Lease       time.Duration
+	// Lease is how long a claim stays another caller's; it must outlast PostTimeout.
+	Lease time.Duration
+	// PostTimeout bounds one post.
 	PostTimeout time.Duration
+}
+
+// NewFanOut fans views out to the subscribers in store with poster.
+func NewFanOut(store Store, poster Poster, logger *slog.Logger, now func() time.Time, opts FanOutOptions) *FanOut {
+	return &FanOut{
+		store: store, poster: poster, logger: logger, now: now, ttl: opts.TTL,
+		concurrency: opts.Concurrency, lease: opts.Lease, postTimeout: opts.PostTimeout,
+	}
 }
 
 // FanOutStats counts what one Handle did, per connection.
@@ -45,16 +65,16 @@ type FanOutStats struct {
 }
 
 // Handle fans u out.
-func (f *FanOut) Handle(ctx context.Context, u domain.ViewUpdate) (FanOutStats, error) {
-	msg, omitted, err := domain.ConcertUpdatedMessage(u)
+func (f *FanOut) Handle(ctx context.Context, u domain.ConcertViewUpdated) (FanOutStats, error) {
+	msg, omitted, err := domain.ConcertViewUpdatedMessage(u)
 	if err != nil {
 		return FanOutStats{}, err
 	}
 	if omitted {
-		f.Logger.WarnContext(ctx, "view too large for a WebSocket message; sending it without the view",
+		f.logger.WarnContext(ctx, "view too large for a WebSocket message; sending it without the view",
 			"concertId", u.ConcertID, "version", u.Version, "viewBytes", len(u.View))
 	}
-	now := f.Now()
+	now := f.now()
 	targets, err := f.targets(ctx, u.ConcertID, now)
 	if err != nil {
 		return FanOutStats{}, err
@@ -66,7 +86,7 @@ func (f *FanOut) Handle(ctx context.Context, u domain.ViewUpdate) (FanOutStats, 
 		errs  []error
 		wg    sync.WaitGroup
 	)
-	sem := make(chan struct{}, max(f.Concurrency, 1))
+	sem := make(chan struct{}, max(f.concurrency, 1))
 	for _, conn := range targets {
 		sem <- struct{}{}
 		wg.Add(1)
@@ -90,7 +110,7 @@ func (f *FanOut) Handle(ctx context.Context, u domain.ViewUpdate) (FanOutStats, 
 		}()
 	}
 	wg.Wait()
-	f.Logger.InfoContext(ctx, "fan-out done", "concertId", u.ConcertID, "version", u.Version, "eventId", u.EventID,
+	f.logger.InfoContext(ctx, "fan-out done", "concertId", u.ConcertID, "version", u.Version, "eventId", u.EventID,
 		"subscribers", len(targets), "sent", stats.Sent, "skipped", stats.Skipped, "gone", stats.Gone, "failed", stats.Failed)
 	if len(errs) > 0 {
 		return stats, fmt.Errorf("fan-out %s v%d: %d of %d connections to retry: %w",
@@ -104,10 +124,10 @@ func (f *FanOut) Handle(ctx context.Context, u domain.ViewUpdate) (FanOutStats, 
 func (f *FanOut) targets(ctx context.Context, concertID string, now time.Time) ([]string, error) {
 	var out []string
 	seen := map[string]bool{}
-	for _, topic := range []string{concertID, domain.AllConcerts} {
-		conns, err := f.Store.Subscribers(ctx, topic, now)
+	for _, id := range []string{concertID, domain.AllConcerts} {
+		conns, err := f.store.Subscribers(ctx, id, now)
 		if err != nil {
-			return nil, fmt.Errorf("subscribers of %s: %w", topic, err)
+			return nil, fmt.Errorf("subscribers of %s: %w", id, err)
 		}
 		for _, c := range conns {
 			if !seen[c] {
@@ -129,8 +149,8 @@ const (
 )
 
 func (f *FanOut) deliver(ctx context.Context, d Delivery, msg []byte) (outcome, error) {
-	now := f.Now()
-	claim, err := f.Store.ClaimDelivery(ctx, d, now, now.Add(f.Lease), now.Add(f.TTL))
+	now := f.now()
+	claim, err := f.store.ClaimDelivery(ctx, d, now, now.Add(f.lease), now.Add(f.ttl))
 	if err != nil {
 		return failed, fmt.Errorf("claim %s v%d for %s: %w", d.ConcertID, d.Version, d.ConnectionID, err)
 	}
@@ -141,34 +161,34 @@ func (f *FanOut) deliver(ctx context.Context, d Delivery, msg []byte) (outcome, 
 		return failed, fmt.Errorf("connection %s: %w", d.ConnectionID, errInFlight)
 	}
 
-	postCtx, cancel := context.WithTimeout(ctx, f.PostTimeout)
-	err = f.Poster.Post(postCtx, d.ConnectionID, msg)
+	postCtx, cancel := context.WithTimeout(ctx, f.postTimeout)
+	err = f.poster.Post(postCtx, d.ConnectionID, msg)
 	cancel()
 	switch {
 	case err == nil:
-		if err := f.Store.ConfirmDelivery(ctx, d, claim); err != nil {
+		if err := f.store.ConfirmDelivery(ctx, d, claim); err != nil {
 			// The post happened; an unconfirmed claim only delays the next version
 			// until its lease ends, so this is not worth a retry.
-			f.Logger.WarnContext(ctx, "confirm delivery", "connectionId", d.ConnectionID, "concertId", d.ConcertID, "version", d.Version, "err", err)
+			f.logger.WarnContext(ctx, "confirm delivery", "connectionId", d.ConnectionID, "concertId", d.ConcertID, "version", d.Version, "err", err)
 		}
 		return sent, nil
 	case errors.Is(err, ErrGone):
-		if err := f.Store.DeleteConnection(ctx, d.ConnectionID); err != nil {
+		if err := f.store.DeleteConnection(ctx, d.ConnectionID); err != nil {
 			return failed, fmt.Errorf("delete gone connection %s: %w", d.ConnectionID, err)
 		}
 		return gone, nil
 	case errors.Is(err, ErrPayloadTooLarge):
 		// Resending the same bytes cannot succeed; keep the claim so it is not tried again.
-		f.Logger.ErrorContext(ctx, "message refused as too large", "connectionId", d.ConnectionID, "concertId", d.ConcertID, "version", d.Version, "bytes", len(msg))
-		if err := f.Store.ConfirmDelivery(ctx, d, claim); err != nil {
-			f.Logger.WarnContext(ctx, "confirm delivery", "connectionId", d.ConnectionID, "err", err)
+		f.logger.ErrorContext(ctx, "message refused as too large", "connectionId", d.ConnectionID, "concertId", d.ConcertID, "version", d.Version, "bytes", len(msg))
+		if err := f.store.ConfirmDelivery(ctx, d, claim); err != nil {
+			f.logger.WarnContext(ctx, "confirm delivery", "connectionId", d.ConnectionID, "err", err)
 		}
 		return skipped, nil
 	default:
-		if rerr := f.Store.ReleaseDelivery(ctx, d, claim); rerr != nil {
+		if rerr := f.store.ReleaseDelivery(ctx, d, claim); rerr != nil {
 			// The claim stays until its lease ends; a retry then sees this version
 			// as claimed and skips it: at most once wins over at least once.
-			f.Logger.ErrorContext(ctx, "release delivery after failed post; this version is lost for the connection",
+			f.logger.ErrorContext(ctx, "release delivery after failed post; this version is lost for the connection",
 				"connectionId", d.ConnectionID, "concertId", d.ConcertID, "version", d.Version, "err", rerr)
 		}
 		return failed, fmt.Errorf("post %s v%d to %s: %w", d.ConcertID, d.Version, d.ConnectionID, err)

@@ -77,16 +77,16 @@ type Store interface {
 	// DeleteConnection forgets a connection with its subscriptions and delivery
 	// marks. Deleting an unknown connection is not an error.
 	DeleteConnection(ctx context.Context, connectionID string) error
-	// Subscribe adds a subscription of a recorded connection to a topic (a concert
+	// Subscribe adds a subscription of a recorded connection to a concert id (a concert
 	// id or "*"); ErrConnectionNotFound if the connection is not recorded.
 	// Subscribing twice is not an error.
-	Subscribe(ctx context.Context, connectionID, topic string, expiresAt time.Time) error
+	Subscribe(ctx context.Context, connectionID, concertID string, expiresAt time.Time) error
 	// Unsubscribe removes a subscription; removing an absent one is not an error.
-	Unsubscribe(ctx context.Context, connectionID, topic string) error
-	// Subscriptions lists the topics of a connection that have not expired at now.
+	Unsubscribe(ctx context.Context, connectionID, concertID string) error
+	// Subscriptions lists the concert ids (or "*") a connection is subscribed to, that have not expired at now.
 	Subscriptions(ctx context.Context, connectionID string, now time.Time) ([]string, error)
-	// Subscribers lists the connections subscribed to a topic, unexpired at now.
-	Subscribers(ctx context.Context, topic string, now time.Time) ([]string, error)
+	// Subscribers lists the connections subscribed to a concert id (or "*"), unexpired at now.
+	Subscribers(ctx context.Context, concertID string, now time.Time) ([]string, error)
 	// ClaimDelivery atomically records d.Version as the connection's latest version
 	// of the concert, unless it has that version or a later one (Superseded) or
 	// another claim's lease has not ended at now (InFlight).

@@ -9,14 +9,17 @@ import (
 
 // Unsubscribe removes a subscription of a connection.
 type Unsubscribe struct {
-	Store Store
+	store Store
 }
+
+// NewUnsubscribe removes subscriptions from store.
+func NewUnsubscribe(store Store) *Unsubscribe { return &Unsubscribe{store: store} }
 
 // Handle removes the subscription; removing an absent one is not an error, so a
 // retried unsubscribe gets the same answer.
-func (h Unsubscribe) Handle(ctx context.Context, connectionID string, topic domain.Topic) error {
-	if err := h.Store.Unsubscribe(ctx, connectionID, topic.ID()); err != nil {
-		return fmt.Errorf("unsubscribe %s from %s: %w", connectionID, topic.ID(), err)
+func (h *Unsubscribe) Handle(ctx context.Context, connectionID string, concertID domain.ConcertID) error {
+	if err := h.store.Unsubscribe(ctx, connectionID, concertID.String()); err != nil {
+		return fmt.Errorf("unsubscribe %s from %s: %w", connectionID, concertID.String(), err)
 	}
 	return nil
 }

@@ -18,16 +18,17 @@ const (
 	ActionUnsubscribe = "unsubscribe"
 )
 
-// Server message types.
+// Server message types; "concert.updated" is the ConcertViewUpdated push (the wire
+// name the protocol gives it).
 const (
-	TypeSubscribed    = "subscribed"
-	TypeUnsubscribed  = "unsubscribed"
-	TypeConcertUpdate = "concert.updated"
-	TypeError         = "error"
+	MessageTypeSubscribed         = "subscribed"
+	MessageTypeUnsubscribed       = "unsubscribed"
+	MessageTypeConcertViewUpdated = "concert.updated"
+	MessageTypeError              = "error"
 )
 
 const (
-	// AllConcerts is the topic of every concert.
+	// AllConcerts is the concert id that subscribes to every concert.
 	AllConcerts = "*"
 	// MaxConcertIDLength bounds a concert id; real ids are 36-character UUIDs.
 	MaxConcertIDLength = 128
@@ -46,43 +47,43 @@ func protocolErrorf(format string, args ...any) error {
 	return &ProtocolError{Message: fmt.Sprintf(format, args...)}
 }
 
-// Topic is what a connection subscribes to: one concert, or every concert ("*").
-type Topic struct{ id string }
+// ConcertID is what a connection subscribes to: one concert, or every concert ("*").
+type ConcertID struct{ id string }
 
-// ParseTopic validates a concertId from a client: "*" or 1..MaxConcertIDLength
+// ParseConcertID validates a concertId from a client: "*" or 1..MaxConcertIDLength
 // characters of [A-Za-z0-9._:-]. The narrow alphabet keeps ids safe in store keys and
 // log lines.
-func ParseTopic(concertID string) (Topic, error) {
+func ParseConcertID(concertID string) (ConcertID, error) {
 	switch {
 	case concertID == AllConcerts:
-		return Topic{id: concertID}, nil
+		return ConcertID{id: concertID}, nil
 	case concertID == "":
-		return Topic{}, protocolErrorf("concertId is required")
+		return ConcertID{}, protocolErrorf("concertId is required")
 	case len(concertID) > MaxConcertIDLength:
-		return Topic{}, protocolErrorf("concertId is longer than %d characters", MaxConcertIDLength)
+		return ConcertID{}, protocolErrorf("concertId is longer than %d characters", MaxConcertIDLength)
 	}
 	for _, r := range concertID {
 		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("._:-", r)) {
-			return Topic{}, protocolErrorf("concertId may only contain letters, digits, '.', '_', ':' and '-', or be \"*\"")
+			return ConcertID{}, protocolErrorf("concertId may only contain letters, digits, '.', '_', ':' and '-', or be \"*\"")
 		}
 	}
-	return Topic{id: concertID}, nil
+	return ConcertID{id: concertID}, nil
 }
 
-// ID is the concert id, or "*".
-func (t Topic) ID() string { return t.id }
+// String is the concert id, or "*".
+func (t ConcertID) String() string { return t.id }
 
 // Command is a valid client message.
 type Command struct {
-	action string
-	topic  Topic
+	action    string
+	concertID ConcertID
 }
 
 // Action is ActionSubscribe or ActionUnsubscribe.
 func (c Command) Action() string { return c.action }
 
-// Topic is the concert (or "*") the command is about.
-func (c Command) Topic() Topic { return c.topic }
+// ConcertID is the concert (or "*") the command is about.
+func (c Command) ConcertID() ConcertID { return c.concertID }
 
 // ParseCommand decodes a client message strictly: one JSON object with exactly
 // "action" (subscribe|unsubscribe) and "concertId". Every failure is a *ProtocolError
@@ -120,11 +121,11 @@ func ParseCommand(body string) (Command, error) {
 	if raw.ConcertID == nil {
 		return Command{}, protocolErrorf("concertId is required")
 	}
-	topic, err := ParseTopic(*raw.ConcertID)
+	id, err := ParseConcertID(*raw.ConcertID)
 	if err != nil {
 		return Command{}, err
 	}
-	return Command{action: *raw.Action, topic: topic}, nil
+	return Command{action: *raw.Action, concertID: id}, nil
 }
 
 func decodeError(err error) error {
@@ -159,7 +160,7 @@ func truncate(s string, n int) string {
 
 func utf8RuneStart(b byte) bool { return b&0xC0 != 0x80 }
 
-type topicMessage struct {
+type subscriptionMessage struct {
 	Type      string `json:"type"`
 	ConcertID string `json:"concertId"`
 }
@@ -170,13 +171,17 @@ type errorMessage struct {
 }
 
 // SubscribedMessage is the reply to a subscribe.
-func SubscribedMessage(t Topic) []byte { return mustMarshal(topicMessage{TypeSubscribed, t.id}) }
+func SubscribedMessage(t ConcertID) []byte {
+	return mustMarshal(subscriptionMessage{MessageTypeSubscribed, t.id})
+}
 
 // UnsubscribedMessage is the reply to an unsubscribe.
-func UnsubscribedMessage(t Topic) []byte { return mustMarshal(topicMessage{TypeUnsubscribed, t.id}) }
+func UnsubscribedMessage(t ConcertID) []byte {
+	return mustMarshal(subscriptionMessage{MessageTypeUnsubscribed, t.id})
+}
 
 // ErrorMessage tells the client its message was not understood.
-func ErrorMessage(message string) []byte { return mustMarshal(errorMessage{TypeError, message}) }
+func ErrorMessage(message string) []byte { return mustMarshal(errorMessage{MessageTypeError, message}) }
 
 // mustMarshal is only used on structs of strings, numbers and bools, which always
 // marshal, so the error cannot happen.
@@ -185,7 +190,7 @@ func mustMarshal(v any) []byte {
 	return b
 }
 
-type concertUpdated struct {
+type concertViewUpdatedMessage struct {
 	Type      string          `json:"type"`
 	ConcertID string          `json:"concertId"`
 	Version   int64           `json:"version"`
@@ -195,18 +200,18 @@ type concertUpdated struct {
 	ViewOmitted bool `json:"viewOmitted,omitempty"`
 }
 
-// ConcertUpdatedMessage is the push after a read-model change. When the message with
+// ConcertViewUpdatedMessage is the push after a read-model change. When the message with
 // the view would exceed MaxMessageBytes it is sent without the view and with
 // "viewOmitted":true, so a client never gets a broken message and knows to re-read.
 // omitted reports which form was built.
-func ConcertUpdatedMessage(u ViewUpdate) (msg []byte, omitted bool, err error) {
-	full, err := json.Marshal(concertUpdated{Type: TypeConcertUpdate, ConcertID: u.ConcertID, Version: u.Version, View: u.View})
+func ConcertViewUpdatedMessage(u ConcertViewUpdated) (msg []byte, omitted bool, err error) {
+	full, err := json.Marshal(concertViewUpdatedMessage{Type: MessageTypeConcertViewUpdated, ConcertID: u.ConcertID, Version: u.Version, View: u.View})
 	if err != nil {
 		return nil, false, fmt.Errorf("encode concert.updated %s v%d: %w", u.ConcertID, u.Version, err)
 	}
 	if len(full) <= MaxMessageBytes {
 		return full, false, nil
 	}
-	small := mustMarshal(concertUpdated{Type: TypeConcertUpdate, ConcertID: u.ConcertID, Version: u.Version, ViewOmitted: true})
+	small := mustMarshal(concertViewUpdatedMessage{Type: MessageTypeConcertViewUpdated, ConcertID: u.ConcertID, Version: u.Version, ViewOmitted: true})
 	return small, true, nil
 }

@@ -13,11 +13,11 @@ import (
 
 func TestParseCommand(t *testing.T) {
 	tests := []struct {
-		name       string
-		body       string
-		wantAction string
-		wantTopic  string
-		wantErr    string // substring of the client-facing message
+		name          string
+		body          string
+		wantAction    string
+		wantConcertID string
+		wantErr       string // substring of the client-facing message
 	}{
 		{"subscribe to a concert", `{"action":"subscribe","concertId":"c0ncert0-0000-4000-8000-000000000001"}`, "subscribe", "c0ncert0-0000-4000-8000-000000000001", ""},
 		{"subscribe to all", `{"action":"subscribe","concertId":"*"}`, "subscribe", "*", ""},
@@ -53,20 +53,20 @@ func TestParseCommand(t *testing.T) {
 			}
 			require.NoError(t, err)
 			require.Equal(t, tt.wantAction, cmd.Action())
-			require.Equal(t, tt.wantTopic, cmd.Topic().ID())
+			require.Equal(t, tt.wantConcertID, cmd.ConcertID().String())
 		})
 	}
 }
 
 func TestReplies(t *testing.T) {
-	topic, err := domain.ParseTopic("c1")
+	topic, err := domain.ParseConcertID("c1")
 	require.NoError(t, err)
 	require.JSONEq(t, `{"type":"subscribed","concertId":"c1"}`, string(domain.SubscribedMessage(topic)))
 	require.JSONEq(t, `{"type":"unsubscribed","concertId":"c1"}`, string(domain.UnsubscribedMessage(topic)))
 	require.JSONEq(t, `{"type":"error","message":"a \"quoted\" text"}`, string(domain.ErrorMessage(`a "quoted" text`)))
 }
 
-func TestConcertUpdatedMessage(t *testing.T) {
+func TestConcertViewUpdatedMessage(t *testing.T) {
 	small := json.RawMessage(`{"id":"c1","version":3}`)
 	big := json.RawMessage(`{"id":"c1","artist":"` + strings.Repeat("x", domain.MaxMessageBytes) + `"}`)
 	tests := []struct {
@@ -80,7 +80,7 @@ func TestConcertUpdatedMessage(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			msg, omitted, err := domain.ConcertUpdatedMessage(domain.ViewUpdate{ConcertID: "c1", Version: 3, View: tt.view})
+			msg, omitted, err := domain.ConcertViewUpdatedMessage(domain.ConcertViewUpdated{ConcertID: "c1", Version: 3, View: tt.view})
 			require.NoError(t, err)
 			require.Equal(t, tt.wantOmitted, omitted)
 			require.LessOrEqual(t, len(msg), domain.MaxMessageBytes)
@@ -114,8 +114,8 @@ func FuzzParseCommand(f *testing.F) {
 		if cmd.Action() != domain.ActionSubscribe && cmd.Action() != domain.ActionUnsubscribe {
 			t.Fatalf("got action %q", cmd.Action())
 		}
-		if _, err := domain.ParseTopic(cmd.Topic().ID()); err != nil {
-			t.Fatalf("accepted topic %q does not re-validate: %v", cmd.Topic().ID(), err)
+		if _, err := domain.ParseConcertID(cmd.ConcertID().String()); err != nil {
+			t.Fatalf("accepted topic %q does not re-validate: %v", cmd.ConcertID().String(), err)
 		}
 	})
 }

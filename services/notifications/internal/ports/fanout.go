@@ -13,24 +13,29 @@ import (
 
 // FanOut is the bus target of ConcertViewUpdated.
 type FanOut struct {
-	FanOut *app.FanOut
-	Logger *slog.Logger
+	fanOut *app.FanOut
+	logger *slog.Logger
+}
+
+// NewFanOut is the bus target running fanOut.
+func NewFanOut(fanOut *app.FanOut, logger *slog.Logger) *FanOut {
+	return &FanOut{fanOut: fanOut, logger: logger}
 }
 
 // Handle decodes the event and fans it out. An error makes the bus deliver the event
 // again (and finally dead-letter it): a malformed detail thus ends up where an
 // operator sees it, and a partial fan-out is completed by the retry.
 func (f *FanOut) Handle(ctx context.Context, ev events.EventBridgeEvent) error {
-	if ev.Source != domain.ViewEventsSource || ev.DetailType != domain.ConcertViewUpdatedType {
+	if ev.Source != domain.ViewEventsSource || ev.DetailType != domain.EventTypeConcertViewUpdated {
 		// The rule only matches ConcertViewUpdated; retrying anything else cannot help.
-		f.Logger.WarnContext(ctx, "ignoring unexpected event", "source", ev.Source, "detailType", ev.DetailType, "id", ev.ID)
+		f.logger.WarnContext(ctx, "ignoring unexpected event", "source", ev.Source, "detailType", ev.DetailType, "id", ev.ID)
 		return nil
 	}
-	u, err := domain.DecodeViewUpdated(ev.Detail)
+	u, err := domain.DecodeConcertViewUpdated(ev.Detail)
 	if err != nil {
 		return fmt.Errorf("event %s: %w", ev.ID, err)
 	}
-	if _, err := f.FanOut.Handle(ctx, u); err != nil {
+	if _, err := f.fanOut.Handle(ctx, u); err != nil {
 		return fmt.Errorf("event %s: %w", ev.ID, err)
 	}
 	return nil

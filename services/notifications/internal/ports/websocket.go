@@ -22,12 +22,18 @@ import (
 // and on devstack (whose gateway sends only non-empty bodies), and the reply is on its
 // way before the handler returns. The status code is for logs and metrics only.
 type WebSocket struct {
-	Connect     app.Connect
-	Disconnect  app.Disconnect
-	Subscribe   app.Subscribe
-	Unsubscribe app.Unsubscribe
-	Replies     app.Poster
-	Logger      *slog.Logger
+	connect     *app.Connect
+	disconnect  *app.Disconnect
+	subscribe   *app.Subscribe
+	unsubscribe *app.Unsubscribe
+	replies     app.Poster
+	logger      *slog.Logger
+}
+
+// NewWebSocket serves the routes with the use cases; replies posts the answers.
+func NewWebSocket(connect *app.Connect, disconnect *app.Disconnect, subscribe *app.Subscribe, unsubscribe *app.Unsubscribe,
+	replies app.Poster, logger *slog.Logger) *WebSocket {
+	return &WebSocket{connect: connect, disconnect: disconnect, subscribe: subscribe, unsubscribe: unsubscribe, replies: replies, logger: logger}
 }
 
 func status(code int) events.APIGatewayProxyResponse {
@@ -41,8 +47,8 @@ func (w *WebSocket) HandleConnect(ctx context.Context, req events.APIGatewayWebs
 	if !validConnectionID(id) {
 		return status(http.StatusBadRequest), nil
 	}
-	if err := w.Connect.Handle(ctx, id); err != nil {
-		w.Logger.ErrorContext(ctx, "connect", "connectionId", id, "err", err)
+	if err := w.connect.Handle(ctx, id); err != nil {
+		w.logger.ErrorContext(ctx, "connect", "connectionId", id, "err", err)
 		return status(http.StatusInternalServerError), nil
 	}
 	return status(http.StatusOK), nil
@@ -55,8 +61,8 @@ func (w *WebSocket) HandleDisconnect(ctx context.Context, req events.APIGatewayW
 	if !validConnectionID(id) {
 		return status(http.StatusBadRequest), nil
 	}
-	if err := w.Disconnect.Handle(ctx, id); err != nil {
-		w.Logger.ErrorContext(ctx, "disconnect", "connectionId", id, "err", err)
+	if err := w.disconnect.Handle(ctx, id); err != nil {
+		w.logger.ErrorContext(ctx, "disconnect", "connectionId", id, "err", err)
 		return status(http.StatusInternalServerError), nil
 	}
 	return status(http.StatusOK), nil
@@ -80,11 +86,11 @@ func (w *WebSocket) HandleMessage(ctx context.Context, req events.APIGatewayWebs
 	var reply []byte
 	switch cmd.Action() {
 	case domain.ActionSubscribe:
-		err = w.Subscribe.Handle(ctx, id, cmd.Topic())
-		reply = domain.SubscribedMessage(cmd.Topic())
+		err = w.subscribe.Handle(ctx, id, cmd.ConcertID())
+		reply = domain.SubscribedMessage(cmd.ConcertID())
 	default:
-		err = w.Unsubscribe.Handle(ctx, id, cmd.Topic())
-		reply = domain.UnsubscribedMessage(cmd.Topic())
+		err = w.unsubscribe.Handle(ctx, id, cmd.ConcertID())
+		reply = domain.UnsubscribedMessage(cmd.ConcertID())
 	}
 	var perr *domain.ProtocolError
 	switch {
@@ -93,7 +99,7 @@ func (w *WebSocket) HandleMessage(ctx context.Context, req events.APIGatewayWebs
 	case errors.Is(err, app.ErrConnectionNotFound):
 		return w.replyError(ctx, id, http.StatusGone, "this connection is not registered any more: reconnect"), nil
 	case err != nil:
-		w.Logger.ErrorContext(ctx, cmd.Action(), "connectionId", id, "concertId", cmd.Topic().ID(), "err", err)
+		w.logger.ErrorContext(ctx, cmd.Action(), "connectionId", id, "concertId", cmd.ConcertID().String(), "err", err)
 		return w.replyError(ctx, id, http.StatusInternalServerError, cmd.Action()+" failed, try again"), nil
 	}
 	return w.reply(ctx, id, http.StatusOK, reply), nil
@@ -128,17 +134,17 @@ func (w *WebSocket) replyError(ctx context.Context, id string, code int, message
 // reply posts msg to the connection. A gone connection is forgotten right away; other
 // failures only log, since the client can repeat its request.
 func (w *WebSocket) reply(ctx context.Context, id string, code int, msg []byte) events.APIGatewayProxyResponse {
-	err := w.Replies.Post(ctx, id, msg)
+	err := w.replies.Post(ctx, id, msg)
 	switch {
 	case err == nil:
 		return status(code)
 	case errors.Is(err, app.ErrGone):
-		if derr := w.Disconnect.Handle(ctx, id); derr != nil {
-			w.Logger.WarnContext(ctx, "forget gone connection", "connectionId", id, "err", derr)
+		if derr := w.disconnect.Handle(ctx, id); derr != nil {
+			w.logger.WarnContext(ctx, "forget gone connection", "connectionId", id, "err", derr)
 		}
 		return status(http.StatusGone)
 	default:
-		w.Logger.WarnContext(ctx, "reply to connection", "connectionId", id, "err", err)
+		w.logger.WarnContext(ctx, "reply to connection", "connectionId", id, "err", err)
 		return status(http.StatusBadGateway)
 	}
 }

@@ -3,7 +3,7 @@ package main
 
 import (
 	projections "github.com/concertsys/services/projections"
-	"github.com/concertsys/services/projections/internal/lambdamain"
+	"github.com/concertsys/services/projections/internal/wiring"
 )
 
-func main() { lambdamain.Main(projections.FunctionRebuild) }
+func main() { wiring.Main(projections.FunctionRebuild) }

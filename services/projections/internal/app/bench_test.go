@@ -141,7 +141,7 @@ func BenchmarkRebuildBolt(b *testing.B) {
 	for i := range b.N {
 		views, err := boltviews.Open(filepath.Join(b.TempDir(), fmt.Sprintf("v%d.db", i)))
 		require.NoError(b, err)
-		if _, err := app.Rebuild(ctx, h.log, h.log, views); err != nil {
+		if _, err := app.NewRebuild(h.log, h.log, views).Handle(ctx); err != nil {
 			b.Fatal(err)
 		}
 		b.StopTimer()

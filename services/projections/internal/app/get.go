@@ -20,14 +20,14 @@ type GetConcert struct {
 // NewGetConcert wires the query.
 func NewGetConcert(views ViewStore) *GetConcert { return &GetConcert{views: views} }
 
-// Get returns the view of one concert, or an error wrapping ErrNotFound.
-func (q *GetConcert) Get(ctx context.Context, id string) (viewevents.ConcertViewV1, error) {
-	if id == "" || len(id) > maxIDBytes || !utf8.ValidString(id) {
-		return viewevents.ConcertViewV1{}, fmt.Errorf("get concert %q: %w", id, ErrNotFound)
+// Handle returns the view of one concert, or an error wrapping ErrNotFound.
+func (q *GetConcert) Handle(ctx context.Context, concertID string) (viewevents.ConcertViewV1, error) {
+	if concertID == "" || len(concertID) > maxIDBytes || !utf8.ValidString(concertID) {
+		return viewevents.ConcertViewV1{}, fmt.Errorf("get concert %q: %w", concertID, ErrNotFound)
 	}
-	rec, err := q.views.Get(ctx, id)
+	rec, err := q.views.Get(ctx, concertID)
 	if err != nil {
-		return viewevents.ConcertViewV1{}, fmt.Errorf("get concert %s: %w", id, err)
+		return viewevents.ConcertViewV1{}, fmt.Errorf("get concert %s: %w", concertID, err)
 	}
 	return rec.View, nil
 }

@@ -52,9 +52,9 @@ type Page struct {
 	NextCursor string                     `json:"nextCursor,omitempty"`
 }
 
-// List validates the parameters (errors wrap ErrInvalidQuery with a specific
+// Handle validates the parameters (errors wrap ErrInvalidQuery with a specific
 // message) and returns one page in (startsAt, id) order.
-func (q *ListConcerts) List(ctx context.Context, p ListParams) (Page, error) {
+func (q *ListConcerts) Handle(ctx context.Context, p ListParams) (Page, error) {
 	switch p.Status {
 	case "", viewevents.StatusScheduled, viewevents.StatusSoldOut, viewevents.StatusCancelled:
 	default:

@@ -20,42 +20,42 @@ type EventLog interface {
 // winning the conditional write; beyond it the bus redelivers.
 const maxConflictRetries = 16
 
-// Projector applies concert events to their views.
-type Projector struct {
+// ProjectConcertEvent applies concert events to their views.
+type ProjectConcertEvent struct {
 	views     ViewStore
 	log       EventLog
 	publisher *ViewPublisher
 	logger    *slog.Logger
 }
 
-// NewProjector wires the consumer use case. log may be nil: then an event ahead of
+// NewProjectConcertEvent wires the consumer use case. log may be nil: then an event ahead of
 // the next expected version fails and waits for the bus to redeliver it.
-func NewProjector(views ViewStore, log EventLog, publisher *ViewPublisher, logger *slog.Logger) *Projector {
+func NewProjectConcertEvent(views ViewStore, log EventLog, publisher *ViewPublisher, logger *slog.Logger) *ProjectConcertEvent {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	return &Projector{views: views, log: log, publisher: publisher, logger: logger}
+	return &ProjectConcertEvent{views: views, log: log, publisher: publisher, logger: logger}
 }
 
-// Project applies e (at-least-once, in any order) and publishes the view change.
+// Handle applies e (at-least-once, in any order) and publishes the view change.
 // A duplicate is a no-op apart from publishing a change that is still owed; an event
 // ahead of the view pulls the missing events from the log and applies them in order.
 // Every error is safe to retry.
-func (p *Projector) Project(ctx context.Context, e domain.Event) error {
-	id := e.Meta.AggregateID
+func (p *ProjectConcertEvent) Handle(ctx context.Context, e domain.Event) error {
+	concertID := e.Meta.AggregateID
 	for attempt := 1; ; attempt++ {
-		rec, err := p.views.Get(ctx, id)
+		rec, err := p.views.Get(ctx, concertID)
 		found := err == nil
 		if err != nil && !errors.Is(err, ErrNotFound) {
-			return fmt.Errorf("project %s v%d: %w", id, e.Meta.AggregateVersion, err)
+			return fmt.Errorf("project %s v%d: %w", concertID, e.Meta.AggregateVersion, err)
 		}
-		view := domain.New(id)
+		view := domain.New(concertID)
 		if found {
 			view = domain.Restore(rec.View, rec.LastEventID, rec.LastCorrelationID)
 		}
 		changed, err := p.advance(ctx, view, e)
 		if err != nil {
-			return fmt.Errorf("project %s v%d: %w", id, e.Meta.AggregateVersion, err)
+			return fmt.Errorf("project %s v%d: %w", concertID, e.Meta.AggregateVersion, err)
 		}
 		if changed {
 			next := recordOf(view)
@@ -64,16 +64,16 @@ func (p *Projector) Project(ctx context.Context, e domain.Event) error {
 				continue
 			}
 			if err != nil {
-				return fmt.Errorf("project %s v%d: %w", id, e.Meta.AggregateVersion, err)
+				return fmt.Errorf("project %s v%d: %w", concertID, e.Meta.AggregateVersion, err)
 			}
 			next.PublishedVersion = rec.PublishedVersion
 			rec, found = next, true
 		}
 		if !found {
-			return fmt.Errorf("project %s v%d: no view and nothing applied", id, e.Meta.AggregateVersion)
+			return fmt.Errorf("project %s v%d: no view and nothing applied", concertID, e.Meta.AggregateVersion)
 		}
 		if err := p.publisher.PublishOwed(ctx, rec); err != nil {
-			return fmt.Errorf("project %s v%d: %w", id, e.Meta.AggregateVersion, err)
+			return fmt.Errorf("project %s v%d: %w", concertID, e.Meta.AggregateVersion, err)
 		}
 		return nil
 	}
@@ -81,7 +81,7 @@ func (p *Projector) Project(ctx context.Context, e domain.Event) error {
 
 // advance applies e to view, filling a gap from the log. It reports whether the
 // view changed.
-func (p *Projector) advance(ctx context.Context, view *domain.View, e domain.Event) (bool, error) {
+func (p *ProjectConcertEvent) advance(ctx context.Context, view *domain.View, e domain.Event) (bool, error) {
 	err := view.Apply(e)
 	var gap *domain.GapError
 	switch {
@@ -95,7 +95,7 @@ func (p *Projector) advance(ctx context.Context, view *domain.View, e domain.Eve
 		return false, fmt.Errorf("no event log to fill the gap, waiting for redelivery: %w", err)
 	}
 	from := view.Version()
-	missing, err := p.log.LoadAfter(ctx, view.ID(), from)
+	missing, err := p.log.LoadAfter(ctx, view.ConcertID(), from)
 	if err != nil {
 		return false, fmt.Errorf("fill gap after v%d from event log: %w", from, err)
 	}
@@ -122,7 +122,7 @@ func (p *Projector) advance(ctx context.Context, view *domain.View, e domain.Eve
 		_ = applyInOrder(view, beyond)
 	}
 	if view.Version() < e.Meta.AggregateVersion {
-		p.logger.WarnContext(ctx, "gap not fillable from event log yet", "concertId", view.ID(),
+		p.logger.WarnContext(ctx, "gap not fillable from event log yet", "concertId", view.ConcertID(),
 			"viewVersion", view.Version(), "eventVersion", e.Meta.AggregateVersion)
 		return false, fmt.Errorf("event log has v%d..v%d of %d events: %w", from+1, view.Version(), e.Meta.AggregateVersion, gap)
 	}

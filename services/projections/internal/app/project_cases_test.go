@@ -20,12 +20,12 @@ import (
 	"github.com/concertsys/services/projections/internal/publishtest"
 )
 
-func project(t *testing.T, p *app.Projector, e eventlog.Event) error {
+func project(t *testing.T, p *app.ProjectConcertEvent, e eventlog.Event) error {
 	t.Helper()
 	ev := historygen.BusEvent(e)
 	de, err := domain.ParseDetail(ev.DetailType, ev.Detail)
 	require.NoError(t, err)
-	return p.Project(context.Background(), de)
+	return p.Handle(context.Background(), de)
 }
 
 // history returns a generated history of exactly n events.
@@ -52,7 +52,7 @@ func TestPublishFailureAfterCommitIsRepairedByRedelivery(t *testing.T) {
 		Region: "us-east-1", BaseEndpoint: aws.String(down.URL), RetryMaxAttempts: 1,
 		Credentials: credentials.NewStaticCredentialsProvider("local", "local", ""),
 	})
-	p := app.NewProjector(h.views, h.log, app.NewViewPublisher(h.views, ebpublisher.New(broken, publishtest.BusName)), nil)
+	p := app.NewProjectConcertEvent(h.views, h.log, app.NewViewPublisher(h.views, ebpublisher.New(broken, publishtest.BusName)), nil)
 	require.Error(t, project(t, p, events[0]), "got nil error, want the publish failure reported so the bus redelivers")
 	rec, err := h.views.Get(ctx, "c1")
 	require.NoError(t, err)
@@ -60,9 +60,9 @@ func TestPublishFailureAfterCommitIsRepairedByRedelivery(t *testing.T) {
 	require.Equal(t, int64(0), rec.PublishedVersion)
 
 	// The redelivered (duplicate) event applies nothing but publishes what is owed.
-	working := app.NewProjector(h.views, h.log, app.NewViewPublisher(h.views, ebpublisher.New(h.bus.Client, publishtest.BusName)), nil)
+	working := app.NewProjectConcertEvent(h.views, h.log, app.NewViewPublisher(h.views, ebpublisher.New(h.bus.Client, publishtest.BusName)), nil)
 	require.NoError(t, project(t, working, events[0]))
-	got := h.bus.WaitFor(t, func(got []app.ViewUpdated) bool { return len(got) == 1 })
+	got := h.bus.WaitFor(t, func(got []app.ConcertViewUpdated) bool { return len(got) == 1 })
 	require.Equal(t, int64(1), got[0].Metadata.AggregateVersion)
 	require.Equal(t, events[0].EventID, got[0].Metadata.CausationID)
 	require.Equal(t, events[0].CorrelationID, got[0].Metadata.CorrelationID)
@@ -73,7 +73,7 @@ func TestPublishFailureAfterCommitIsRepairedByRedelivery(t *testing.T) {
 	// Another duplicate publishes nothing more.
 	require.NoError(t, project(t, working, events[0]))
 	require.NoError(t, project(t, working, events[1]))
-	got = h.bus.WaitFor(t, func(got []app.ViewUpdated) bool { return len(got) == 2 })
+	got = h.bus.WaitFor(t, func(got []app.ConcertViewUpdated) bool { return len(got) == 2 })
 	require.Equal(t, int64(2), got[1].Metadata.AggregateVersion)
 }
 
@@ -101,7 +101,7 @@ func TestEventAheadOfTheView(t *testing.T) {
 			if tc.withLog {
 				log = h.log
 			}
-			p := app.NewProjector(h.views, log, app.NewViewPublisher(h.views, ebpublisher.New(h.bus.Client, publishtest.BusName)), nil)
+			p := app.NewProjectConcertEvent(h.views, log, app.NewViewPublisher(h.views, ebpublisher.New(h.bus.Client, publishtest.BusName)), nil)
 			require.NoError(t, project(t, p, events[0]))
 			err := project(t, p, events[3])
 			if tc.wantErr {
@@ -122,7 +122,7 @@ func TestEventAheadOfTheView(t *testing.T) {
 
 func TestPoisonEventIsRejected(t *testing.T) {
 	h := newHarness(t)
-	p := app.NewProjector(h.views, h.log, app.NewViewPublisher(h.views, ebpublisher.New(h.bus.Client, publishtest.BusName)), nil)
+	p := app.NewProjectConcertEvent(h.views, h.log, app.NewViewPublisher(h.views, ebpublisher.New(h.bus.Client, publishtest.BusName)), nil)
 	events := history(t, "c1", 2)
 	require.NoError(t, project(t, p, events[0]))
 	bad := events[1]
@@ -140,7 +140,7 @@ func TestBadEventBeyondTheGapDoesNotHoldBackTheEvent(t *testing.T) {
 	events := history(t, "c1", 4)
 	events[3].EventType, events[3].Data = domain.TicketsSold, []byte(`{"quantity":1}`)
 	require.NoError(t, h.log.Append(ctx, events))
-	p := app.NewProjector(h.views, h.log, app.NewViewPublisher(h.views, ebpublisher.New(h.bus.Client, publishtest.BusName)), nil)
+	p := app.NewProjectConcertEvent(h.views, h.log, app.NewViewPublisher(h.views, ebpublisher.New(h.bus.Client, publishtest.BusName)), nil)
 	require.NoError(t, project(t, p, events[0]))
 	require.NoError(t, project(t, p, events[2]), "v3 is fine; the bad v4 beyond it is reported by its own delivery")
 	rec, err := h.views.Get(ctx, "c1")

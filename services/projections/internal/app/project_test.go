@@ -57,7 +57,7 @@ func newHarnessWith(t testing.TB, views app.ViewStore) *harness {
 // consumer is one consumer instance (one Lambda container) over the shared parts.
 func (h *harness) consumer() func(context.Context, events.EventBridgeEvent) error {
 	pub := app.NewViewPublisher(h.views, ebpublisher.New(h.bus.Client, publishtest.BusName))
-	return ports.ConcertEvents(app.NewProjector(h.views, h.log, pub, nil), discard())
+	return ports.ConcertEvents(app.NewProjectConcertEvent(h.views, h.log, pub, nil), discard())
 }
 
 // inOrder folds a history in order: what every delivery schedule must end in.
@@ -166,7 +166,7 @@ func converges(t *testing.T, h *harness, rounds int) {
 
 	// Every final view reached the bus, with a deterministic id, and every published
 	// detail matches the published schema.
-	h.bus.WaitFor(t, func(got []app.ViewUpdated) bool {
+	h.bus.WaitFor(t, func(got []app.ConcertViewUpdated) bool {
 		final := 0
 		for _, d := range got {
 			if w, ok := want[d.Metadata.AggregateID]; ok && d.Metadata.AggregateVersion == w.Version {

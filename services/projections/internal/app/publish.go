@@ -10,13 +10,13 @@ import (
 	"github.com/concertsys/services/projections/viewevents"
 )
 
-// ViewUpdated is the detail of a ConcertViewUpdated event.
-type ViewUpdated = envelope.Typed[viewevents.ConcertViewV1]
+// ConcertViewUpdated is the detail of a ConcertViewUpdated event.
+type ConcertViewUpdated = envelope.Typed[viewevents.ConcertViewV1]
 
 // Publisher puts ConcertViewUpdated events on the bus. A nil error means every event
 // was accepted.
 type Publisher interface {
-	PublishViewUpdated(ctx context.Context, events []ViewUpdated) error
+	PublishConcertViewUpdated(ctx context.Context, events []ConcertViewUpdated) error
 }
 
 // ViewPublisher announces committed view changes, outbox style: the stored record's
@@ -42,7 +42,7 @@ func (p *ViewPublisher) PublishOwed(ctx context.Context, rec Record) error {
 	if p.publisher == nil {
 		return fmt.Errorf("publish %s v%d: no publisher configured", rec.View.ID, rec.View.Version)
 	}
-	if err := p.publisher.PublishViewUpdated(ctx, []ViewUpdated{NewViewUpdated(rec)}); err != nil {
+	if err := p.publisher.PublishConcertViewUpdated(ctx, []ConcertViewUpdated{NewConcertViewUpdated(rec)}); err != nil {
 		return fmt.Errorf("publish %s v%d: %w", rec.View.ID, rec.View.Version, err)
 	}
 	if err := p.views.MarkPublished(ctx, rec.View.ID, rec.View.Version); err != nil {
@@ -51,10 +51,10 @@ func (p *ViewPublisher) PublishOwed(ctx context.Context, rec Record) error {
 	return nil
 }
 
-// NewViewUpdated is the ConcertViewUpdated detail for a stored view. Everything in
+// NewConcertViewUpdated is the ConcertViewUpdated detail for a stored view. Everything in
 // it derives from the record, so a republish is identical to the first publish.
-func NewViewUpdated(rec Record) ViewUpdated {
-	return ViewUpdated{
+func NewConcertViewUpdated(rec Record) ConcertViewUpdated {
+	return ConcertViewUpdated{
 		Metadata: envelope.Metadata{
 			EventID:          EventID(rec.View.ID, rec.View.Version),
 			AggregateID:      rec.View.ID,

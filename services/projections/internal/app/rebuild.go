@@ -18,13 +18,30 @@ type RebuildStats struct {
 	Skipped  int `json:"skipped"`  // views left alone because the stored one was newer
 }
 
-// Rebuild recomputes every view from the event log and stores it unless the stored
+// Rebuild is the rebuild-projections use case.
+type Rebuild struct {
+	scanner eventlog.Scanner
+	log     EventLog
+	views   ViewStore
+}
+
+// NewRebuild rebuilds views from what scanner walks; log (only read, may be nil)
+// fills the gaps the scan leaves. A nil scanner makes every Handle fail.
+func NewRebuild(scanner eventlog.Scanner, log EventLog, views ViewStore) *Rebuild {
+	return &Rebuild{scanner: scanner, log: log, views: views}
+}
+
+// Handle recomputes every view from the event log and stores it unless the stored
 // view is already newer, so it is safe while the live consumer keeps applying new
 // events: a view only ever moves forward, and both paths fold the same events with
 // the same rules, so they end in identical views. A concert whose history cannot be
 // applied keeps the view up to the event before the bad one; its error is reported
 // after every other concert was rebuilt.
-func Rebuild(ctx context.Context, scanner eventlog.Scanner, log EventLog, views ViewStore) (RebuildStats, error) {
+func (r *Rebuild) Handle(ctx context.Context) (RebuildStats, error) {
+	if r.scanner == nil {
+		return RebuildStats{}, errors.New("no event log scanner configured")
+	}
+	scanner, log, views := r.scanner, r.log, r.views
 	type fold struct {
 		view    *domain.View
 		pending []eventlog.Event // arrived ahead of their turn (the scanner orders per aggregate only loosely)
@@ -100,11 +117,11 @@ func fillPending(ctx context.Context, view *domain.View, pending []eventlog.Even
 		return nil
 	}
 	if log == nil {
-		return fmt.Errorf("concert %s: events after v%d missing from the scan and no log to load them", view.ID(), view.Version())
+		return fmt.Errorf("concert %s: events after v%d missing from the scan and no log to load them", view.ConcertID(), view.Version())
 	}
-	missing, err := log.LoadAfter(ctx, view.ID(), view.Version())
+	missing, err := log.LoadAfter(ctx, view.ConcertID(), view.Version())
 	if err != nil {
-		return fmt.Errorf("concert %s: load after v%d: %w", view.ID(), view.Version(), err)
+		return fmt.Errorf("concert %s: load after v%d: %w", view.ConcertID(), view.Version(), err)
 	}
 	return applyInOrder(view, missing)
 }
@@ -114,12 +131,12 @@ func fillPending(ctx context.Context, view *domain.View, pending []eventlog.Even
 func storeIfNewer(ctx context.Context, views ViewStore, view *domain.View) (bool, error) {
 	for attempt := 1; ; attempt++ {
 		var stored int64
-		rec, err := views.Get(ctx, view.ID())
+		rec, err := views.Get(ctx, view.ConcertID())
 		switch {
 		case err == nil:
 			stored = rec.View.Version
 		case !errors.Is(err, ErrNotFound):
-			return false, fmt.Errorf("store %s: %w", view.ID(), err)
+			return false, fmt.Errorf("store %s: %w", view.ConcertID(), err)
 		}
 		if stored > view.Version() {
 			return false, nil
@@ -129,7 +146,7 @@ func storeIfNewer(ctx context.Context, views ViewStore, view *domain.View) (bool
 			continue
 		}
 		if err != nil {
-			return false, fmt.Errorf("store %s v%d: %w", view.ID(), view.Version(), err)
+			return false, fmt.Errorf("store %s v%d: %w", view.ConcertID(), view.Version(), err)
 		}
 		return true, nil
 	}

@@ -71,7 +71,7 @@ func TestRebuildIsByteIdenticalToLiveViews(t *testing.T) {
 	rebuilt, err := boltviews.Open(filepath.Join(t.TempDir(), "rebuilt.db"))
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = rebuilt.Close() })
-	stats, err := app.Rebuild(ctx, h.log, h.log, rebuilt)
+	stats, err := app.NewRebuild(h.log, h.log, rebuilt).Handle(ctx)
 	require.NoError(t, err)
 	t.Logf("rebuilt %d concerts from %d events (%d live deliveries)", stats.Concerts, stats.Events, len(deliveries))
 	require.GreaterOrEqual(t, stats.Events, 3000)
@@ -82,7 +82,7 @@ func TestRebuildIsByteIdenticalToLiveViews(t *testing.T) {
 	}
 
 	// Rebuilding over the live store changes nothing and never goes backwards.
-	stats, err = app.Rebuild(ctx, h.log, h.log, h.views)
+	stats, err = app.NewRebuild(h.log, h.log, h.views).Handle(ctx)
 	require.NoError(t, err)
 	require.Equal(t, len(histories), stats.Written, "equal versions are rewritten (a rebuild after a fix takes effect)")
 	for id := range histories {
@@ -129,7 +129,7 @@ func TestRebuildWhileEventsKeepArriving(t *testing.T) {
 		}
 	}()
 	for range 3 {
-		_, err := app.Rebuild(ctx, h.log, h.log, h.views)
+		_, err := app.NewRebuild(h.log, h.log, h.views).Handle(ctx)
 		require.NoError(t, err)
 	}
 	wg.Wait()

@@ -35,7 +35,7 @@ type Record struct {
 // ViewStore is the read model store.
 type ViewStore interface {
 	// Get returns the record of a concert, or an error wrapping ErrNotFound.
-	Get(ctx context.Context, id string) (Record, error)
+	Get(ctx context.Context, concertID string) (Record, error)
 	// Put stores rec.View if the stored view's version equals expected (0: none
 	// stored), else fails with ErrConflict, so concurrent writers can never move a
 	// view backwards. rec.PublishedVersion is ignored: the stored one is kept (0 for a
@@ -43,7 +43,7 @@ type ViewStore interface {
 	Put(ctx context.Context, rec Record, expected int64) error
 	// MarkPublished raises PublishedVersion to version (never lowers it). ErrNotFound
 	// when there is no view.
-	MarkPublished(ctx context.Context, id string, version int64) error
+	MarkPublished(ctx context.Context, concertID string, version int64) error
 	// List returns up to q.Limit views in (startsAt, id) order strictly after the
 	// position q.After ("" = from the start), only of q.Status if set. Next is the
 	// position of the last item when more items follow, else "".

@@ -60,14 +60,14 @@ type Event struct {
 
 // ParseDetail decodes an EventBridge detail of a concert event and checks that its
 // metadata is usable: the detail-type must match metadata.eventType.
-func ParseDetail(detailType string, detail []byte) (Event, error) {
+func ParseDetail(eventType string, detail []byte) (Event, error) {
 	var d envelope.Detail
 	if err := json.Unmarshal(detail, &d); err != nil {
-		return Event{}, fmt.Errorf("%s detail: %v: %w", detailType, err, ErrInvalidEvent)
+		return Event{}, fmt.Errorf("%s detail: %v: %w", eventType, err, ErrInvalidEvent)
 	}
 	e := Event{Meta: d.Metadata, Data: d.Data}
-	if e.Meta.EventType != detailType {
-		return Event{}, fmt.Errorf("detail-type %q but metadata.eventType %q: %w", detailType, e.Meta.EventType, ErrInvalidEvent)
+	if e.Meta.EventType != eventType {
+		return Event{}, fmt.Errorf("detail-type %q but metadata.eventType %q: %w", eventType, e.Meta.EventType, ErrInvalidEvent)
 	}
 	if err := e.validateMeta(); err != nil {
 		return Event{}, err

@@ -13,8 +13,8 @@ func FuzzDecodeAndApply(f *testing.F) {
 	f.Add("ConcertUpdated", `{"metadata":{"aggregateId":"c-1","aggregateVersion":2,"eventType":"ConcertUpdated","schemaVersion":1,"occurredAt":"2026-05-01T18:00:00Z"},"data":{"priceCents":-1}}`)
 	f.Add("ConcertRescheduled", `{"metadata":{"aggregateId":"c-1","aggregateVersion":2,"eventType":"ConcertRescheduled","schemaVersion":1,"occurredAt":"2026-05-01T18:00:00Z"},"data":{"startsAt":null}}`)
 	f.Add("ConcertCancelled", `{"metadata":null,"data":7}`)
-	f.Fuzz(func(t *testing.T, detailType, detail string) {
-		e, err := domain.ParseDetail(detailType, []byte(detail))
+	f.Fuzz(func(t *testing.T, eventType, detail string) {
+		e, err := domain.ParseDetail(eventType, []byte(detail))
 		if err != nil {
 			return
 		}

@@ -16,8 +16,8 @@ type View struct {
 }
 
 // New is the empty view of a concert no event has been applied to (version 0).
-func New(id string) *View {
-	return &View{state: viewevents.ConcertViewV1{ID: id}}
+func New(concertID string) *View {
+	return &View{state: viewevents.ConcertViewV1{ID: concertID}}
 }
 
 // Restore rebuilds a view from its stored state and the ids of the last event applied.
@@ -28,8 +28,8 @@ func Restore(state viewevents.ConcertViewV1, lastEventID, lastCorrelationID stri
 // Version is the aggregate version of the last event applied (0 for none).
 func (v *View) Version() int64 { return v.state.Version }
 
-// ID is the concert id.
-func (v *View) ID() string { return v.state.ID }
+// ConcertID is the concert id.
+func (v *View) ConcertID() string { return v.state.ID }
 
 // State is the view as the query API returns it.
 func (v *View) State() viewevents.ConcertViewV1 { return v.state }

@@ -134,7 +134,7 @@ func TestParseDetail(t *testing.T) {
 	e, err := domain.ParseDetail(domain.ConcertScheduled, []byte(good))
 	require.NoError(t, err)
 	require.Equal(t, int64(1), e.Meta.AggregateVersion)
-	tests := []struct{ name, detailType, detail string }{
+	tests := []struct{ name, eventType, detail string }{
 		{"type mismatch", domain.ConcertCancelled, good},
 		{"not JSON", domain.ConcertScheduled, `{`},
 		{"no metadata", domain.ConcertScheduled, `{"data":{}}`},
@@ -143,7 +143,7 @@ func TestParseDetail(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := domain.ParseDetail(tc.detailType, []byte(tc.detail))
+			_, err := domain.ParseDetail(tc.eventType, []byte(tc.detail))
 			require.ErrorIs(t, err, domain.ErrInvalidEvent)
 		})
 	}

@@ -16,7 +16,7 @@ import (
 )
 
 // ConcertEvents is the target of the projections-concert-events rule.
-func ConcertEvents(projector *app.Projector, logger *slog.Logger) subscription.Target {
+func ConcertEvents(project *app.ProjectConcertEvent, logger *slog.Logger) subscription.Target {
 	return func(ctx context.Context, ev events.EventBridgeEvent) error {
 		if ev.Source != domain.Source {
 			return fmt.Errorf("event %s: source %q, want %q: %w", ev.ID, ev.Source, domain.Source, domain.ErrInvalidEvent)
@@ -28,7 +28,7 @@ func ConcertEvents(projector *app.Projector, logger *slog.Logger) subscription.T
 			logger.ErrorContext(ctx, "undecodable concert event", "eventBridgeId", ev.ID, "detailType", ev.DetailType, "error", err)
 			return fmt.Errorf("event %s: %w", ev.ID, err)
 		}
-		if err := projector.Project(ctx, e); err != nil {
+		if err := project.Handle(ctx, e); err != nil {
 			level := slog.LevelWarn
 			if errors.Is(err, domain.ErrInvalidEvent) {
 				level = slog.LevelError

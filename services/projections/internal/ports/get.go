@@ -19,7 +19,7 @@ import (
 func GetConcert(q *app.GetConcert, logger *slog.Logger) service.HTTPHandler {
 	return func(ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
 		id := req.PathParameters["id"]
-		view, err := q.Get(ctx, id)
+		view, err := q.Handle(ctx, id)
 		switch {
 		case errors.Is(err, app.ErrNotFound):
 			return httpapi.ProblemResponse(httpapi.NewProblem(http.StatusNotFound, "no concert with this id"), req.RawPath), nil

@@ -26,7 +26,7 @@ func ListConcerts(q *app.ListConcerts, logger *slog.Logger) service.HTTPHandler 
 			}
 		}
 		p := req.QueryStringParameters
-		page, err := q.List(ctx, app.ListParams{Status: p["status"], Limit: p["limit"], Cursor: p["cursor"]})
+		page, err := q.Handle(ctx, app.ListParams{Status: p["status"], Limit: p["limit"], Cursor: p["cursor"]})
 		var invalid *app.InvalidQueryError
 		switch {
 		case errors.As(err, &invalid):

@@ -12,9 +12,9 @@ import (
 
 // Rebuild is the rebuild-projections job: any JSON input (ignored, "{}" by
 // convention), the rebuild's figures as output.
-func Rebuild(run func(ctx context.Context) (app.RebuildStats, error), logger *slog.Logger) service.JobHandler {
+func Rebuild(rebuild *app.Rebuild, logger *slog.Logger) service.JobHandler {
 	return func(ctx context.Context, _ json.RawMessage) (json.RawMessage, error) {
-		stats, err := run(ctx)
+		stats, err := rebuild.Handle(ctx)
 		logger.InfoContext(ctx, "rebuild finished", "events", stats.Events, "concerts", stats.Concerts,
 			"written", stats.Written, "skipped", stats.Skipped, "error", err)
 		if err != nil {

@@ -18,10 +18,10 @@ import (
 var _ app.Store = (*Store)(nil)
 
 var (
-	bucketConnections = []byte("connections")         // connID -> connectionRecord
-	bucketTopics      = []byte("topic_subscribers")   // topic \x00 connID -> expiresAt
-	bucketConnTopics  = []byte("connection_topics")   // connID \x00 topic -> expiresAt
-	bucketDeliveries  = []byte("connection_versions") // connID \x00 concertID -> deliveryRecord
+	bucketConnections        = []byte("connections")         // connID -> connectionRecord
+	bucketConcertSubscribers = []byte("topic_subscribers")   // concertID \x00 connID -> expiresAt
+	bucketConnectionConcerts = []byte("connection_topics")   // connID \x00 concertID -> expiresAt
+	bucketDeliveries         = []byte("connection_versions") // connID \x00 concertID -> deliveryRecord
 )
 
 const sep = "\x00"
@@ -38,7 +38,7 @@ func Open(path string) (*Store, error) {
 		return nil, fmt.Errorf("open connection store %s: %w", path, err)
 	}
 	err = db.Update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bucketConnections, bucketTopics, bucketConnTopics, bucketDeliveries} {
+		for _, b := range [][]byte{bucketConnections, bucketConcertSubscribers, bucketConnectionConcerts, bucketDeliveries} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}
@@ -94,12 +94,12 @@ func (s *Store) DeleteConnection(ctx context.Context, connectionID string) error
 		if err := tx.Bucket(bucketConnections).Delete([]byte(connectionID)); err != nil {
 			return err
 		}
-		topics, err := deletePrefix(tx.Bucket(bucketConnTopics), connectionID)
+		concertIDs, err := deletePrefix(tx.Bucket(bucketConnectionConcerts), connectionID)
 		if err != nil {
 			return err
 		}
-		for _, topic := range topics {
-			if err := tx.Bucket(bucketTopics).Delete(key(topic, connectionID)); err != nil {
+		for _, concertID := range concertIDs {
+			if err := tx.Bucket(bucketConcertSubscribers).Delete(key(concertID, connectionID)); err != nil {
 				return err
 			}
 		}
@@ -139,26 +139,26 @@ func listPrefix(b *bolt.Bucket, prefix string, now time.Time) []string {
 }
 
 // Subscribe implements app.Store.
-func (s *Store) Subscribe(ctx context.Context, connectionID, topic string, expiresAt time.Time) error {
+func (s *Store) Subscribe(ctx context.Context, connectionID, concertID string, expiresAt time.Time) error {
 	return s.db.Update(func(tx *bolt.Tx) error {
 		if tx.Bucket(bucketConnections).Get([]byte(connectionID)) == nil {
 			return app.ErrConnectionNotFound
 		}
 		exp := encodeTime(expiresAt)
-		if err := tx.Bucket(bucketConnTopics).Put(key(connectionID, topic), exp); err != nil {
+		if err := tx.Bucket(bucketConnectionConcerts).Put(key(connectionID, concertID), exp); err != nil {
 			return err
 		}
-		return tx.Bucket(bucketTopics).Put(key(topic, connectionID), exp)
+		return tx.Bucket(bucketConcertSubscribers).Put(key(concertID, connectionID), exp)
 	})
 }
 
 // Unsubscribe implements app.Store.
-func (s *Store) Unsubscribe(ctx context.Context, connectionID, topic string) error {
+func (s *Store) Unsubscribe(ctx context.Context, connectionID, concertID string) error {
 	return s.db.Update(func(tx *bolt.Tx) error {
-		if err := tx.Bucket(bucketConnTopics).Delete(key(connectionID, topic)); err != nil {
+		if err := tx.Bucket(bucketConnectionConcerts).Delete(key(connectionID, concertID)); err != nil {
 			return err
 		}
-		return tx.Bucket(bucketTopics).Delete(key(topic, connectionID))
+		return tx.Bucket(bucketConcertSubscribers).Delete(key(concertID, connectionID))
 	})
 }
 
@@ -166,17 +166,17 @@ func (s *Store) Unsubscribe(ctx context.Context, connectionID, topic string) err
 func (s *Store) Subscriptions(ctx context.Context, connectionID string, now time.Time) ([]string, error) {
 	var out []string
 	err := s.db.View(func(tx *bolt.Tx) error {
-		out = listPrefix(tx.Bucket(bucketConnTopics), connectionID, now)
+		out = listPrefix(tx.Bucket(bucketConnectionConcerts), connectionID, now)
 		return nil
 	})
 	return out, err
 }
 
 // Subscribers implements app.Store.
-func (s *Store) Subscribers(ctx context.Context, topic string, now time.Time) ([]string, error) {
+func (s *Store) Subscribers(ctx context.Context, concertID string, now time.Time) ([]string, error) {
 	var out []string
 	err := s.db.View(func(tx *bolt.Tx) error {
-		out = listPrefix(tx.Bucket(bucketTopics), topic, now)
+		out = listPrefix(tx.Bucket(bucketConcertSubscribers), concertID, now)
 		return nil
 	})
 	return out, err

@@ -3,9 +3,9 @@
 // Key design (PK, SK both strings):
 //
 //	PK=CONN#<connectionId>  SK=#META                connection: ConnectedAt, ExpiresAt
-//	PK=CONN#<connectionId>  SK=TOPIC#<topic>        the connection's subscription to topic
+//	PK=CONN#<connectionId>  SK=TOPIC#<concertID>        the connection's subscription to concertID
 //	PK=CONN#<connectionId>  SK=VERSION#<concertId>  last version claimed for the connection: LastVersion, LeaseUntil
-//	PK=TOPIC#<topic>        SK=CONN#<connectionId>  subscriber of topic (a concert id or "*")
+//	PK=TOPIC#<concertID>        SK=CONN#<connectionId>  subscriber of concertID (a concert id or "*")
 //
 // The subscribers of a concert and of "*" are each one Query on PK=TOPIC#…; everything
 // of a connection is one Query on PK=CONN#…, which is how DeleteConnection finds the
@@ -44,7 +44,7 @@ const (
 	attrLease       = "LeaseUntil"
 
 	prefixConn    = "CONN#"
-	prefixTopic   = "TOPIC#"
+	prefixConcert = "TOPIC#" // stored key format: a concert id (or "*") after it
 	prefixVersion = "VERSION#"
 	skMeta        = "#META"
 )
@@ -119,8 +119,8 @@ func (st *Store) DeleteConnection(ctx context.Context, connectionID string) erro
 	for _, it := range items {
 		sk := strAttr(it, SortKey)
 		keys = append(keys, itemKey(connPK(connectionID), sk))
-		if topic, ok := strings.CutPrefix(sk, prefixTopic); ok {
-			keys = append(keys, itemKey(prefixTopic+topic, prefixConn+connectionID))
+		if concertID, ok := strings.CutPrefix(sk, prefixConcert); ok {
+			keys = append(keys, itemKey(prefixConcert+concertID, prefixConn+connectionID))
 		}
 	}
 	// #META sorts first, so it goes first: Subscribe's condition then stops new
@@ -201,10 +201,10 @@ func (st *Store) query(ctx context.Context, pk, skPrefix string, now time.Time) 
 
 // Subscribe implements app.Store: the two rows of a subscription are written in one
 // transaction, conditional on the connection being recorded.
-func (st *Store) Subscribe(ctx context.Context, connectionID, topic string, expiresAt time.Time) error {
-	mine := itemKey(connPK(connectionID), prefixTopic+topic)
+func (st *Store) Subscribe(ctx context.Context, connectionID, concertID string, expiresAt time.Time) error {
+	mine := itemKey(connPK(connectionID), prefixConcert+concertID)
 	mine[TTLAttribute] = dynamotable.N(expiresAt.Unix())
-	sub := itemKey(prefixTopic+topic, prefixConn+connectionID)
+	sub := itemKey(prefixConcert+concertID, prefixConn+connectionID)
 	sub[TTLAttribute] = dynamotable.N(expiresAt.Unix())
 	_, err := st.client.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{
 		TransactItems: []types.TransactWriteItem{
@@ -230,7 +230,7 @@ func (st *Store) Subscribe(ctx context.Context, connectionID, topic string, expi
 		}
 	}
 	if err != nil {
-		return fmt.Errorf("subscribe %s to %s: %w", connectionID, topic, err)
+		return fmt.Errorf("subscribe %s to %s: %w", connectionID, concertID, err)
 	}
 	return nil
 }
@@ -246,37 +246,37 @@ func (st *Store) exists(ctx context.Context, pk, sk string) (bool, error) {
 }
 
 // Unsubscribe implements app.Store.
-func (st *Store) Unsubscribe(ctx context.Context, connectionID, topic string) error {
+func (st *Store) Unsubscribe(ctx context.Context, connectionID, concertID string) error {
 	_, err := st.client.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{
 		TransactItems: []types.TransactWriteItem{
-			{Delete: &types.Delete{TableName: aws.String(st.table), Key: itemKey(connPK(connectionID), prefixTopic+topic)}},
-			{Delete: &types.Delete{TableName: aws.String(st.table), Key: itemKey(prefixTopic+topic, prefixConn+connectionID)}},
+			{Delete: &types.Delete{TableName: aws.String(st.table), Key: itemKey(connPK(connectionID), prefixConcert+concertID)}},
+			{Delete: &types.Delete{TableName: aws.String(st.table), Key: itemKey(prefixConcert+concertID, prefixConn+connectionID)}},
 		},
 	})
 	if err != nil {
-		return fmt.Errorf("unsubscribe %s from %s: %w", connectionID, topic, err)
+		return fmt.Errorf("unsubscribe %s from %s: %w", connectionID, concertID, err)
 	}
 	return nil
 }
 
 // Subscriptions implements app.Store.
 func (st *Store) Subscriptions(ctx context.Context, connectionID string, now time.Time) ([]string, error) {
-	items, err := st.query(ctx, connPK(connectionID), prefixTopic, now)
+	items, err := st.query(ctx, connPK(connectionID), prefixConcert, now)
 	if err != nil {
 		return nil, fmt.Errorf("query subscriptions of %s: %w", connectionID, err)
 	}
 	out := make([]string, 0, len(items))
 	for _, it := range items {
-		out = append(out, strings.TrimPrefix(strAttr(it, SortKey), prefixTopic))
+		out = append(out, strings.TrimPrefix(strAttr(it, SortKey), prefixConcert))
 	}
 	return out, nil
 }
 
 // Subscribers implements app.Store.
-func (st *Store) Subscribers(ctx context.Context, topic string, now time.Time) ([]string, error) {
-	items, err := st.query(ctx, prefixTopic+topic, "", now)
+func (st *Store) Subscribers(ctx context.Context, concertID string, now time.Time) ([]string, error) {
+	items, err := st.query(ctx, prefixConcert+concertID, "", now)
 	if err != nil {
-		return nil, fmt.Errorf("query subscribers of %s: %w", topic, err)
+		return nil, fmt.Errorf("query subscribers of %s: %w", concertID, err)
 	}
 	out := make([]string, 0, len(items))
 	for _, it := range items {

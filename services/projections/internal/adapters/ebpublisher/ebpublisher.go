@@ -44,8 +44,8 @@ func New(client PutEventsAPI, busName string) *Publisher {
 	return &Publisher{client: client, busName: busName, backoff: 50 * time.Millisecond}
 }
 
-// PublishViewUpdated puts one event per detail.
-func (p *Publisher) PublishViewUpdated(ctx context.Context, details []app.ViewUpdated) error {
+// PublishConcertViewUpdated puts one event per detail.
+func (p *Publisher) PublishConcertViewUpdated(ctx context.Context, details []app.ConcertViewUpdated) error {
 	entries := make([]types.PutEventsRequestEntry, 0, len(details))
 	for _, d := range details {
 		body, err := json.Marshal(d)

@@ -18,8 +18,8 @@ import (
 	"github.com/concertsys/services/projections/viewevents"
 )
 
-func detail(id string, version int64) app.ViewUpdated {
-	return app.NewViewUpdated(app.Record{
+func detail(id string, version int64) app.ConcertViewUpdated {
+	return app.NewConcertViewUpdated(app.Record{
 		View: viewevents.ConcertViewV1{ID: id, Artist: "A", Venue: "V", StartsAt: time.Date(2026, 9, 1, 20, 0, 0, 0, time.UTC),
 			Capacity: 10, TicketsAvailable: 10, Status: viewevents.StatusScheduled, Version: version,
 			UpdatedAt: time.Date(2026, 5, 1, 18, 0, 0, 0, time.UTC)},
@@ -30,12 +30,12 @@ func detail(id string, version int64) app.ViewUpdated {
 func TestPublishesInBatchesOfTen(t *testing.T) {
 	b := publishtest.Start(t)
 	p := ebpublisher.New(b.Client, publishtest.BusName)
-	var details []app.ViewUpdated
+	var details []app.ConcertViewUpdated
 	for i := range 25 {
 		details = append(details, detail(fmt.Sprintf("c%02d", i), 1))
 	}
-	require.NoError(t, p.PublishViewUpdated(context.Background(), details))
-	got := b.WaitFor(t, func(got []app.ViewUpdated) bool { return len(got) >= 25 })
+	require.NoError(t, p.PublishConcertViewUpdated(context.Background(), details))
+	got := b.WaitFor(t, func(got []app.ConcertViewUpdated) bool { return len(got) >= 25 })
 	time.Sleep(50 * time.Millisecond)
 	require.Len(t, b.Received(), 25, "got %d deliveries, want each of 25 exactly once", len(b.Received()))
 	seen := map[string]bool{}
@@ -84,7 +84,7 @@ func TestOnlyFailedEntriesAreRetried(t *testing.T) {
 			b := publishtest.Start(t)
 			api := &missingBus{next: b.Client, broken: map[string]int{"c2": tc.failFor}}
 			p := ebpublisher.New(api, publishtest.BusName)
-			err := p.PublishViewUpdated(context.Background(), []app.ViewUpdated{detail("c1", 1), detail("c2", 1), detail("c3", 1)})
+			err := p.PublishConcertViewUpdated(context.Background(), []app.ConcertViewUpdated{detail("c1", 1), detail("c2", 1), detail("c3", 1)})
 			want := []string{"c1", "c2", "c3"}
 			if tc.wantErr {
 				require.Error(t, err, "got nil, want the failing entry reported")
@@ -94,7 +94,7 @@ func TestOnlyFailedEntriesAreRetried(t *testing.T) {
 				require.NoError(t, err)
 			}
 			require.Equal(t, tc.wantBatches, api.batches, "got batch sizes %v, want %v", api.batches, tc.wantBatches)
-			b.WaitFor(t, func(got []app.ViewUpdated) bool { return len(got) >= len(want) })
+			b.WaitFor(t, func(got []app.ConcertViewUpdated) bool { return len(got) >= len(want) })
 			time.Sleep(50 * time.Millisecond)
 			var ids []string
 			for _, d := range b.Received() {

@@ -1,7 +1,7 @@
-// Package lambdamain is the shared wiring of the cmd/<function> mains: read the
+// Package wiring is the shared wiring of the cmd/<function> mains: read the
 // environment once, fail fast on what the function needs, build the AWS clients and
 // start the one handler.
-package lambdamain
+package wiring
 
 import (
 	"context"
@@ -18,29 +18,22 @@ import (
 	projections "github.com/concertsys/services/projections"
 )
 
-// Environment variables.
-const (
-	EnvViewsTable    = "VIEWS_TABLE"
-	EnvEventLogTable = "EVENT_LOG_TABLE"
-	EnvEventBusName  = "EVENT_BUS_NAME"
-	EnvCursorKey     = "CURSOR_KEY"
-)
-
 // minCursorKeyBytes keeps a configured cursor key from being guessable.
 const minCursorKeyBytes = 32
 
 // needs lists the variables each function requires besides VIEWS_TABLE.
 var needs = map[string][]string{
-	projections.FunctionProjectConcerts: {EnvEventLogTable, EnvEventBusName},
+	projections.FunctionProjectConcerts: {projections.EnvEventLogTable, projections.EnvEventBusName},
 	projections.FunctionGetConcert:      nil,
-	projections.FunctionListConcerts:    {EnvCursorKey},
-	projections.FunctionRebuild:         {EnvEventLogTable},
+	projections.FunctionListConcerts:    {projections.EnvCursorKey},
+	projections.FunctionRebuild:         {projections.EnvEventLogTable},
 }
 
 // Main runs function as a Lambda; it exits with a message if the wiring fails, before
 // any invocation is accepted.
 func Main(function string) {
-	handler, err := build(context.Background(), function, os.Getenv)
+	logger := slog.New(slog.NewJSONHandler(os.Stdout, nil))
+	handler, err := Build(context.Background(), function, os.Getenv, logger)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "%s: %v\n", function, err)
 		os.Exit(1)
@@ -48,20 +41,21 @@ func Main(function string) {
 	lambda.Start(handler)
 }
 
-// build returns the handler of function wired from the environment.
-func build(ctx context.Context, function string, getenv func(string) string) (any, error) {
+// Build returns the handler of function wired from the environment, which it reads
+// once with getenv; logger is the functions' logger.
+func Build(ctx context.Context, function string, getenv func(string) string, logger *slog.Logger) (any, error) {
 	required, ok := needs[function]
 	if !ok {
 		return nil, fmt.Errorf("unknown function %q", function)
 	}
 	env := map[string]string{}
-	for _, name := range append([]string{EnvViewsTable}, required...) {
+	for _, name := range append([]string{projections.EnvViewsTable}, required...) {
 		if env[name] = getenv(name); env[name] == "" {
 			return nil, fmt.Errorf("environment variable %s is required", name)
 		}
 	}
-	if k := env[EnvCursorKey]; function == projections.FunctionListConcerts && len(k) < minCursorKeyBytes {
-		return nil, fmt.Errorf("%s must be at least %d bytes", EnvCursorKey, minCursorKeyBytes)
+	if k := env[projections.EnvCursorKey]; function == projections.FunctionListConcerts && len(k) < minCursorKeyBytes {
+		return nil, fmt.Errorf("%s must be at least %d bytes", projections.EnvCursorKey, minCursorKeyBytes)
 	}
 	cfg, err := config.LoadDefaultConfig(ctx)
 	if err != nil {
@@ -69,15 +63,15 @@ func build(ctx context.Context, function string, getenv func(string) string) (an
 	}
 	ddb := dynamodb.NewFromConfig(cfg)
 	deps := projections.Deps{
-		Views:     projections.NewDynamoViews(ddb, env[EnvViewsTable]),
-		CursorKey: []byte(env[EnvCursorKey]),
-		Logger:    slog.New(slog.NewJSONHandler(os.Stdout, nil)),
+		Views:     projections.NewDynamoViews(ddb, env[projections.EnvViewsTable]),
+		CursorKey: []byte(env[projections.EnvCursorKey]),
+		Logger:    logger,
 	}
-	if table := env[EnvEventLogTable]; table != "" {
+	if table := env[projections.EnvEventLogTable]; table != "" {
 		log := dynamolog.New(ddb, table)
 		deps.Log, deps.Scanner = log, log
 	}
-	if bus := env[EnvEventBusName]; bus != "" {
+	if bus := env[projections.EnvEventBusName]; bus != "" {
 		deps.EventBridge, deps.EventBusName = eventbridge.NewFromConfig(cfg), bus
 	}
 	svc, err := projections.New(ctx, deps)

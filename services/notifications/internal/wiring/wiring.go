@@ -1,11 +1,12 @@
-// Package lambdamain is what every cmd/<function>/main.go does: read the environment
+// Package wiring is what every cmd/<function>/main.go does: read the environment
 // once, build the AWS clients and the service, and start the one function's handler.
-package lambdamain
+package wiring
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/url"
 	"os"
 
@@ -18,14 +19,6 @@ import (
 	"github.com/concertsys/services/notifications"
 )
 
-// Environment variables every function reads.
-const (
-	EnvConnectionsTable   = "CONNECTIONS_TABLE"
-	EnvManagementEndpoint = "WS_MANAGEMENT_ENDPOINT" // https://{api-id}.execute-api.{region}.amazonaws.com/{stage}
-	// EnvDynamoDBEndpoint optionally points DynamoDB at a local server.
-	EnvDynamoDBEndpoint = "DYNAMODB_ENDPOINT"
-)
-
 // Env is the configuration read from the environment.
 type Env struct {
 	ConnectionsTable   string
@@ -36,27 +29,27 @@ type Env struct {
 // ReadEnv reads and checks the environment with getenv.
 func ReadEnv(getenv func(string) string) (Env, error) {
 	e := Env{
-		ConnectionsTable:   getenv(EnvConnectionsTable),
-		ManagementEndpoint: getenv(EnvManagementEndpoint),
-		DynamoDBEndpoint:   getenv(EnvDynamoDBEndpoint),
+		ConnectionsTable:   getenv(notifications.EnvConnectionsTable),
+		ManagementEndpoint: getenv(notifications.EnvManagementEndpoint),
+		DynamoDBEndpoint:   getenv(notifications.EnvDynamoDBEndpoint),
 	}
 	var errs []error
 	if e.ConnectionsTable == "" {
-		errs = append(errs, fmt.Errorf("%s is not set", EnvConnectionsTable))
+		errs = append(errs, fmt.Errorf("%s is not set", notifications.EnvConnectionsTable))
 	}
 	if u, err := url.Parse(e.ManagementEndpoint); e.ManagementEndpoint == "" || err != nil || u.Scheme == "" || u.Host == "" {
-		errs = append(errs, fmt.Errorf("%s must be an absolute URL, got %q", EnvManagementEndpoint, e.ManagementEndpoint))
+		errs = append(errs, fmt.Errorf("%s must be an absolute URL, got %q", notifications.EnvManagementEndpoint, e.ManagementEndpoint))
 	}
 	if e.DynamoDBEndpoint != "" {
 		if u, err := url.Parse(e.DynamoDBEndpoint); err != nil || u.Scheme == "" || u.Host == "" {
-			errs = append(errs, fmt.Errorf("%s must be an absolute URL, got %q", EnvDynamoDBEndpoint, e.DynamoDBEndpoint))
+			errs = append(errs, fmt.Errorf("%s must be an absolute URL, got %q", notifications.EnvDynamoDBEndpoint, e.DynamoDBEndpoint))
 		}
 	}
 	return e, errors.Join(errs...)
 }
 
 // Deps builds the AWS-backed dependencies.
-func Deps(ctx context.Context, e Env) (notifications.Deps, error) {
+func Deps(ctx context.Context, e Env, logger *slog.Logger) (notifications.Deps, error) {
 	cfg, err := config.LoadDefaultConfig(ctx)
 	if err != nil {
 		return notifications.Deps{}, fmt.Errorf("load AWS config: %w", err)
@@ -69,16 +62,17 @@ func Deps(ctx context.Context, e Env) (notifications.Deps, error) {
 	mgmt := apigatewaymanagementapi.NewFromConfig(cfg, func(o *apigatewaymanagementapi.Options) {
 		o.BaseEndpoint = aws.String(e.ManagementEndpoint)
 	})
-	return notifications.Deps{Store: notifications.NewDynamoStore(ddb, e.ConnectionsTable), Management: mgmt}, nil
+	return notifications.Deps{Store: notifications.NewDynamoStore(ddb, e.ConnectionsTable), Management: mgmt, Logger: logger}, nil
 }
 
-// Handler builds the service from the environment and returns function's handler.
-func Handler(ctx context.Context, function string, getenv func(string) string) (any, error) {
+// Build builds the service from the environment, which it reads once with getenv,
+// and returns function's handler; logger is the functions' logger.
+func Build(ctx context.Context, function string, getenv func(string) string, logger *slog.Logger) (any, error) {
 	env, err := ReadEnv(getenv)
 	if err != nil {
 		return nil, err
 	}
-	deps, err := Deps(ctx, env)
+	deps, err := Deps(ctx, env, logger)
 	if err != nil {
 		return nil, err
 	}
@@ -92,7 +86,7 @@ func Handler(ctx context.Context, function string, getenv func(string) string) (
 // Main starts function as a Lambda, or exits with a message if it cannot be built,
 // so a misconfigured deployment fails at init rather than on the first event.
 func Main(function string) {
-	h, err := Handler(context.Background(), function, os.Getenv)
+	h, err := Build(context.Background(), function, os.Getenv, slog.Default())
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "%s: %v\n", function, err)
 		os.Exit(1)

@@ -10,8 +10,8 @@ import (
 // service's own types (consumers depend on the schema, never on the producer's Go
 // packages). schemas/projections/ConcertViewUpdated.v1.json is the contract.
 const (
-	ViewEventsSource       = "projections"
-	ConcertViewUpdatedType = "ConcertViewUpdated"
+	ViewEventsSource            = "projections"
+	EventTypeConcertViewUpdated = "ConcertViewUpdated"
 )
 
 // ConcertView is the view as GET /concerts/{id} returns it.
@@ -29,7 +29,7 @@ type ConcertView struct {
 	UpdatedAt        time.Time `json:"updatedAt"`
 }
 
-type viewUpdatedDetail struct {
+type concertViewUpdatedDetail struct {
 	Metadata struct {
 		EventID          string `json:"eventId"`
 		AggregateID      string `json:"aggregateId"`
@@ -40,8 +40,8 @@ type viewUpdatedDetail struct {
 	Data *ConcertView `json:"data"`
 }
 
-// ViewUpdate is one committed change of a concert's view, ready to fan out.
-type ViewUpdate struct {
+// ConcertViewUpdated is one committed change of a concert's view, ready to fan out.
+type ConcertViewUpdated struct {
 	EventID   string
 	ConcertID string
 	Version   int64
@@ -50,36 +50,36 @@ type ViewUpdate struct {
 	View json.RawMessage
 }
 
-// DecodeViewUpdated decodes a ConcertViewUpdated detail. It is a tolerant reader
+// DecodeConcertViewUpdated decodes a ConcertViewUpdated detail. It is a tolerant reader
 // (unknown fields are ignored, so compatible additions do not break it) but insists
 // on what fan-out needs: the concert id and a positive version, agreeing between
 // metadata and view.
-func DecodeViewUpdated(detail []byte) (ViewUpdate, error) {
-	var d viewUpdatedDetail
+func DecodeConcertViewUpdated(detail []byte) (ConcertViewUpdated, error) {
+	var d concertViewUpdatedDetail
 	if err := json.Unmarshal(detail, &d); err != nil {
-		return ViewUpdate{}, fmt.Errorf("decode %s detail: %w", ConcertViewUpdatedType, err)
+		return ConcertViewUpdated{}, fmt.Errorf("decode %s detail: %w", EventTypeConcertViewUpdated, err)
 	}
 	m := d.Metadata
 	switch {
 	case d.Data == nil:
-		return ViewUpdate{}, fmt.Errorf("decode %s detail: data is missing", ConcertViewUpdatedType)
+		return ConcertViewUpdated{}, fmt.Errorf("decode %s detail: data is missing", EventTypeConcertViewUpdated)
 	case m.AggregateID == "":
-		return ViewUpdate{}, fmt.Errorf("decode %s detail: metadata.aggregateId is missing", ConcertViewUpdatedType)
+		return ConcertViewUpdated{}, fmt.Errorf("decode %s detail: metadata.aggregateId is missing", EventTypeConcertViewUpdated)
 	case m.AggregateVersion < 1:
-		return ViewUpdate{}, fmt.Errorf("decode %s detail: metadata.aggregateVersion %d is not positive", ConcertViewUpdatedType, m.AggregateVersion)
+		return ConcertViewUpdated{}, fmt.Errorf("decode %s detail: metadata.aggregateVersion %d is not positive", EventTypeConcertViewUpdated, m.AggregateVersion)
 	case m.SchemaVersion != 0 && m.SchemaVersion != 1:
-		return ViewUpdate{}, fmt.Errorf("decode %s detail: schemaVersion %d is not supported", ConcertViewUpdatedType, m.SchemaVersion)
+		return ConcertViewUpdated{}, fmt.Errorf("decode %s detail: schemaVersion %d is not supported", EventTypeConcertViewUpdated, m.SchemaVersion)
 	case d.Data.ID != m.AggregateID:
-		return ViewUpdate{}, fmt.Errorf("decode %s detail: data.id %q differs from metadata.aggregateId %q", ConcertViewUpdatedType, d.Data.ID, m.AggregateID)
+		return ConcertViewUpdated{}, fmt.Errorf("decode %s detail: data.id %q differs from metadata.aggregateId %q", EventTypeConcertViewUpdated, d.Data.ID, m.AggregateID)
 	case d.Data.Version != m.AggregateVersion:
-		return ViewUpdate{}, fmt.Errorf("decode %s detail: data.version %d differs from metadata.aggregateVersion %d", ConcertViewUpdatedType, d.Data.Version, m.AggregateVersion)
+		return ConcertViewUpdated{}, fmt.Errorf("decode %s detail: data.version %d differs from metadata.aggregateVersion %d", EventTypeConcertViewUpdated, d.Data.Version, m.AggregateVersion)
 	}
-	if _, err := ParseTopic(m.AggregateID); err != nil || m.AggregateID == AllConcerts {
-		return ViewUpdate{}, fmt.Errorf("decode %s detail: aggregateId %q is not a valid concert id", ConcertViewUpdatedType, truncate(m.AggregateID, 80))
+	if _, err := ParseConcertID(m.AggregateID); err != nil || m.AggregateID == AllConcerts {
+		return ConcertViewUpdated{}, fmt.Errorf("decode %s detail: aggregateId %q is not a valid concert id", EventTypeConcertViewUpdated, truncate(m.AggregateID, 80))
 	}
 	view, err := json.Marshal(d.Data)
 	if err != nil {
-		return ViewUpdate{}, fmt.Errorf("encode view of %s: %w", m.AggregateID, err)
+		return ConcertViewUpdated{}, fmt.Errorf("encode view of %s: %w", m.AggregateID, err)
 	}
-	return ViewUpdate{EventID: m.EventID, ConcertID: m.AggregateID, Version: m.AggregateVersion, View: view}, nil
+	return ConcertViewUpdated{EventID: m.EventID, ConcertID: m.AggregateID, Version: m.AggregateVersion, View: view}, nil
 }

@@ -1,13 +1,14 @@
-package lambdamain_test
+package wiring_test
 
 import (
 	"context"
+	"log/slog"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/concertsys/services/notifications"
-	"github.com/concertsys/services/notifications/internal/lambdamain"
+	"github.com/concertsys/services/notifications/internal/wiring"
 )
 
 func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
@@ -29,7 +30,7 @@ func TestReadEnv(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := lambdamain.ReadEnv(env(tt.env))
+			_, err := wiring.ReadEnv(env(tt.env))
 			if tt.wantErr == nil {
 				require.NoError(t, err)
 				return
@@ -59,10 +60,10 @@ func TestHandlerForEveryFunction(t *testing.T) {
 		functions = append(functions, c.Function)
 	}
 	for _, fn := range functions {
-		h, err := lambdamain.Handler(context.Background(), fn, getenv)
+		h, err := wiring.Build(context.Background(), fn, getenv, slog.New(slog.DiscardHandler))
 		require.NoError(t, err, fn)
 		require.NotNil(t, h, fn)
 	}
-	_, err := lambdamain.Handler(context.Background(), "no-such-function", getenv)
+	_, err := wiring.Build(context.Background(), "no-such-function", getenv, slog.New(slog.DiscardHandler))
 	require.Error(t, err)
 }

@@ -9,11 +9,11 @@ import (
 	"github.com/concertsys/services/notifications/internal/domain"
 )
 
-func TestDecodeViewUpdated(t *testing.T) {
+func TestDecodeConcertViewUpdated(t *testing.T) {
 	const valid = `{"metadata":{"eventId":"e1","aggregateId":"c1","aggregateVersion":4,"eventType":"ConcertViewUpdated","schemaVersion":1},
 		"data":{"id":"c1","artist":"A","venue":"V","startsAt":"2026-09-13T20:00:00Z","capacity":10,"priceCents":5,"ticketsSold":4,
 		"ticketsAvailable":6,"status":"scheduled","version":4,"updatedAt":"2026-05-01T18:04:00Z","futureField":1}}`
-	u, err := domain.DecodeViewUpdated([]byte(valid))
+	u, err := domain.DecodeConcertViewUpdated([]byte(valid))
 	require.NoError(t, err)
 	require.Equal(t, "c1", u.ConcertID)
 	require.Equal(t, int64(4), u.Version)
@@ -34,7 +34,7 @@ func TestDecodeViewUpdated(t *testing.T) {
 	}
 	for _, tt := range bad {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := domain.DecodeViewUpdated([]byte(tt.detail))
+			_, err := domain.DecodeConcertViewUpdated([]byte(tt.detail))
 			require.Error(t, err, "got nil error for %s", tt.detail)
 		})
 	}

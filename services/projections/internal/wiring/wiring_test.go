@@ -1,0 +1,57 @@
+package wiring
+
+import (
+	"context"
+	"log/slog"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	projections "github.com/concertsys/services/projections"
+)
+
+func TestBuildFailsFastOnMissingEnvironment(t *testing.T) {
+	full := map[string]string{
+		projections.EnvViewsTable: "views", projections.EnvEventLogTable: "events", projections.EnvEventBusName: "bus",
+		projections.EnvCursorKey: strings.Repeat("k", 32), "AWS_REGION": "eu-west-1",
+	}
+	without := func(name string) map[string]string {
+		env := map[string]string{}
+		for k, v := range full {
+			if k != name {
+				env[k] = v
+			}
+		}
+		return env
+	}
+	tests := []struct {
+		name     string
+		function string
+		env      map[string]string
+		wantErr  string
+	}{
+		{"consumer", projections.FunctionProjectConcerts, full, ""},
+		{"get", projections.FunctionGetConcert, without(projections.EnvCursorKey), ""},
+		{"list", projections.FunctionListConcerts, full, ""},
+		{"rebuild", projections.FunctionRebuild, without(projections.EnvEventBusName), ""},
+		{"no views table", projections.FunctionGetConcert, without(projections.EnvViewsTable), projections.EnvViewsTable},
+		{"consumer without log", projections.FunctionProjectConcerts, without(projections.EnvEventLogTable), projections.EnvEventLogTable},
+		{"consumer without bus", projections.FunctionProjectConcerts, without(projections.EnvEventBusName), projections.EnvEventBusName},
+		{"list without key", projections.FunctionListConcerts, without(projections.EnvCursorKey), projections.EnvCursorKey},
+		{"list with short key", projections.FunctionListConcerts, map[string]string{projections.EnvViewsTable: "v", projections.EnvCursorKey: "short"}, "at least 32 bytes"},
+		{"rebuild without log", projections.FunctionRebuild, without(projections.EnvEventLogTable), projections.EnvEventLogTable},
+		{"unknown function", "nope", full, "unknown function"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			h, err := Build(context.Background(), tc.function, func(k string) string { return tc.env[k] }, slog.New(slog.DiscardHandler))
+			if tc.wantErr != "" {
+				require.ErrorContains(t, err, tc.wantErr)
+				return
+			}
+			require.NoError(t, err)
+			require.NotNil(t, h)
+		})
+	}
+}
