@@ -1,4 +1,4 @@
-// Package idempotencytest is the conformance suite every app.IdempotencyStore
+// Package idempotencytest is the conformance suite every ports.IdempotencyStore
 // adapter must pass.
 package idempotencytest
 
@@ -12,7 +12,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/concertsys/services/concerts/internal/app"
+	"github.com/concertsys/services/concerts/internal/ports"
 )
 
 // Options describe what the server behind an adapter cannot be relied on for.
@@ -23,25 +23,25 @@ type Options struct {
 }
 
 // Run runs the suite; open returns an empty store.
-func Run(t *testing.T, opts Options, open func(t *testing.T) app.IdempotencyStore) {
+func Run(t *testing.T, opts Options, open func(t *testing.T) ports.IdempotencyStore) {
 	ctx := context.Background()
 	base := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
-	rec := func(key, token string) app.IdempotencyRecord {
-		return app.IdempotencyRecord{
-			Key: key, Fingerprint: "fp-" + key, AggregateID: "concert-1", State: app.InProgress, Token: token,
+	rec := func(key, token string) ports.IdempotencyRecord {
+		return ports.IdempotencyRecord{
+			Key: key, Fingerprint: "fp-" + key, AggregateID: "concert-1", State: ports.InProgress, Token: token,
 			ClaimedAt: base, LeaseUntil: base.Add(2 * time.Minute), ExpiresAt: base.Add(24 * time.Hour),
 		}
 	}
-	completed := func(r app.IdempotencyRecord, token string) app.IdempotencyRecord {
-		r.State, r.Token = app.Completed, token
-		r.Response = app.StoredResponse{Status: 201, Body: `{"id":"concert-1","version":1}`,
+	completed := func(r ports.IdempotencyRecord, token string) ports.IdempotencyRecord {
+		r.State, r.Token = ports.Completed, token
+		r.Response = ports.StoredResponse{Status: 201, Body: `{"id":"concert-1","version":1}`,
 			Headers: map[string]string{"Content-Type": "application/json", "ETag": `"1"`, "Location": "/concerts/concert-1"}}
 		return r
 	}
 
 	t.Run("get missing", func(t *testing.T) {
 		_, err := open(t).Get(ctx, "nope")
-		require.ErrorIs(t, err, app.ErrRecordNotFound)
+		require.ErrorIs(t, err, ports.ErrRecordNotFound)
 	})
 	t.Run("create then get", func(t *testing.T) {
 		s := open(t)
@@ -55,7 +55,7 @@ func Run(t *testing.T, opts Options, open func(t *testing.T) app.IdempotencyStor
 		s := open(t)
 		require.NoError(t, s.Create(ctx, rec("k1", "t1")))
 		err := s.Create(ctx, rec("k1", "t2"))
-		require.ErrorIs(t, err, app.ErrRecordExists)
+		require.ErrorIs(t, err, ports.ErrRecordExists)
 		got, err := s.Get(ctx, "k1")
 		require.NoError(t, err)
 		require.Equal(t, "t1", got.Token, "got token %q want the first claim's", got.Token)
@@ -67,8 +67,8 @@ func Run(t *testing.T, opts Options, open func(t *testing.T) app.IdempotencyStor
 			wantErr error
 		}{
 			{name: "holder", token: "t1"},
-			{name: "other token", token: "t9", wantErr: app.ErrTokenMismatch},
-			{name: "empty token", token: "", wantErr: app.ErrTokenMismatch},
+			{name: "other token", token: "t9", wantErr: ports.ErrTokenMismatch},
+			{name: "empty token", token: "", wantErr: ports.ErrTokenMismatch},
 		}
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
@@ -90,20 +90,20 @@ func Run(t *testing.T, opts Options, open func(t *testing.T) app.IdempotencyStor
 	})
 	t.Run("replace missing", func(t *testing.T) {
 		s := open(t)
-		require.ErrorIs(t, s.Replace(ctx, rec("k1", "t1"), "t1"), app.ErrTokenMismatch)
+		require.ErrorIs(t, s.Replace(ctx, rec("k1", "t1"), "t1"), ports.ErrTokenMismatch)
 		_, err := s.Get(ctx, "k1")
-		require.ErrorIs(t, err, app.ErrRecordNotFound)
+		require.ErrorIs(t, err, ports.ErrRecordNotFound)
 	})
 	t.Run("delete", func(t *testing.T) {
 		s := open(t)
 		require.NoError(t, s.Create(ctx, rec("k1", "t1")))
-		require.ErrorIs(t, s.Delete(ctx, "k1", "t2"), app.ErrTokenMismatch)
+		require.ErrorIs(t, s.Delete(ctx, "k1", "t2"), ports.ErrTokenMismatch)
 		_, err := s.Get(ctx, "k1")
 		require.NoError(t, err, "a refused delete keeps the record")
 		require.NoError(t, s.Delete(ctx, "k1", "t1"))
 		_, err = s.Get(ctx, "k1")
-		require.ErrorIs(t, err, app.ErrRecordNotFound)
-		require.ErrorIs(t, s.Delete(ctx, "k1", "t1"), app.ErrTokenMismatch)
+		require.ErrorIs(t, err, ports.ErrRecordNotFound)
+		require.ErrorIs(t, s.Delete(ctx, "k1", "t1"), ports.ErrTokenMismatch)
 		require.NoError(t, s.Create(ctx, rec("k1", "t3")), "a deleted key can be claimed again")
 	})
 	t.Run("large unicode body", func(t *testing.T) {
@@ -118,7 +118,7 @@ func Run(t *testing.T, opts Options, open func(t *testing.T) app.IdempotencyStor
 	if !opts.NotAtomic { // see Options.NotAtomic
 		t.Run("concurrent claims have one winner", func(t *testing.T) {
 			s := open(t)
-			requireOneWinner(t, app.ErrRecordExists, func(i int) error {
+			requireOneWinner(t, ports.ErrRecordExists, func(i int) error {
 				return s.Create(ctx, rec("race", fmt.Sprintf("t%d", i)))
 			})
 		})
@@ -127,7 +127,7 @@ func Run(t *testing.T, opts Options, open func(t *testing.T) app.IdempotencyStor
 		t.Run("concurrent takeovers have one winner", func(t *testing.T) {
 			s := open(t)
 			require.NoError(t, s.Create(ctx, rec("race", "t0")))
-			requireOneWinner(t, app.ErrTokenMismatch, func(i int) error {
+			requireOneWinner(t, ports.ErrTokenMismatch, func(i int) error {
 				return s.Replace(ctx, rec("race", fmt.Sprintf("t%d", i+1)), "t0")
 			})
 		})
@@ -136,7 +136,7 @@ func Run(t *testing.T, opts Options, open func(t *testing.T) app.IdempotencyStor
 
 // requireSame compares records at the precision every store keeps: milliseconds for
 // claim and lease times, seconds (rounded up) for the TTL.
-func requireSame(t *testing.T, want, got app.IdempotencyRecord) {
+func requireSame(t *testing.T, want, got ports.IdempotencyRecord) {
 	t.Helper()
 	require.Equal(t, want.Key, got.Key)
 	require.Equal(t, want.Fingerprint, got.Fingerprint)
