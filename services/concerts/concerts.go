@@ -26,13 +26,13 @@ const Name = concertevents.Source
 
 // Function names (cmd/<name>, dist/concerts/<name>.zip).
 const (
-	FnScheduleConcert   = "schedule-concert"
-	FnUpdateConcert     = "update-concert"
-	FnRescheduleConcert = "reschedule-concert"
-	FnSellTickets       = "sell-tickets"
-	FnCancelConcert     = "cancel-concert"
-	FnGetConcertEvents  = "get-concert-events"
-	FnEnrichEvents      = "enrich-events"
+	FunctionScheduleConcert   = "schedule-concert"
+	FunctionUpdateConcert     = "update-concert"
+	FunctionRescheduleConcert = "reschedule-concert"
+	FunctionSellTickets       = "sell-tickets"
+	FunctionCancelConcert     = "cancel-concert"
+	FunctionGetConcertEvents  = "get-concert-events"
+	FunctionEnrichEvents      = "enrich-events"
 )
 
 // Environment variables of the Lambda functions.
@@ -52,8 +52,8 @@ const (
 // around it are aliases so other modules can use the adapters (NewDynamoIdempotency,
 // and embedded.OpenIdempotency for devstack).
 type (
-	IdempotencyStore  = app.IdempotencyStore
-	IdempotencyRecord = app.IdempotencyRecord
+	IdempotencyStore  = ports.IdempotencyStore
+	IdempotencyRecord = ports.IdempotencyRecord
 )
 
 // Deps is what New needs. Now, NewID and Logger default to time.Now, random UUIDs
@@ -68,7 +68,18 @@ type Deps struct {
 
 // Describe lists the functions and their triggers, with nil handlers.
 func Describe() service.Service {
-	return describe(nil, nil)
+	return service.Service{
+		Name: Name,
+		HTTPRoutes: []service.HTTPRoute{
+			{Function: FunctionScheduleConcert, RouteKey: ports.RouteSchedule, Access: service.Organizers},
+			{Function: FunctionUpdateConcert, RouteKey: ports.RouteUpdate, Access: service.Organizers},
+			{Function: FunctionRescheduleConcert, RouteKey: ports.RouteReschedule, Access: service.Organizers},
+			{Function: FunctionSellTickets, RouteKey: ports.RouteTickets, Access: service.Organizers},
+			{Function: FunctionCancelConcert, RouteKey: ports.RouteCancel, Access: service.Organizers},
+			{Function: FunctionGetConcertEvents, RouteKey: ports.RouteEvents, Access: service.Public},
+		},
+		Enrichers: []service.Enricher{{Function: FunctionEnrichEvents}},
+	}
 }
 
 // New builds the service with its handlers.
@@ -88,38 +99,31 @@ func New(ctx context.Context, deps Deps) (service.Service, error) {
 	if deps.Logger == nil {
 		deps.Logger = slog.Default()
 	}
-	a, err := app.New(app.Config{Log: deps.Log, Idempotency: deps.Idempotency, Now: deps.Now, NewID: deps.NewID, Logger: deps.Logger})
+	repo, err := app.NewRepository(deps.Log, deps.Now, deps.NewID, 0)
 	if err != nil {
 		return service.Service{}, fmt.Errorf("concerts: %w", err)
 	}
-	return describe(ports.NewHTTP(a, deps.Logger), ports.NewEnricher(deps.Logger)), nil
-}
-
-func describe(h *ports.HTTP, enrich service.EnrichmentHandler) service.Service {
-	handler := func(f func(*ports.HTTP) ports.Handler) service.HTTPHandler {
-		if h == nil {
-			return nil
-		}
-		return f(h)
+	h := ports.NewHTTP(ports.UseCases{
+		ScheduleConcert:   app.NewScheduleConcert(repo, deps.Now),
+		UpdateConcert:     app.NewUpdateConcert(repo),
+		RescheduleConcert: app.NewRescheduleConcert(repo, deps.Now),
+		SellTickets:       app.NewSellTickets(repo, deps.Now),
+		CancelConcert:     app.NewCancelConcert(repo),
+		GetConcertEvents:  app.NewGetConcertEvents(deps.Log),
+	}, ports.NewIdempotency(deps.Idempotency, app.NewFindCaused(deps.Log), deps.Now, deps.NewID, deps.Logger), deps.NewID, deps.Logger)
+	svc, err := Describe().Attach(service.Handlers{
+		FunctionScheduleConcert:   h.ScheduleConcert,
+		FunctionUpdateConcert:     h.UpdateConcert,
+		FunctionRescheduleConcert: h.RescheduleConcert,
+		FunctionSellTickets:       h.SellTickets,
+		FunctionCancelConcert:     h.CancelConcert,
+		FunctionGetConcertEvents:  h.GetConcertEvents,
+		FunctionEnrichEvents:      ports.NewEnricher(deps.Logger),
+	})
+	if err != nil {
+		return service.Service{}, fmt.Errorf("concerts: %w", err)
 	}
-	return service.Service{
-		Name: Name,
-		HTTPRoutes: []service.HTTPRoute{
-			{Function: FnScheduleConcert, RouteKey: ports.RouteSchedule, Access: service.Organizers,
-				Handler: handler(func(h *ports.HTTP) ports.Handler { return h.ScheduleConcert })},
-			{Function: FnUpdateConcert, RouteKey: ports.RouteUpdate, Access: service.Organizers,
-				Handler: handler(func(h *ports.HTTP) ports.Handler { return h.UpdateConcert })},
-			{Function: FnRescheduleConcert, RouteKey: ports.RouteReschedule, Access: service.Organizers,
-				Handler: handler(func(h *ports.HTTP) ports.Handler { return h.RescheduleConcert })},
-			{Function: FnSellTickets, RouteKey: ports.RouteTickets, Access: service.Organizers,
-				Handler: handler(func(h *ports.HTTP) ports.Handler { return h.SellTickets })},
-			{Function: FnCancelConcert, RouteKey: ports.RouteCancel, Access: service.Organizers,
-				Handler: handler(func(h *ports.HTTP) ports.Handler { return h.CancelConcert })},
-			{Function: FnGetConcertEvents, RouteKey: ports.RouteEvents, Access: service.Public,
-				Handler: handler(func(h *ports.HTTP) ports.Handler { return h.GetConcertEvents })},
-		},
-		Enrichers: []service.Enricher{{Function: FnEnrichEvents, Handler: enrich}},
-	}
+	return svc, nil
 }
 
 // NewDynamoIdempotency is the DynamoDB idempotency store over table.

@@ -25,12 +25,12 @@ func TestDescribeMatchesTheMains(t *testing.T) {
 		route  string
 		access service.Access
 	}{
-		concerts.FnScheduleConcert:   {"POST /concerts", service.Organizers},
-		concerts.FnUpdateConcert:     {"PATCH /concerts/{id}", service.Organizers},
-		concerts.FnRescheduleConcert: {"POST /concerts/{id}/reschedule", service.Organizers},
-		concerts.FnSellTickets:       {"POST /concerts/{id}/tickets", service.Organizers},
-		concerts.FnCancelConcert:     {"POST /concerts/{id}/cancel", service.Organizers},
-		concerts.FnGetConcertEvents:  {"GET /concerts/{id}/events", service.Public},
+		concerts.FunctionScheduleConcert:   {"POST /concerts", service.Organizers},
+		concerts.FunctionUpdateConcert:     {"PATCH /concerts/{id}", service.Organizers},
+		concerts.FunctionRescheduleConcert: {"POST /concerts/{id}/reschedule", service.Organizers},
+		concerts.FunctionSellTickets:       {"POST /concerts/{id}/tickets", service.Organizers},
+		concerts.FunctionCancelConcert:     {"POST /concerts/{id}/cancel", service.Organizers},
+		concerts.FunctionGetConcertEvents:  {"GET /concerts/{id}/events", service.Public},
 	}
 	require.Len(t, svc.HTTPRoutes, len(want))
 	for _, r := range svc.HTTPRoutes {
@@ -40,7 +40,7 @@ func TestDescribeMatchesTheMains(t *testing.T) {
 		require.Equal(t, w.access, r.Access, "access of %s", r.Function)
 		require.Nil(t, r.Handler, "Describe has no handlers")
 	}
-	require.Equal(t, []service.Enricher{{Function: concerts.FnEnrichEvents}}, svc.Enrichers)
+	require.Equal(t, []service.Enricher{{Function: concerts.FunctionEnrichEvents}}, svc.Enrichers)
 
 	// Every function has its main, and every main a function.
 	dirs, err := os.ReadDir("cmd")
@@ -53,7 +53,7 @@ func TestDescribeMatchesTheMains(t *testing.T) {
 	for _, r := range svc.HTTPRoutes {
 		fns = append(fns, r.Function)
 	}
-	fns = append(fns, concerts.FnEnrichEvents)
+	fns = append(fns, concerts.FunctionEnrichEvents)
 	require.ElementsMatch(t, fns, mains)
 }
 

@@ -89,7 +89,7 @@ func TestStack(t *testing.T) {
 			require.Equal(t, "provided.al2023", f.Properties["Runtime"])
 			require.Equal(t, []any{"arm64"}, f.Properties["Architectures"])
 			vars, _ := infratest.Get(f.Properties, "Environment", "Variables").(map[string]any)
-			if name == concerts.FnEnrichEvents {
+			if name == concerts.FunctionEnrichEvents {
 				require.Empty(t, vars)
 				continue
 			}
@@ -129,7 +129,7 @@ func TestStack(t *testing.T) {
 		require.True(t, ok)
 		require.Equal(t, "AWS::SQS::Queue", q.Type)
 		require.JSONEq(t, `{"eventName":["INSERT"]}`, infratest.Get(p, "SourceParameters", "FilterCriteria", "Filters", 0, "Pattern").(string))
-		require.Equal(t, []any{fns[svc.Name+" "+concerts.FnEnrichEvents].LogicalID, "Arn"}, infratest.Get(p, "Enrichment", "Fn::GetAtt"))
+		require.Equal(t, []any{fns[svc.Name+" "+concerts.FunctionEnrichEvents].LogicalID, "Arn"}, infratest.Get(p, "Enrichment", "Fn::GetAtt"))
 		require.Contains(t, infratest.Get(p, "Target", "Ref"), "SsmParameterValue", "bus ARN from SSM")
 		bp := infratest.Get(p, "TargetParameters", "EventBridgeEventBusParameters")
 		require.Equal(t, "$.metadata.eventType", infratest.Get(bp, "DetailType"))

@@ -6,4 +6,4 @@ import (
 	"github.com/concertsys/services/concerts/internal/wiring"
 )
 
-func main() { wiring.Main(concerts.FnRescheduleConcert) }
+func main() { wiring.Main(concerts.FunctionRescheduleConcert) }

@@ -6,4 +6,4 @@ import (
 	"github.com/concertsys/services/concerts/internal/wiring"
 )
 
-func main() { wiring.Main(concerts.FnUpdateConcert) }
+func main() { wiring.Main(concerts.FunctionUpdateConcert) }

@@ -2,20 +2,28 @@ package app
 
 import (
 	"context"
-	"time"
 
 	"github.com/concertsys/services/concerts/internal/domain"
 )
 
-// CancelConcert cancels a concert for good.
-type CancelConcert struct {
+// CancelConcertInput cancels a concert for good.
+type CancelConcertInput struct {
 	ID     string
 	Reason string
+	Meta   Meta
 }
 
 // CancelConcert records ConcertCancelled.
-func (a *App) CancelConcert(ctx context.Context, cmd CancelConcert, meta Meta) (Result, error) {
-	return a.change(ctx, cmd.ID, meta, func(c *domain.Concert, _ time.Time) error {
-		return c.Cancel(cmd.Reason)
+type CancelConcert struct {
+	repo *Repository
+}
+
+// NewCancelConcert builds the command.
+func NewCancelConcert(repo *Repository) *CancelConcert { return &CancelConcert{repo: repo} }
+
+// Handle runs the command.
+func (cc *CancelConcert) Handle(ctx context.Context, in CancelConcertInput) (Result, error) {
+	return cc.repo.Update(ctx, in.ID, in.Meta, func(c *domain.Concert) error {
+		return c.Cancel(in.Reason)
 	})
 }

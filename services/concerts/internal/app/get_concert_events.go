@@ -14,9 +14,9 @@ const (
 	MaxEventsLimit     = 1000
 )
 
-// GetConcertEvents reads a concert's history from the log: the events with a version
-// above After, at most Limit of them (0 means DefaultEventsLimit).
-type GetConcertEvents struct {
+// GetConcertEventsInput asks for a concert's history: the events with a version above
+// After, at most Limit of them (0 means DefaultEventsLimit).
+type GetConcertEventsInput struct {
 	ID    string
 	After int64
 	Limit int
@@ -28,9 +28,17 @@ type ConcertEvents struct {
 	More   bool
 }
 
-// GetConcertEvents answers the history of a concert; ErrNotFound if it has none.
-func (a *App) GetConcertEvents(ctx context.Context, q GetConcertEvents) (ConcertEvents, error) {
-	limit := q.Limit
+// GetConcertEvents reads a concert's history from the log.
+type GetConcertEvents struct {
+	log eventlog.Log
+}
+
+// NewGetConcertEvents builds the query.
+func NewGetConcertEvents(log eventlog.Log) *GetConcertEvents { return &GetConcertEvents{log: log} }
+
+// Handle answers one page of history; ErrNotFound if the concert has none.
+func (g *GetConcertEvents) Handle(ctx context.Context, in GetConcertEventsInput) (ConcertEvents, error) {
+	limit := in.Limit
 	if limit <= 0 {
 		limit = DefaultEventsLimit
 	}
@@ -38,20 +46,20 @@ func (a *App) GetConcertEvents(ctx context.Context, q GetConcertEvents) (Concert
 		evs []eventlog.Event
 		err error
 	)
-	if q.After <= 0 {
-		evs, err = a.cfg.Log.Load(ctx, q.ID)
+	if in.After <= 0 {
+		evs, err = g.log.Load(ctx, in.ID)
 	} else {
-		evs, err = a.cfg.Log.LoadAfter(ctx, q.ID, q.After)
+		evs, err = g.log.LoadAfter(ctx, in.ID, in.After)
 		if err == nil && len(evs) == 0 {
 			// An empty page is only an answer for a concert that exists.
-			_, err = a.cfg.Log.Load(ctx, q.ID)
+			_, err = g.log.Load(ctx, in.ID)
 		}
 	}
 	if errors.Is(err, eventlog.ErrNotFound) {
-		return ConcertEvents{}, fmt.Errorf("concert %s: %w", q.ID, ErrNotFound)
+		return ConcertEvents{}, fmt.Errorf("concert %s: %w", in.ID, ErrNotFound)
 	}
 	if err != nil {
-		return ConcertEvents{}, fmt.Errorf("load events of concert %s: %w", q.ID, err)
+		return ConcertEvents{}, fmt.Errorf("load events of concert %s: %w", in.ID, err)
 	}
 	if len(evs) > limit {
 		return ConcertEvents{Events: evs[:limit], More: true}, nil

@@ -7,16 +7,28 @@ import (
 	"github.com/concertsys/services/concerts/internal/domain"
 )
 
-// SellTickets sells Quantity tickets of a concert.
-type SellTickets struct {
+// SellTicketsInput sells Quantity tickets of a concert.
+type SellTicketsInput struct {
 	ID       string
 	Quantity int
+	Meta     Meta
 }
 
 // SellTickets records TicketsSold (and ConcertSoldOut in the same append when the
 // sale reaches capacity).
-func (a *App) SellTickets(ctx context.Context, cmd SellTickets, meta Meta) (Result, error) {
-	return a.change(ctx, cmd.ID, meta, func(c *domain.Concert, now time.Time) error {
-		return c.SellTickets(cmd.Quantity, now)
+type SellTickets struct {
+	repo *Repository
+	now  func() time.Time
+}
+
+// NewSellTickets builds the command.
+func NewSellTickets(repo *Repository, now func() time.Time) *SellTickets {
+	return &SellTickets{repo: repo, now: now}
+}
+
+// Handle runs the command.
+func (s *SellTickets) Handle(ctx context.Context, in SellTicketsInput) (Result, error) {
+	return s.repo.Update(ctx, in.ID, in.Meta, func(c *domain.Concert) error {
+		return c.SellTickets(in.Quantity, s.now())
 	})
 }

@@ -2,22 +2,30 @@ package app
 
 import (
 	"context"
-	"time"
 
 	"github.com/concertsys/services/concerts/internal/domain"
 )
 
-// UpdateConcert changes any of artist, venue and price (nil = unchanged).
-type UpdateConcert struct {
+// UpdateConcertInput changes any of artist, venue and price (nil = unchanged).
+type UpdateConcertInput struct {
 	ID         string
 	Artist     *string
 	Venue      *string
 	PriceCents *int64
+	Meta       Meta
 }
 
 // UpdateConcert records ConcertUpdated with the fields that changed.
-func (a *App) UpdateConcert(ctx context.Context, cmd UpdateConcert, meta Meta) (Result, error) {
-	return a.change(ctx, cmd.ID, meta, func(c *domain.Concert, _ time.Time) error {
-		return c.Update(cmd.Artist, cmd.Venue, cmd.PriceCents)
+type UpdateConcert struct {
+	repo *Repository
+}
+
+// NewUpdateConcert builds the command.
+func NewUpdateConcert(repo *Repository) *UpdateConcert { return &UpdateConcert{repo: repo} }
+
+// Handle runs the command.
+func (u *UpdateConcert) Handle(ctx context.Context, in UpdateConcertInput) (Result, error) {
+	return u.repo.Update(ctx, in.ID, in.Meta, func(c *domain.Concert) error {
+		return c.Update(in.Artist, in.Venue, in.PriceCents)
 	})
 }

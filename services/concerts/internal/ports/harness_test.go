@@ -41,7 +41,6 @@ func (c *clock) Advance(d time.Duration) { c.ns.Add(int64(d)) }
 
 type harness struct {
 	http  *ports.HTTP
-	app   *app.App
 	log   *boltlog.Log
 	idem  *boltidempotency.Store
 	clock *clock
@@ -78,10 +77,16 @@ func newHarness(t testing.TB, opts options) *harness {
 		log = opts.wrap(log)
 	}
 	logger := slog.New(slog.DiscardHandler)
-	a, err := app.New(app.Config{Log: log, Idempotency: idem, Now: h.clock.Now, NewID: h.newID, Logger: logger})
+	repo, err := app.NewRepository(log, h.clock.Now, h.newID, 0)
 	require.NoError(t, err)
-	h.app = a
-	h.http = ports.NewHTTP(a, logger)
+	h.http = ports.NewHTTP(ports.UseCases{
+		ScheduleConcert:   app.NewScheduleConcert(repo, h.clock.Now),
+		UpdateConcert:     app.NewUpdateConcert(repo),
+		RescheduleConcert: app.NewRescheduleConcert(repo, h.clock.Now),
+		SellTickets:       app.NewSellTickets(repo, h.clock.Now),
+		CancelConcert:     app.NewCancelConcert(repo),
+		GetConcertEvents:  app.NewGetConcertEvents(log),
+	}, ports.NewIdempotency(idem, app.NewFindCaused(log), h.clock.Now, h.newID, logger), h.newID, logger)
 	return h
 }
 

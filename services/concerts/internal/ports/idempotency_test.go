@@ -14,7 +14,6 @@ import (
 
 	"github.com/concertsys/platform/eventlog"
 
-	"github.com/concertsys/services/concerts/internal/app"
 	"github.com/concertsys/services/concerts/internal/ports"
 )
 
@@ -118,7 +117,7 @@ func TestFailedRequestReleasesItsKey(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, 500, resp.StatusCode)
 	_, err = h.idem.Get(context.Background(), "k")
-	require.ErrorIs(t, err, app.ErrRecordNotFound, "a 5xx is not the answer for good: the client may retry")
+	require.ErrorIs(t, err, ports.ErrRecordNotFound, "a 5xx is not the answer for good: the client may retry")
 }
 
 // blockingLog holds appends until released, so a request can be caught in flight.
@@ -216,7 +215,7 @@ func TestCrashRecovery(t *testing.T) {
 			crash(h, cl, request(tt.route, id, tt.body, withKey("k")))
 			rec, err := h.idem.Get(context.Background(), "k")
 			require.NoError(t, err)
-			require.Equal(t, app.InProgress, rec.State, "the dead request left its claim")
+			require.Equal(t, ports.InProgress, rec.State, "the dead request left its claim")
 			if id == "" {
 				id = rec.AggregateID
 			}
@@ -224,7 +223,7 @@ func TestCrashRecovery(t *testing.T) {
 			// Within the lease a retry is told to wait.
 			requireProblem(t, h.do(t, tt.route, id, tt.body, withKey("k")), 409, "in progress")
 
-			h.clock.Advance(app.DefaultLease + time.Second)
+			h.clock.Advance(ports.DefaultLease + time.Second)
 			retry := h.do(t, tt.route, id, tt.body, withKey("k"))
 			requireResult(t, retry, tt.wantStatus, id, tt.wantVersion)
 			if tt.wantStatus == 201 {
@@ -245,6 +244,6 @@ func TestExpiredRecordIsANewRequest(t *testing.T) {
 	h := newHarness(t, options{})
 	id := h.schedule(t, 10)
 	requireResult(t, h.do(t, ports.RouteTickets, id, `{"quantity":1}`, withKey("k")), 200, id, 2)
-	h.clock.Advance(app.DefaultRetention + time.Minute)
+	h.clock.Advance(ports.DefaultRetention + time.Minute)
 	requireResult(t, h.do(t, ports.RouteTickets, id, `{"quantity":1}`, withKey("k")), 200, id, 3)
 }

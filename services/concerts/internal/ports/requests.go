@@ -1,6 +1,7 @@
 package ports
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"regexp"
@@ -12,6 +13,8 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/concertsys/platform/httpapi"
+
+	"github.com/concertsys/services/concerts/internal/app"
 )
 
 // Request bodies. Pointers tell a missing field from a zero value; startsAt is a
@@ -40,6 +43,81 @@ type ticketsRequest struct {
 
 type cancelRequest struct {
 	Reason *string `json:"reason"`
+}
+
+func (h *HTTP) decodeSchedule(req events.APIGatewayV2HTTPRequest) (run, error) {
+	var body scheduleRequest
+	if err := httpapi.DecodeJSON(req, &body); err != nil {
+		return nil, err
+	}
+	if err := required(map[string]bool{"artist": body.Artist != nil, "venue": body.Venue != nil,
+		"startsAt": body.StartsAt != nil, "capacity": body.Capacity != nil, "priceCents": body.PriceCents != nil}); err != nil {
+		return nil, err
+	}
+	startsAt, err := parseStartsAt(*body.StartsAt)
+	if err != nil {
+		return nil, err
+	}
+	return func(ctx context.Context, id string, meta app.Meta) (app.Result, error) {
+		return h.uc.ScheduleConcert.Handle(ctx, app.ScheduleConcertInput{ID: id, Artist: *body.Artist, Venue: *body.Venue,
+			StartsAt: startsAt, Capacity: *body.Capacity, PriceCents: *body.PriceCents, Meta: meta})
+	}, nil
+}
+
+func (h *HTTP) decodeUpdate(req events.APIGatewayV2HTTPRequest) (run, error) {
+	var body updateRequest
+	if err := httpapi.DecodeJSON(req, &body); err != nil {
+		return nil, err
+	}
+	if body.Artist == nil && body.Venue == nil && body.PriceCents == nil {
+		return nil, httpapi.NewProblem(http.StatusBadRequest, `body must set at least one of "artist", "venue", "priceCents"`)
+	}
+	return func(ctx context.Context, id string, meta app.Meta) (app.Result, error) {
+		return h.uc.UpdateConcert.Handle(ctx, app.UpdateConcertInput{ID: id, Artist: body.Artist, Venue: body.Venue, PriceCents: body.PriceCents, Meta: meta})
+	}, nil
+}
+
+func (h *HTTP) decodeReschedule(req events.APIGatewayV2HTTPRequest) (run, error) {
+	var body rescheduleRequest
+	if err := httpapi.DecodeJSON(req, &body); err != nil {
+		return nil, err
+	}
+	if err := required(map[string]bool{"startsAt": body.StartsAt != nil}); err != nil {
+		return nil, err
+	}
+	startsAt, err := parseStartsAt(*body.StartsAt)
+	if err != nil {
+		return nil, err
+	}
+	return func(ctx context.Context, id string, meta app.Meta) (app.Result, error) {
+		return h.uc.RescheduleConcert.Handle(ctx, app.RescheduleConcertInput{ID: id, StartsAt: startsAt, Meta: meta})
+	}, nil
+}
+
+func (h *HTTP) decodeTickets(req events.APIGatewayV2HTTPRequest) (run, error) {
+	var body ticketsRequest
+	if err := httpapi.DecodeJSON(req, &body); err != nil {
+		return nil, err
+	}
+	if err := required(map[string]bool{"quantity": body.Quantity != nil}); err != nil {
+		return nil, err
+	}
+	return func(ctx context.Context, id string, meta app.Meta) (app.Result, error) {
+		return h.uc.SellTickets.Handle(ctx, app.SellTicketsInput{ID: id, Quantity: *body.Quantity, Meta: meta})
+	}, nil
+}
+
+func (h *HTTP) decodeCancel(req events.APIGatewayV2HTTPRequest) (run, error) {
+	var body cancelRequest
+	if err := httpapi.DecodeJSON(req, &body); err != nil {
+		return nil, err
+	}
+	if err := required(map[string]bool{"reason": body.Reason != nil}); err != nil {
+		return nil, err
+	}
+	return func(ctx context.Context, id string, meta app.Meta) (app.Result, error) {
+		return h.uc.CancelConcert.Handle(ctx, app.CancelConcertInput{ID: id, Reason: *body.Reason, Meta: meta})
+	}, nil
 }
 
 // required reports every missing field at once, so a client fixes them in one go.
@@ -119,23 +197,8 @@ func visibleASCII(s string, maxLen int) bool {
 	return true
 }
 
-// MaxIdempotencyKeyLen and MaxCorrelationIDLen bound the headers' values.
-const (
-	MaxIdempotencyKeyLen = 255
-	MaxCorrelationIDLen  = 128
-)
-
-func idempotencyKey(req events.APIGatewayV2HTTPRequest) (string, error) {
-	v, ok := httpapi.LookupHeader(req.Headers, "Idempotency-Key")
-	if !ok {
-		return "", nil
-	}
-	if !visibleASCII(v, MaxIdempotencyKeyLen) {
-		return "", httpapi.NewProblem(http.StatusBadRequest,
-			fmt.Sprintf("Idempotency-Key must be 1..%d visible ASCII characters", MaxIdempotencyKeyLen))
-	}
-	return v, nil
-}
+// MaxCorrelationIDLen bounds the X-Correlation-Id header.
+const MaxCorrelationIDLen = 128
 
 func correlationID(req events.APIGatewayV2HTTPRequest) (string, error) {
 	v, ok := httpapi.LookupHeader(req.Headers, "X-Correlation-Id")

@@ -33,7 +33,7 @@ func Main(function string) {
 
 // Build returns the handler of function, reading the environment through getenv.
 func Build(ctx context.Context, function string, getenv func(string) string, logger *slog.Logger) (any, error) {
-	if function == concerts.FnEnrichEvents {
+	if function == concerts.FunctionEnrichEvents {
 		// The enricher only reshapes stream records: it needs no table.
 		return ports.NewEnricher(logger), nil
 	}

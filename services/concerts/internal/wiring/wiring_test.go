@@ -23,9 +23,9 @@ func TestBuild(t *testing.T) {
 		getenv   func(string) string
 		wantErr  bool
 	}{
-		{name: "enricher needs no table", function: concerts.FnEnrichEvents, getenv: env(nil)},
-		{name: "write without env fails fast", function: concerts.FnSellTickets, getenv: env(nil), wantErr: true},
-		{name: "write without idempotency table", function: concerts.FnSellTickets, getenv: env(map[string]string{concerts.EnvEventLogTable: "events"}), wantErr: true},
+		{name: "enricher needs no table", function: concerts.FunctionEnrichEvents, getenv: env(nil)},
+		{name: "write without env fails fast", function: concerts.FunctionSellTickets, getenv: env(nil), wantErr: true},
+		{name: "write without idempotency table", function: concerts.FunctionSellTickets, getenv: env(map[string]string{concerts.EnvEventLogTable: "events"}), wantErr: true},
 		{name: "unknown function", function: "nope", getenv: full, wantErr: true},
 	}
 	for _, r := range concerts.Describe().HTTPRoutes {

@@ -11,10 +11,10 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 
-	"github.com/concertsys/services/concerts/internal/app"
+	"github.com/concertsys/services/concerts/internal/ports"
 )
 
-var _ app.IdempotencyStore = (*Store)(nil)
+var _ ports.IdempotencyStore = (*Store)(nil)
 
 var bucket = []byte("idempotency")
 
@@ -64,52 +64,52 @@ func Open(path string, now time.Time) (*Store, error) {
 func (s *Store) Close() error { return s.db.Close() }
 
 // record is the stored form; a separate type keeps the file format independent of
-// app's struct.
+// the port.s record.
 type record struct {
-	Key         string             `json:"key"`
-	Fingerprint string             `json:"fingerprint"`
-	AggregateID string             `json:"aggregateId"`
-	State       string             `json:"state"`
-	Token       string             `json:"token"`
-	ClaimedAt   time.Time          `json:"claimedAt"`
-	LeaseUntil  time.Time          `json:"leaseUntil"`
-	ExpiresAt   time.Time          `json:"expiresAt"`
-	Response    app.StoredResponse `json:"response"`
+	Key         string               `json:"key"`
+	Fingerprint string               `json:"fingerprint"`
+	AggregateID string               `json:"aggregateId"`
+	State       string               `json:"state"`
+	Token       string               `json:"token"`
+	ClaimedAt   time.Time            `json:"claimedAt"`
+	LeaseUntil  time.Time            `json:"leaseUntil"`
+	ExpiresAt   time.Time            `json:"expiresAt"`
+	Response    ports.StoredResponse `json:"response"`
 }
 
-func toRecord(r app.IdempotencyRecord) record {
+func toRecord(r ports.IdempotencyRecord) record {
 	return record{Key: r.Key, Fingerprint: r.Fingerprint, AggregateID: r.AggregateID, State: string(r.State), Token: r.Token,
 		ClaimedAt: r.ClaimedAt, LeaseUntil: r.LeaseUntil, ExpiresAt: r.ExpiresAt, Response: r.Response}
 }
 
-func (r record) app() app.IdempotencyRecord {
-	return app.IdempotencyRecord{Key: r.Key, Fingerprint: r.Fingerprint, AggregateID: r.AggregateID, State: app.IdempotencyState(r.State),
+func (r record) app() ports.IdempotencyRecord {
+	return ports.IdempotencyRecord{Key: r.Key, Fingerprint: r.Fingerprint, AggregateID: r.AggregateID, State: ports.IdempotencyState(r.State),
 		Token: r.Token, ClaimedAt: r.ClaimedAt, LeaseUntil: r.LeaseUntil, ExpiresAt: r.ExpiresAt, Response: r.Response}
 }
 
-// Create implements app.IdempotencyStore.
-func (s *Store) Create(ctx context.Context, rec app.IdempotencyRecord) error {
+// Create implements ports.IdempotencyStore.
+func (s *Store) Create(ctx context.Context, rec ports.IdempotencyRecord) error {
 	return s.update(ctx, rec.Key, func(b *bolt.Bucket, cur *record) error {
 		if cur != nil {
-			return app.ErrRecordExists
+			return ports.ErrRecordExists
 		}
 		return put(b, rec)
 	})
 }
 
-// Get implements app.IdempotencyStore.
-func (s *Store) Get(ctx context.Context, key string) (app.IdempotencyRecord, error) {
+// Get implements ports.IdempotencyStore.
+func (s *Store) Get(ctx context.Context, key string) (ports.IdempotencyRecord, error) {
 	if err := ctx.Err(); err != nil {
-		return app.IdempotencyRecord{}, err
+		return ports.IdempotencyRecord{}, err
 	}
-	var out app.IdempotencyRecord
+	var out ports.IdempotencyRecord
 	err := s.db.View(func(tx *bolt.Tx) error {
 		cur, err := get(tx.Bucket(bucket), key)
 		if err != nil {
 			return err
 		}
 		if cur == nil {
-			return app.ErrRecordNotFound
+			return ports.ErrRecordNotFound
 		}
 		out = cur.app()
 		return nil
@@ -117,21 +117,21 @@ func (s *Store) Get(ctx context.Context, key string) (app.IdempotencyRecord, err
 	return out, err
 }
 
-// Replace implements app.IdempotencyStore.
-func (s *Store) Replace(ctx context.Context, rec app.IdempotencyRecord, token string) error {
+// Replace implements ports.IdempotencyStore.
+func (s *Store) Replace(ctx context.Context, rec ports.IdempotencyRecord, token string) error {
 	return s.update(ctx, rec.Key, func(b *bolt.Bucket, cur *record) error {
 		if cur == nil || cur.Token != token {
-			return app.ErrTokenMismatch
+			return ports.ErrTokenMismatch
 		}
 		return put(b, rec)
 	})
 }
 
-// Delete implements app.IdempotencyStore.
+// Delete implements ports.IdempotencyStore.
 func (s *Store) Delete(ctx context.Context, key, token string) error {
 	return s.update(ctx, key, func(b *bolt.Bucket, cur *record) error {
 		if cur == nil || cur.Token != token {
-			return app.ErrTokenMismatch
+			return ports.ErrTokenMismatch
 		}
 		return b.Delete([]byte(key))
 	})
@@ -166,7 +166,7 @@ func get(b *bolt.Bucket, key string) (*record, error) {
 	return &r, nil
 }
 
-func put(b *bolt.Bucket, rec app.IdempotencyRecord) error {
+func put(b *bolt.Bucket, rec ports.IdempotencyRecord) error {
 	v, err := json.Marshal(toRecord(rec))
 	if err != nil {
 		return fmt.Errorf("encode idempotency record %q: %w", rec.Key, err)

@@ -15,10 +15,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/concertsys/platform/dynamotable"
-	"github.com/concertsys/services/concerts/internal/app"
+	"github.com/concertsys/services/concerts/internal/ports"
 )
 
-var _ app.IdempotencyStore = (*Store)(nil)
+var _ ports.IdempotencyStore = (*Store)(nil)
 
 // Attribute names of the table. TTLAttribute holds epoch seconds; enable TTL on it.
 const (
@@ -66,8 +66,8 @@ func CreateTable(ctx context.Context, client *dynamodb.Client, table string) err
 	return nil
 }
 
-// Create implements app.IdempotencyStore.
-func (s *Store) Create(ctx context.Context, rec app.IdempotencyRecord) error {
+// Create implements ports.IdempotencyStore.
+func (s *Store) Create(ctx context.Context, rec ports.IdempotencyRecord) error {
 	_, err := s.client.PutItem(ctx, &dynamodb.PutItemInput{
 		TableName:                aws.String(s.table),
 		Item:                     item(rec),
@@ -75,7 +75,7 @@ func (s *Store) Create(ctx context.Context, rec app.IdempotencyRecord) error {
 		ExpressionAttributeNames: map[string]string{"#k": AttrKey},
 	})
 	if dynamotable.ConditionFailed(err) {
-		return app.ErrRecordExists
+		return ports.ErrRecordExists
 	}
 	if err != nil {
 		return fmt.Errorf("create idempotency record: %w", err)
@@ -83,24 +83,24 @@ func (s *Store) Create(ctx context.Context, rec app.IdempotencyRecord) error {
 	return nil
 }
 
-// Get implements app.IdempotencyStore.
-func (s *Store) Get(ctx context.Context, key string) (app.IdempotencyRecord, error) {
+// Get implements ports.IdempotencyStore.
+func (s *Store) Get(ctx context.Context, key string) (ports.IdempotencyRecord, error) {
 	out, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{
 		TableName:      aws.String(s.table),
 		Key:            map[string]types.AttributeValue{AttrKey: dynamotable.S(key)},
 		ConsistentRead: aws.Bool(true),
 	})
 	if err != nil {
-		return app.IdempotencyRecord{}, fmt.Errorf("get idempotency record: %w", err)
+		return ports.IdempotencyRecord{}, fmt.Errorf("get idempotency record: %w", err)
 	}
 	if len(out.Item) == 0 {
-		return app.IdempotencyRecord{}, app.ErrRecordNotFound
+		return ports.IdempotencyRecord{}, ports.ErrRecordNotFound
 	}
 	return fromItem(out.Item)
 }
 
-// Replace implements app.IdempotencyStore.
-func (s *Store) Replace(ctx context.Context, rec app.IdempotencyRecord, token string) error {
+// Replace implements ports.IdempotencyStore.
+func (s *Store) Replace(ctx context.Context, rec ports.IdempotencyRecord, token string) error {
 	_, err := s.client.PutItem(ctx, &dynamodb.PutItemInput{
 		TableName:                 aws.String(s.table),
 		Item:                      item(rec),
@@ -109,7 +109,7 @@ func (s *Store) Replace(ctx context.Context, rec app.IdempotencyRecord, token st
 		ExpressionAttributeValues: map[string]types.AttributeValue{":t": dynamotable.S(token)},
 	})
 	if dynamotable.ConditionFailed(err) {
-		return app.ErrTokenMismatch
+		return ports.ErrTokenMismatch
 	}
 	if err != nil {
 		return fmt.Errorf("replace idempotency record: %w", err)
@@ -117,7 +117,7 @@ func (s *Store) Replace(ctx context.Context, rec app.IdempotencyRecord, token st
 	return nil
 }
 
-// Delete implements app.IdempotencyStore.
+// Delete implements ports.IdempotencyStore.
 func (s *Store) Delete(ctx context.Context, key, token string) error {
 	_, err := s.client.DeleteItem(ctx, &dynamodb.DeleteItemInput{
 		TableName:                 aws.String(s.table),
@@ -127,7 +127,7 @@ func (s *Store) Delete(ctx context.Context, key, token string) error {
 		ExpressionAttributeValues: map[string]types.AttributeValue{":t": dynamotable.S(token)},
 	})
 	if dynamotable.ConditionFailed(err) {
-		return app.ErrTokenMismatch
+		return ports.ErrTokenMismatch
 	}
 	if err != nil {
 		return fmt.Errorf("delete idempotency record: %w", err)
@@ -135,7 +135,7 @@ func (s *Store) Delete(ctx context.Context, key, token string) error {
 	return nil
 }
 
-func item(r app.IdempotencyRecord) map[string]types.AttributeValue {
+func item(r ports.IdempotencyRecord) map[string]types.AttributeValue {
 	headers := make(map[string]types.AttributeValue, len(r.Response.Headers))
 	for k, v := range r.Response.Headers {
 		headers[k] = dynamotable.S(v)
@@ -163,7 +163,7 @@ func item(r app.IdempotencyRecord) map[string]types.AttributeValue {
 	return it
 }
 
-func fromItem(it map[string]types.AttributeValue) (app.IdempotencyRecord, error) {
+func fromItem(it map[string]types.AttributeValue) (ports.IdempotencyRecord, error) {
 	var errs []error
 	str := func(name string) string {
 		switch v := it[name].(type) {
@@ -188,13 +188,13 @@ func fromItem(it map[string]types.AttributeValue) (app.IdempotencyRecord, error)
 		}
 		return n
 	}
-	r := app.IdempotencyRecord{
+	r := ports.IdempotencyRecord{
 		Key: str(AttrKey), Fingerprint: str(AttrFingerprint), AggregateID: str(AttrAggregateID),
-		State: app.IdempotencyState(str(AttrState)), Token: str(AttrToken),
+		State: ports.IdempotencyState(str(AttrState)), Token: str(AttrToken),
 		ClaimedAt:  time.UnixMilli(num(AttrClaimedAt)).UTC(),
 		LeaseUntil: time.UnixMilli(num(AttrLeaseUntil)).UTC(),
 		ExpiresAt:  time.Unix(num(TTLAttribute), 0).UTC(),
-		Response:   app.StoredResponse{Status: int(num(AttrStatus)), Body: str(AttrBody)},
+		Response:   ports.StoredResponse{Status: int(num(AttrStatus)), Body: str(AttrBody)},
 	}
 	if m, ok := it[AttrHeaders].(*types.AttributeValueMemberM); ok {
 		r.Response.Headers = make(map[string]string, len(m.Value))
@@ -208,7 +208,7 @@ func fromItem(it map[string]types.AttributeValue) (app.IdempotencyRecord, error)
 		}
 	}
 	if len(errs) > 0 {
-		return app.IdempotencyRecord{}, fmt.Errorf("decode idempotency record %q: %w", r.Key, errors.Join(errs...))
+		return ports.IdempotencyRecord{}, fmt.Errorf("decode idempotency record %q: %w", r.Key, errors.Join(errs...))
 	}
 	return r, nil
 }

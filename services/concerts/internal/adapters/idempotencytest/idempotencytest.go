@@ -1,4 +1,4 @@
-// Package idempotencytest is the conformance suite every app.IdempotencyStore
+// Package idempotencytest is the conformance suite every ports.IdempotencyStore
 // adapter must pass.
 package idempotencytest
 
@@ -12,7 +12,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/concertsys/services/concerts/internal/app"
+	"github.com/concertsys/services/concerts/internal/ports"
 )
 
 // Options describe what the server behind an adapter cannot be relied on for.
@@ -22,121 +22,136 @@ type Options struct {
 	NotAtomic bool
 }
 
-// Run runs the suite; open returns an empty store.
-func Run(t *testing.T, opts Options, open func(t *testing.T) app.IdempotencyStore) {
-	ctx := context.Background()
-	base := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
-	rec := func(key, token string) app.IdempotencyRecord {
-		return app.IdempotencyRecord{
-			Key: key, Fingerprint: "fp-" + key, AggregateID: "concert-1", State: app.InProgress, Token: token,
-			ClaimedAt: base, LeaseUntil: base.Add(2 * time.Minute), ExpiresAt: base.Add(24 * time.Hour),
+// Run runs the suite; open returns an empty store, once per test.
+func Run(t *testing.T, opts Options, open func(t *testing.T) ports.IdempotencyStore) {
+	t.Helper()
+	tests := []struct {
+		name   string
+		run    func(t *testing.T, s ports.IdempotencyStore)
+		atomic bool // needs atomic conditional writes (see Options.NotAtomic)
+	}{
+		{name: "get missing", run: testGetMissing},
+		{name: "create then get", run: testCreateThenGet},
+		{name: "create twice", run: testCreateTwice},
+		{name: "replace holder", run: replaceCase("t1", nil)},
+		{name: "replace other token", run: replaceCase("t9", ports.ErrTokenMismatch)},
+		{name: "replace empty token", run: replaceCase("", ports.ErrTokenMismatch)},
+		{name: "replace missing", run: testReplaceMissing},
+		{name: "delete", run: testDelete},
+		{name: "large unicode body", run: testLargeUnicodeBody},
+		{name: "concurrent claims have one winner", run: testConcurrentClaims, atomic: true},
+		{name: "concurrent takeovers have one winner", run: testConcurrentTakeovers, atomic: true},
+	}
+	for _, tc := range tests {
+		if tc.atomic && opts.NotAtomic {
+			continue
 		}
+		t.Run(tc.name, func(t *testing.T) { tc.run(t, open(t)) })
 	}
-	completed := func(r app.IdempotencyRecord, token string) app.IdempotencyRecord {
-		r.State, r.Token = app.Completed, token
-		r.Response = app.StoredResponse{Status: 201, Body: `{"id":"concert-1","version":1}`,
-			Headers: map[string]string{"Content-Type": "application/json", "ETag": `"1"`, "Location": "/concerts/concert-1"}}
-		return r
-	}
+}
 
-	t.Run("get missing", func(t *testing.T) {
-		_, err := open(t).Get(ctx, "nope")
-		require.ErrorIs(t, err, app.ErrRecordNotFound)
-	})
-	t.Run("create then get", func(t *testing.T) {
-		s := open(t)
-		want := rec("k1", "t1")
-		require.NoError(t, s.Create(ctx, want))
-		got, err := s.Get(ctx, "k1")
-		require.NoError(t, err)
-		requireSame(t, want, got)
-	})
-	t.Run("create twice", func(t *testing.T) {
-		s := open(t)
-		require.NoError(t, s.Create(ctx, rec("k1", "t1")))
-		err := s.Create(ctx, rec("k1", "t2"))
-		require.ErrorIs(t, err, app.ErrRecordExists)
-		got, err := s.Get(ctx, "k1")
-		require.NoError(t, err)
-		require.Equal(t, "t1", got.Token, "got token %q want the first claim's", got.Token)
-	})
-	t.Run("replace", func(t *testing.T) {
-		tests := []struct {
-			name    string
-			token   string
-			wantErr error
-		}{
-			{name: "holder", token: "t1"},
-			{name: "other token", token: "t9", wantErr: app.ErrTokenMismatch},
-			{name: "empty token", token: "", wantErr: app.ErrTokenMismatch},
-		}
-		for _, tt := range tests {
-			t.Run(tt.name, func(t *testing.T) {
-				s := open(t)
-				require.NoError(t, s.Create(ctx, rec("k1", "t1")))
-				done := completed(rec("k1", "t1"), "t1")
-				err := s.Replace(ctx, done, tt.token)
-				got, gerr := s.Get(ctx, "k1")
-				require.NoError(t, gerr)
-				if tt.wantErr != nil {
-					require.ErrorIs(t, err, tt.wantErr)
-					requireSame(t, rec("k1", "t1"), got)
-					return
-				}
-				require.NoError(t, err)
-				requireSame(t, done, got)
-			})
-		}
-	})
-	t.Run("replace missing", func(t *testing.T) {
-		s := open(t)
-		require.ErrorIs(t, s.Replace(ctx, rec("k1", "t1"), "t1"), app.ErrTokenMismatch)
-		_, err := s.Get(ctx, "k1")
-		require.ErrorIs(t, err, app.ErrRecordNotFound)
-	})
-	t.Run("delete", func(t *testing.T) {
-		s := open(t)
-		require.NoError(t, s.Create(ctx, rec("k1", "t1")))
-		require.ErrorIs(t, s.Delete(ctx, "k1", "t2"), app.ErrTokenMismatch)
-		_, err := s.Get(ctx, "k1")
-		require.NoError(t, err, "a refused delete keeps the record")
-		require.NoError(t, s.Delete(ctx, "k1", "t1"))
-		_, err = s.Get(ctx, "k1")
-		require.ErrorIs(t, err, app.ErrRecordNotFound)
-		require.ErrorIs(t, s.Delete(ctx, "k1", "t1"), app.ErrTokenMismatch)
-		require.NoError(t, s.Create(ctx, rec("k1", "t3")), "a deleted key can be claimed again")
-	})
-	t.Run("large unicode body", func(t *testing.T) {
-		s := open(t)
-		r := completed(rec("k-ü/ß:1", "t1"), "t1")
-		r.Response.Body = strings.Repeat(`{"detail":"Paradiso – ünïcødé ☃"}`, 300)
-		require.NoError(t, s.Create(ctx, r))
-		got, err := s.Get(ctx, r.Key)
-		require.NoError(t, err)
-		requireSame(t, r, got)
-	})
-	if !opts.NotAtomic { // see Options.NotAtomic
-		t.Run("concurrent claims have one winner", func(t *testing.T) {
-			s := open(t)
-			requireOneWinner(t, app.ErrRecordExists, func(i int) error {
-				return s.Create(ctx, rec("race", fmt.Sprintf("t%d", i)))
-			})
-		})
+var (
+	ctx  = context.Background()
+	base = time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
+)
+
+func rec(key, token string) ports.IdempotencyRecord {
+	return ports.IdempotencyRecord{
+		Key: key, Fingerprint: "fp-" + key, AggregateID: "concert-1", State: ports.InProgress, Token: token,
+		ClaimedAt: base, LeaseUntil: base.Add(2 * time.Minute), ExpiresAt: base.Add(24 * time.Hour),
 	}
-	if !opts.NotAtomic { // see Options.NotAtomic
-		t.Run("concurrent takeovers have one winner", func(t *testing.T) {
-			s := open(t)
-			require.NoError(t, s.Create(ctx, rec("race", "t0")))
-			requireOneWinner(t, app.ErrTokenMismatch, func(i int) error {
-				return s.Replace(ctx, rec("race", fmt.Sprintf("t%d", i+1)), "t0")
-			})
-		})
+}
+
+func completed(r ports.IdempotencyRecord, token string) ports.IdempotencyRecord {
+	r.State, r.Token = ports.Completed, token
+	r.Response = ports.StoredResponse{Status: 201, Body: `{"id":"concert-1","version":1}`,
+		Headers: map[string]string{"Content-Type": "application/json", "ETag": `"1"`, "Location": "/concerts/concert-1"}}
+	return r
+}
+
+func testGetMissing(t *testing.T, s ports.IdempotencyStore) {
+	_, err := s.Get(ctx, "nope")
+	require.ErrorIs(t, err, ports.ErrRecordNotFound)
+}
+
+func testCreateThenGet(t *testing.T, s ports.IdempotencyStore) {
+	want := rec("k1", "t1")
+	require.NoError(t, s.Create(ctx, want))
+	got, err := s.Get(ctx, "k1")
+	require.NoError(t, err)
+	requireSame(t, want, got)
+}
+
+func testCreateTwice(t *testing.T, s ports.IdempotencyStore) {
+	require.NoError(t, s.Create(ctx, rec("k1", "t1")))
+	err := s.Create(ctx, rec("k1", "t2"))
+	require.ErrorIs(t, err, ports.ErrRecordExists)
+	got, err := s.Get(ctx, "k1")
+	require.NoError(t, err)
+	require.Equal(t, "t1", got.Token, "got token %q want the first claim's", got.Token)
+}
+
+// replaceCase completes a claim held by t1, replacing with token.
+func replaceCase(token string, wantErr error) func(t *testing.T, s ports.IdempotencyStore) {
+	return func(t *testing.T, s ports.IdempotencyStore) {
+		require.NoError(t, s.Create(ctx, rec("k1", "t1")))
+		done := completed(rec("k1", "t1"), "t1")
+		err := s.Replace(ctx, done, token)
+		got, gerr := s.Get(ctx, "k1")
+		require.NoError(t, gerr)
+		if wantErr != nil {
+			require.ErrorIs(t, err, wantErr)
+			requireSame(t, rec("k1", "t1"), got)
+			return
+		}
+		require.NoError(t, err)
+		requireSame(t, done, got)
 	}
+}
+
+func testReplaceMissing(t *testing.T, s ports.IdempotencyStore) {
+	require.ErrorIs(t, s.Replace(ctx, rec("k1", "t1"), "t1"), ports.ErrTokenMismatch)
+	_, err := s.Get(ctx, "k1")
+	require.ErrorIs(t, err, ports.ErrRecordNotFound)
+}
+
+func testDelete(t *testing.T, s ports.IdempotencyStore) {
+	require.NoError(t, s.Create(ctx, rec("k1", "t1")))
+	require.ErrorIs(t, s.Delete(ctx, "k1", "t2"), ports.ErrTokenMismatch)
+	_, err := s.Get(ctx, "k1")
+	require.NoError(t, err, "a refused delete keeps the record")
+	require.NoError(t, s.Delete(ctx, "k1", "t1"))
+	_, err = s.Get(ctx, "k1")
+	require.ErrorIs(t, err, ports.ErrRecordNotFound)
+	require.ErrorIs(t, s.Delete(ctx, "k1", "t1"), ports.ErrTokenMismatch)
+	require.NoError(t, s.Create(ctx, rec("k1", "t3")), "a deleted key can be claimed again")
+}
+
+func testLargeUnicodeBody(t *testing.T, s ports.IdempotencyStore) {
+	r := completed(rec("k-ü/ß:1", "t1"), "t1")
+	r.Response.Body = strings.Repeat(`{"detail":"Paradiso – ünïcødé ☃"}`, 300)
+	require.NoError(t, s.Create(ctx, r))
+	got, err := s.Get(ctx, r.Key)
+	require.NoError(t, err)
+	requireSame(t, r, got)
+}
+
+func testConcurrentClaims(t *testing.T, s ports.IdempotencyStore) {
+	requireOneWinner(t, ports.ErrRecordExists, func(i int) error {
+		return s.Create(ctx, rec("race", fmt.Sprintf("t%d", i)))
+	})
+}
+
+func testConcurrentTakeovers(t *testing.T, s ports.IdempotencyStore) {
+	require.NoError(t, s.Create(ctx, rec("race", "t0")))
+	requireOneWinner(t, ports.ErrTokenMismatch, func(i int) error {
+		return s.Replace(ctx, rec("race", fmt.Sprintf("t%d", i+1)), "t0")
+	})
 }
 
 // requireSame compares records at the precision every store keeps: milliseconds for
 // claim and lease times, seconds (rounded up) for the TTL.
-func requireSame(t *testing.T, want, got app.IdempotencyRecord) {
+func requireSame(t *testing.T, want, got ports.IdempotencyRecord) {
 	t.Helper()
 	require.Equal(t, want.Key, got.Key)
 	require.Equal(t, want.Fingerprint, got.Fingerprint)
