@@ -60,7 +60,7 @@ func TestSubscribedEventTypesHaveSchemas(t *testing.T) {
 	require.NoError(t, err)
 	published := map[[2]string]bool{}
 	for _, k := range registry.Keys() {
-		published[[2]string{k.Source, k.DetailType}] = true
+		published[[2]string{k.Source, k.EventType}] = true
 	}
 	for _, c := range notifications.Describe().Consumers {
 		var pattern struct {

@@ -26,12 +26,12 @@ var (
 // Key names one schema: the EventBridge source and detail-type and the schema version.
 type Key struct {
 	Source     string
-	DetailType string
+	EventType string
 	Version    int
 }
 
 func (k Key) String() string {
-	return fmt.Sprintf("%s/%s.v%d", k.Source, k.DetailType, k.Version)
+	return fmt.Sprintf("%s/%s.v%d", k.Source, k.EventType, k.Version)
 }
 
 // Registry holds every compiled schema of a schemas directory.
@@ -39,7 +39,7 @@ type Registry struct {
 	schemas map[Key]*jsonschema.Schema
 }
 
-// Load compiles every <source>/<DetailType>.v<N>.json under dir. Formats such as
+// Load compiles every <source>/<EventType>.v<N>.json under dir. Formats such as
 // date-time are asserted, not just annotated.
 func Load(dir string) (*Registry, error) {
 	c := jsonschema.NewCompiler()
@@ -108,14 +108,14 @@ func LoadRepo() (*Registry, error) {
 func keyOf(rel string) (Key, error) {
 	source, file, ok := strings.Cut(rel, "/")
 	if !ok || strings.Contains(file, "/") {
-		return Key{}, fmt.Errorf("%s: want <source>/<DetailType>.v<N>.json", rel)
+		return Key{}, fmt.Errorf("%s: want <source>/<EventType>.v<N>.json", rel)
 	}
 	name, ver, ok := strings.Cut(strings.TrimSuffix(file, ".json"), ".v")
 	n, err := strconv.Atoi(ver)
 	if !ok || err != nil || n < 1 || name == "" {
-		return Key{}, fmt.Errorf("%s: want <source>/<DetailType>.v<N>.json", rel)
+		return Key{}, fmt.Errorf("%s: want <source>/<EventType>.v<N>.json", rel)
 	}
-	return Key{Source: source, DetailType: name, Version: n}, nil
+	return Key{Source: source, EventType: name, Version: n}, nil
 }
 
 // Keys lists the loaded schemas in order.
@@ -132,7 +132,7 @@ func (r *Registry) Keys() []Key {
 // detail-type and schema version. It fails with ErrUnknownSchema or ErrInvalid (the
 // message says which fields are wrong).
 func (r *Registry) Validate(source, detailType string, schemaVersion int, detail []byte) error {
-	key := Key{Source: source, DetailType: detailType, Version: schemaVersion}
+	key := Key{Source: source, EventType: detailType, Version: schemaVersion}
 	s, ok := r.schemas[key]
 	if !ok {
 		return fmt.Errorf("%s: %w", key, ErrUnknownSchema)

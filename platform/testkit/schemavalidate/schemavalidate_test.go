@@ -26,7 +26,7 @@ func load(t *testing.T) (*schemavalidate.Registry, string) {
 // examples, written there by schemagen.
 func examples(t *testing.T, dir string, k schemavalidate.Key) []map[string]any {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(dir, k.Source, fmt.Sprintf("%s.v%d.json", k.DetailType, k.Version)))
+	b, err := os.ReadFile(filepath.Join(dir, k.Source, fmt.Sprintf("%s.v%d.json", k.EventType, k.Version)))
 	require.NoError(t, err)
 	var s struct {
 		Examples []map[string]any `json:"examples"`
@@ -44,7 +44,7 @@ func TestEveryExampleValidates(t *testing.T) {
 			for i, ex := range examples(t, dir, k) {
 				b, err := json.Marshal(ex)
 				require.NoError(t, err)
-				require.NoError(t, r.Validate(k.Source, k.DetailType, k.Version, b), "example %d", i)
+				require.NoError(t, r.Validate(k.Source, k.EventType, k.Version, b), "example %d", i)
 			}
 		})
 	}
@@ -95,13 +95,13 @@ func TestBrokenDetailsRejected(t *testing.T) {
 				tc.mutate(d)
 				b, err := json.Marshal(d)
 				require.NoError(t, err)
-				err = r.Validate(k.Source, k.DetailType, k.Version, b)
+				err = r.Validate(k.Source, k.EventType, k.Version, b)
 				require.ErrorIs(t, err, schemavalidate.ErrInvalid, "got %v, want ErrInvalid", err)
 			})
 		}
 	}
 	t.Run("missing required data field", func(t *testing.T) {
-		d := examples(t, dir, schemavalidate.Key{Source: "concerts", DetailType: "TicketsSold", Version: 1})[0]
+		d := examples(t, dir, schemavalidate.Key{Source: "concerts", EventType: "TicketsSold", Version: 1})[0]
 		delete(data(d), "quantity")
 		b, err := json.Marshal(d)
 		require.NoError(t, err)
@@ -129,13 +129,13 @@ func TestLoadRepoFindsEveryCatalogSchema(t *testing.T) {
 func TestUnknownSchema(t *testing.T) {
 	r, _ := load(t)
 	tests := []schemavalidate.Key{
-		{Source: "concerts", DetailType: "TicketsSold", Version: 2},
-		{Source: "projections", DetailType: "TicketsSold", Version: 1},
-		{Source: "concerts", DetailType: "Nope", Version: 1},
+		{Source: "concerts", EventType: "TicketsSold", Version: 2},
+		{Source: "projections", EventType: "TicketsSold", Version: 1},
+		{Source: "concerts", EventType: "Nope", Version: 1},
 	}
 	for _, k := range tests {
 		t.Run(k.String(), func(t *testing.T) {
-			err := r.Validate(k.Source, k.DetailType, k.Version, []byte(`{}`))
+			err := r.Validate(k.Source, k.EventType, k.Version, []byte(`{}`))
 			require.ErrorIs(t, err, schemavalidate.ErrUnknownSchema, "got %v, want ErrUnknownSchema", err)
 		})
 	}

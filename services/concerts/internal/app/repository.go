@@ -153,13 +153,13 @@ func (r *Repository) append(ctx context.Context, c *domain.Concert, meta Meta) e
 	for i, e := range pending {
 		data, err := json.Marshal(e.Data)
 		if err != nil {
-			return fmt.Errorf("encode %s: %w", e.Type, err)
+			return fmt.Errorf("encode %s: %w", e.EventType, err)
 		}
 		out[i] = eventlog.Event{
 			AggregateID:   c.ID(),
 			Version:       e.Version,
 			EventID:       r.newID(),
-			EventType:     e.Type,
+			EventType:     e.EventType,
 			SchemaVersion: domain.SchemaVersion,
 			OccurredAt:    now,
 			CorrelationID: meta.CorrelationID,
@@ -178,7 +178,7 @@ func (r *Repository) append(ctx context.Context, c *domain.Concert, meta Meta) e
 func recorded(evs []eventlog.Event) []domain.Recorded {
 	out := make([]domain.Recorded, len(evs))
 	for i, e := range evs {
-		out[i] = domain.Recorded{Version: e.Version, Type: e.EventType, Data: e.Data}
+		out[i] = domain.Recorded{Version: e.Version, EventType: e.EventType, Data: e.Data}
 	}
 	return out
 }

@@ -33,14 +33,14 @@ var latestStart = time.Date(9999, 12, 31, 0, 0, 0, 0, time.UTC)
 // concertevents *V1 types.
 type Event struct {
 	Version int64
-	Type    string
+	EventType    string
 	Data    any
 }
 
 // Recorded is a stored event as the aggregate needs it to rebuild its state.
 type Recorded struct {
 	Version int64
-	Type    string
+	EventType    string
 	Data    json.RawMessage
 }
 
@@ -120,12 +120,12 @@ func (c *Concert) ApplyStored(history []Recorded) error {
 		if want := c.version + 1; r.Version != want {
 			return fmt.Errorf("concert %s: event version %d, want %d", c.id, r.Version, want)
 		}
-		data, err := decode(r.Type, r.Data)
+		data, err := decode(r.EventType, r.Data)
 		if err != nil {
 			return fmt.Errorf("concert %s version %d: %w", c.id, r.Version, err)
 		}
-		if r.Version == 1 && r.Type != concertevents.ConcertScheduled {
-			return fmt.Errorf("concert %s: history starts with %s, want %s", c.id, r.Type, concertevents.ConcertScheduled)
+		if r.Version == 1 && r.EventType != concertevents.ConcertScheduled {
+			return fmt.Errorf("concert %s: history starts with %s, want %s", c.id, r.EventType, concertevents.ConcertScheduled)
 		}
 		c.apply(data)
 		c.version = r.Version
@@ -279,7 +279,7 @@ func (c *Concert) open(now time.Time) error {
 
 func (c *Concert) record(eventType string, data any) {
 	c.version++
-	c.pending = append(c.pending, Event{Version: c.version, Type: eventType, Data: data})
+	c.pending = append(c.pending, Event{Version: c.version, EventType: eventType, Data: data})
 	c.apply(data)
 }
 

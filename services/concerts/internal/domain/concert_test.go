@@ -33,7 +33,7 @@ func scheduled(t *testing.T, capacity int) *domain.Concert {
 func types(evs []domain.Event) []string {
 	out := make([]string, len(evs))
 	for i, e := range evs {
-		out[i] = e.Type
+		out[i] = e.EventType
 	}
 	return out
 }
@@ -82,7 +82,7 @@ func TestSchedule(t *testing.T) {
 			require.NoError(t, err)
 			pending := c.Pending()
 			require.Len(t, pending, 1)
-			require.Equal(t, concertevents.ConcertScheduled, pending[0].Type)
+			require.Equal(t, concertevents.ConcertScheduled, pending[0].EventType)
 			require.Equal(t, int64(1), pending[0].Version)
 			require.Equal(t, int64(1), c.Version())
 			require.Equal(t, int64(0), c.CommittedVersion())
@@ -308,10 +308,10 @@ func TestRehydrate(t *testing.T) {
 		return b
 	}
 	history := []domain.Recorded{
-		{Version: 1, Type: concertevents.ConcertScheduled, Data: raw(concertevents.ConcertScheduledV1{Artist: "A", Venue: "V", StartsAt: starts, Capacity: 5, PriceCents: 100})},
-		{Version: 2, Type: concertevents.ConcertUpdated, Data: raw(concertevents.ConcertUpdatedV1{Artist: strp("B")})},
-		{Version: 3, Type: concertevents.TicketsSold, Data: raw(concertevents.TicketsSoldV1{Quantity: 5, TicketsSold: 5, TicketsAvailable: 0})},
-		{Version: 4, Type: concertevents.ConcertSoldOut, Data: raw(concertevents.ConcertSoldOutV1{Capacity: 5})},
+		{Version: 1, EventType: concertevents.ConcertScheduled, Data: raw(concertevents.ConcertScheduledV1{Artist: "A", Venue: "V", StartsAt: starts, Capacity: 5, PriceCents: 100})},
+		{Version: 2, EventType: concertevents.ConcertUpdated, Data: raw(concertevents.ConcertUpdatedV1{Artist: strp("B")})},
+		{Version: 3, EventType: concertevents.TicketsSold, Data: raw(concertevents.TicketsSoldV1{Quantity: 5, TicketsSold: 5, TicketsAvailable: 0})},
+		{Version: 4, EventType: concertevents.ConcertSoldOut, Data: raw(concertevents.ConcertSoldOutV1{Capacity: 5})},
 	}
 	c, err := domain.Rehydrate("c1", history)
 	require.NoError(t, err)
@@ -325,9 +325,9 @@ func TestRehydrate(t *testing.T) {
 	}{
 		{name: "empty"},
 		{name: "gap", history: []domain.Recorded{history[0], history[2]}},
-		{name: "not starting with scheduled", history: []domain.Recorded{{Version: 1, Type: concertevents.TicketsSold, Data: raw(concertevents.TicketsSoldV1{})}}},
-		{name: "unknown type", history: []domain.Recorded{history[0], {Version: 2, Type: "Nope", Data: json.RawMessage(`{}`)}}},
-		{name: "bad data", history: []domain.Recorded{{Version: 1, Type: concertevents.ConcertScheduled, Data: json.RawMessage(`{"capacity":"x"}`)}}},
+		{name: "not starting with scheduled", history: []domain.Recorded{{Version: 1, EventType: concertevents.TicketsSold, Data: raw(concertevents.TicketsSoldV1{})}}},
+		{name: "unknown type", history: []domain.Recorded{history[0], {Version: 2, EventType: "Nope", Data: json.RawMessage(`{}`)}}},
+		{name: "bad data", history: []domain.Recorded{{Version: 1, EventType: concertevents.ConcertScheduled, Data: json.RawMessage(`{"capacity":"x"}`)}}},
 	}
 	for _, tt := range bad {
 		t.Run(tt.name, func(t *testing.T) {
@@ -344,7 +344,7 @@ func TestApplyStoredCatchesUp(t *testing.T) {
 	require.Equal(t, 0, c.State().TicketsSold, "a clone never changes its original")
 	data, err := json.Marshal(concertevents.TicketsSoldV1{Quantity: 3, TicketsSold: 3, TicketsAvailable: 7})
 	require.NoError(t, err)
-	require.NoError(t, c.ApplyStored([]domain.Recorded{{Version: 2, Type: concertevents.TicketsSold, Data: data}}))
+	require.NoError(t, c.ApplyStored([]domain.Recorded{{Version: 2, EventType: concertevents.TicketsSold, Data: data}}))
 	require.Equal(t, 3, c.State().TicketsSold)
 	require.Error(t, clone.ApplyStored(nil), "pending events block catching up")
 }
