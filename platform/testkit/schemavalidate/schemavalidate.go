@@ -25,9 +25,9 @@ var (
 
 // Key names one schema: the EventBridge source and detail-type and the schema version.
 type Key struct {
-	Source     string
+	Source    string
 	EventType string
-	Version    int
+	Version   int
 }
 
 func (k Key) String() string {

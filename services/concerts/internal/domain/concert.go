@@ -32,16 +32,16 @@ var latestStart = time.Date(9999, 12, 31, 0, 0, 0, 0, time.UTC)
 // Event is one event the aggregate recorded, not yet stored. Data is one of the
 // concertevents *V1 types.
 type Event struct {
-	Version int64
-	EventType    string
-	Data    any
+	Version   int64
+	EventType string
+	Data      any
 }
 
 // Recorded is a stored event as the aggregate needs it to rebuild its state.
 type Recorded struct {
-	Version int64
-	EventType    string
-	Data    json.RawMessage
+	Version   int64
+	EventType string
+	Data      json.RawMessage
 }
 
 // State is a read-only copy of the aggregate's state.
