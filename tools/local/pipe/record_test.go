@@ -10,7 +10,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/concertsys/platform/eventlog"
-	"github.com/concertsys/platform/eventlog/dynamolog"
 	"github.com/concertsys/tools/local/pipe"
 )
 
@@ -38,7 +37,7 @@ func TestStreamRecordImageMatchesDynamoItem(t *testing.T) {
 			rec := pipe.StreamRecord("eu-west-1", arn, eventlog.FeedEntry{Position: 42, Event: tt.event})
 
 			want := map[string]events.DynamoDBAttributeValue{}
-			for name, av := range dynamolog.Item(tt.event) {
+			for name, av := range eventlog.Item(tt.event) {
 				switch v := av.(type) {
 				case *types.AttributeValueMemberS:
 					want[name] = events.NewStringAttribute(v.Value)
