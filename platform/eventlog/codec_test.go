@@ -29,7 +29,7 @@ func TestItemRoundTrip(t *testing.T) {
 	for name, e := range codecEvents() {
 		t.Run(name, func(t *testing.T) {
 			item := eventlog.Item(e)
-						if e.EventID == "" {
+			if e.EventID == "" {
 				require.NotContains(t, item, eventlog.AttrEventID)
 				require.NotContains(t, item, eventlog.AttrCorrelationID)
 				require.NotContains(t, item, eventlog.AttrCausationID)
