@@ -131,8 +131,9 @@ func TestBackoff(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(fmt.Sprint("attempt ", tt.attempt), func(t *testing.T) {
-			gotLow := backoff(tt.attempt, base, max, low)
-			gotHigh := backoff(tt.attempt, base, max, high)
+			opts := Options{RetryBaseDelay: base, RetryMaxDelay: max}
+			gotLow := opts.retryDelay(tt.attempt, low)
+			gotHigh := opts.retryDelay(tt.attempt, high)
 			require.Equalf(t, tt.wantLow, gotLow, "low jitter: got %s want %s", gotLow, tt.wantLow)
 			require.Equalf(t, tt.wantHigh, gotHigh, "high jitter: got %s want %s", gotHigh, tt.wantHigh)
 		})
