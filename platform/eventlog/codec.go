@@ -125,86 +125,53 @@ func FromStreamImage(img map[string]events.DynamoDBAttributeValue) (Event, error
 	return FromItem(fromStream(img))
 }
 
+// toStream converts the attributes of an item Item or Key built: strings and numbers.
 func toStream(item map[string]types.AttributeValue) map[string]events.DynamoDBAttributeValue {
 	out := make(map[string]events.DynamoDBAttributeValue, len(item))
 	for name, av := range item {
-		out[name] = toStreamValue(av)
+		switch v := av.(type) {
+		case *types.AttributeValueMemberS:
+			out[name] = events.NewStringAttribute(v.Value)
+		case *types.AttributeValueMemberN:
+			out[name] = events.NewNumberAttribute(v.Value)
+		default:
+			panic(fmt.Sprintf("eventlog: record attribute %s is %T", name, av)) // Item writes only S and N
+		}
 	}
 	return out
 }
 
-func toStreamValue(av types.AttributeValue) events.DynamoDBAttributeValue {
-	switch v := av.(type) {
-	case *types.AttributeValueMemberS:
-		return events.NewStringAttribute(v.Value)
-	case *types.AttributeValueMemberN:
-		return events.NewNumberAttribute(v.Value)
-	case *types.AttributeValueMemberB:
-		return events.NewBinaryAttribute(v.Value)
-	case *types.AttributeValueMemberBOOL:
-		return events.NewBooleanAttribute(v.Value)
-	case *types.AttributeValueMemberSS:
-		return events.NewStringSetAttribute(v.Value)
-	case *types.AttributeValueMemberNS:
-		return events.NewNumberSetAttribute(v.Value)
-	case *types.AttributeValueMemberBS:
-		return events.NewBinarySetAttribute(v.Value)
-	case *types.AttributeValueMemberL:
-		l := make([]events.DynamoDBAttributeValue, len(v.Value))
-		for i, x := range v.Value {
-			l[i] = toStreamValue(x)
-		}
-		return events.NewListAttribute(l)
-	case *types.AttributeValueMemberM:
-		return events.NewMapAttribute(toStream(v.Value))
-	default: // NULL, and anything unknown
-		return events.NewNullAttribute()
-	}
+// otherTypes stands for the stream values a record never holds, by type: FromItem
+// only needs their type to report them, so their value is never read.
+var otherTypes = map[events.DynamoDBDataType]types.AttributeValue{
+	events.DataTypeBinary:    &types.AttributeValueMemberB{},
+	events.DataTypeBoolean:   &types.AttributeValueMemberBOOL{},
+	events.DataTypeBinarySet: &types.AttributeValueMemberBS{},
+	events.DataTypeList:      &types.AttributeValueMemberL{},
+	events.DataTypeMap:       &types.AttributeValueMemberM{},
+	events.DataTypeNumberSet: &types.AttributeValueMemberNS{},
+	events.DataTypeStringSet: &types.AttributeValueMemberSS{},
 }
 
-// fromStream converts stream attribute values to SDK ones, switching on DataType so
-// no accessor is called on a value of another type.
+// fromStream converts a stream image to SDK attribute values for FromItem. It calls an
+// accessor only after checking the value's DataType (aws-lambda-go's accessors panic on
+// a mismatch, and on the zero value, which claims to be Binary), and reads only the
+// strings and numbers a record consists of.
 func fromStream(img map[string]events.DynamoDBAttributeValue) map[string]types.AttributeValue {
 	out := make(map[string]types.AttributeValue, len(img))
 	for name, v := range img {
-		out[name] = fromStreamValue(v)
+		switch t := v.DataType(); t {
+		case events.DataTypeString:
+			out[name] = &types.AttributeValueMemberS{Value: v.String()}
+		case events.DataTypeNumber:
+			out[name] = &types.AttributeValueMemberN{Value: v.Number()}
+		default:
+			av, ok := otherTypes[t]
+			if !ok {
+				av = &types.AttributeValueMemberNULL{Value: true}
+			}
+			out[name] = av
+		}
 	}
 	return out
-}
-
-func fromStreamValue(v events.DynamoDBAttributeValue) (av types.AttributeValue) {
-	// The zero DynamoDBAttributeValue claims to be Binary but holds no value, and its
-	// accessor then panics on the type assertion; read it as NULL like any value that
-	// cannot be read.
-	defer func() {
-		if recover() != nil {
-			av = &types.AttributeValueMemberNULL{Value: true}
-		}
-	}()
-	switch v.DataType() {
-	case events.DataTypeString:
-		return &types.AttributeValueMemberS{Value: v.String()}
-	case events.DataTypeNumber:
-		return &types.AttributeValueMemberN{Value: v.Number()}
-	case events.DataTypeBinary:
-		return &types.AttributeValueMemberB{Value: v.Binary()}
-	case events.DataTypeBoolean:
-		return &types.AttributeValueMemberBOOL{Value: v.Boolean()}
-	case events.DataTypeStringSet:
-		return &types.AttributeValueMemberSS{Value: v.StringSet()}
-	case events.DataTypeNumberSet:
-		return &types.AttributeValueMemberNS{Value: v.NumberSet()}
-	case events.DataTypeBinarySet:
-		return &types.AttributeValueMemberBS{Value: v.BinarySet()}
-	case events.DataTypeList:
-		l := make([]types.AttributeValue, 0, len(v.List()))
-		for _, x := range v.List() {
-			l = append(l, fromStreamValue(x))
-		}
-		return &types.AttributeValueMemberL{Value: l}
-	case events.DataTypeMap:
-		return &types.AttributeValueMemberM{Value: fromStream(v.Map())}
-	default: // NULL, and a value aws-lambda-go could not type
-		return &types.AttributeValueMemberNULL{Value: true}
-	}
 }

@@ -51,128 +51,77 @@ func TestStreamImageRoundTrip(t *testing.T) {
 	for name, e := range codecEvents() {
 		t.Run(name, func(t *testing.T) {
 			img := eventlog.StreamImage(e)
-			want := map[string]events.DynamoDBAttributeValue{}
-			for n, av := range eventlog.Item(e) {
-				switch v := av.(type) {
-				case *types.AttributeValueMemberS:
-					want[n] = events.NewStringAttribute(v.Value)
-				case *types.AttributeValueMemberN:
-					want[n] = events.NewNumberAttribute(v.Value)
-				default:
-					t.Fatalf("attribute %s: unexpected type %T", n, av)
-				}
+			// The record as DynamoDB Streams writes it (JSON), stated independently.
+			want := `{"AggregateId":{"S":"c-1"},"AggregateVersion":{"N":"7"},"Created":{"N":"1777658400.123"},` +
+				`"EventType":{"S":"ConcertCancelled"},"Data":{"S":"{\"reason\":\"flood ☔\"}"},"SchemaVersion":{"N":"1"}`
+			if e.EventID != "" {
+				want += `,"EventId":{"S":"e-7"},"CorrelationId":{"S":"corr"},"CausationId":{"S":"cause"}`
 			}
-			require.Equal(t, want, img)
-			require.Equal(t, map[string]events.DynamoDBAttributeValue{
-				eventlog.AttrAggregateID: want[eventlog.AttrAggregateID],
-				eventlog.AttrVersion:     want[eventlog.AttrVersion],
-			}, eventlog.StreamKeys(e))
+			got, err := json.Marshal(img)
+			require.NoError(t, err)
+			require.JSONEq(t, want+"}", string(got))
+			keys, err := json.Marshal(eventlog.StreamKeys(e))
+			require.NoError(t, err)
+			require.JSONEq(t, `{"AggregateId":{"S":"c-1"},"AggregateVersion":{"N":"7"}}`, string(keys))
 
-			b, err := json.Marshal(img)
-			require.NoError(t, err)
 			var back map[string]events.DynamoDBAttributeValue
-			require.NoError(t, json.Unmarshal(b, &back))
-			got, err := eventlog.FromStreamImage(back)
+			require.NoError(t, json.Unmarshal(got, &back))
+			decoded, err := eventlog.FromStreamImage(back)
 			require.NoError(t, err)
-			require.Equal(t, e, got)
+			require.Equal(t, e, decoded)
 		})
 	}
 }
 
 // TestDecodeRefusesMalformedRecords: both decoders fail with ErrBadRecord, never
-// panic, on records the adapter could not have written.
+// panic, on records the adapter could not have written. Each case replaces (or, with
+// no value, removes) one attribute, given as an SDK value and as stream JSON.
 func TestDecodeRefusesMalformedRecords(t *testing.T) {
 	e := codecEvents()["full"]
-	set := func(name string, v types.AttributeValue) map[string]types.AttributeValue {
-		item := eventlog.Item(e)
-		if v == nil {
-			delete(item, name)
-		} else {
-			item[name] = v
-		}
-		return item
+	cases := []struct {
+		name, attr string
+		item       types.AttributeValue
+		stream     string
+	}{
+		{"missing Data", eventlog.AttrData, nil, ""},
+		{"missing AggregateId", eventlog.AttrAggregateID, nil, ""},
+		{"missing Created", eventlog.AttrCreated, nil, ""},
+		{"AggregateId is a number", eventlog.AttrAggregateID, &types.AttributeValueMemberN{Value: "5"}, `{"N":"5"}`},
+		{"AggregateVersion is a string", eventlog.AttrVersion, &types.AttributeValueMemberS{Value: "2"}, `{"S":"2"}`},
+		{"AggregateVersion zero", eventlog.AttrVersion, &types.AttributeValueMemberN{Value: "0"}, `{"N":"0"}`},
+		{"AggregateVersion fraction", eventlog.AttrVersion, &types.AttributeValueMemberN{Value: "2.5"}, `{"N":"2.5"}`},
+		{"Created not a number", eventlog.AttrCreated, &types.AttributeValueMemberN{Value: "yesterday"}, `{"N":"yesterday"}`},
+		{"SchemaVersion is a list", eventlog.AttrSchemaVersion, &types.AttributeValueMemberL{Value: []types.AttributeValue{&types.AttributeValueMemberN{Value: "1"}}}, `{"L":[{"N":"1"}]}`},
+		{"Data not JSON", eventlog.AttrData, &types.AttributeValueMemberS{Value: `{"quantity":`}, `{"S":"{\"quantity\":"}`},
+		{"Data is a map", eventlog.AttrData, &types.AttributeValueMemberM{Value: map[string]types.AttributeValue{"q": &types.AttributeValueMemberN{Value: "4"}}}, `{"M":{"q":{"N":"4"}}}`},
+		{"EventType is null", eventlog.AttrEventType, &types.AttributeValueMemberNULL{Value: true}, `{"NULL":true}`},
+		{"CausationId is binary", eventlog.AttrCausationID, &types.AttributeValueMemberB{Value: []byte("x")}, `{"B":"eA=="}`},
+		{"EventId is a bool", eventlog.AttrEventID, &types.AttributeValueMemberBOOL{Value: true}, `{"BOOL":true}`},
+		{"EventId is a string set", eventlog.AttrEventID, &types.AttributeValueMemberSS{Value: []string{"a"}}, `{"SS":["a"]}`},
+		{"Created is a number set", eventlog.AttrCreated, &types.AttributeValueMemberNS{Value: []string{"1"}}, `{"NS":["1"]}`},
+		{"Data is a binary set", eventlog.AttrData, &types.AttributeValueMemberBS{Value: [][]byte{[]byte("x")}}, `{"BS":["eA=="]}`},
 	}
-	cases := map[string]map[string]types.AttributeValue{
-		"missing Data":                 set(eventlog.AttrData, nil),
-		"missing AggregateId":          set(eventlog.AttrAggregateID, nil),
-		"missing Created":              set(eventlog.AttrCreated, nil),
-		"AggregateId is a number":      set(eventlog.AttrAggregateID, &types.AttributeValueMemberN{Value: "5"}),
-		"AggregateVersion is a string": set(eventlog.AttrVersion, &types.AttributeValueMemberS{Value: "2"}),
-		"AggregateVersion zero":        set(eventlog.AttrVersion, &types.AttributeValueMemberN{Value: "0"}),
-		"AggregateVersion fraction":    set(eventlog.AttrVersion, &types.AttributeValueMemberN{Value: "2.5"}),
-		"Created not a number":         set(eventlog.AttrCreated, &types.AttributeValueMemberN{Value: "yesterday"}),
-		"SchemaVersion is a list":      set(eventlog.AttrSchemaVersion, &types.AttributeValueMemberL{Value: []types.AttributeValue{&types.AttributeValueMemberN{Value: "1"}}}),
-		"Data not JSON":                set(eventlog.AttrData, &types.AttributeValueMemberS{Value: `{"quantity":`}),
-		"Data is a map":                set(eventlog.AttrData, &types.AttributeValueMemberM{Value: map[string]types.AttributeValue{"q": &types.AttributeValueMemberN{Value: "4"}}}),
-		"EventType is null":            set(eventlog.AttrEventType, &types.AttributeValueMemberNULL{Value: true}),
-		"CausationId is binary":        set(eventlog.AttrCausationID, &types.AttributeValueMemberB{Value: []byte("x")}),
-		"EventId is a bool":            set(eventlog.AttrEventID, &types.AttributeValueMemberBOOL{Value: true}),
-		"EventId is a string set":      set(eventlog.AttrEventID, &types.AttributeValueMemberSS{Value: []string{"a"}}),
-		"Created is a number set":      set(eventlog.AttrCreated, &types.AttributeValueMemberNS{Value: []string{"1"}}),
-		"Data is a binary set":         set(eventlog.AttrData, &types.AttributeValueMemberBS{Value: [][]byte{[]byte("x")}}),
-	}
-	for name, item := range cases {
-		t.Run(name, func(t *testing.T) {
-			_, itemErr := eventlog.FromItem(item)
-			require.ErrorIs(t, itemErr, eventlog.ErrBadRecord)
-
-			img := streamOf(t, item)
-			var err error
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			item, img := eventlog.Item(e), eventlog.StreamImage(e)
+			delete(item, tc.attr)
+			delete(img, tc.attr)
+			if tc.item != nil {
+				item[tc.attr] = tc.item
+				var v events.DynamoDBAttributeValue
+				require.NoError(t, json.Unmarshal([]byte(tc.stream), &v))
+				img[tc.attr] = v
+			}
+			_, err := eventlog.FromItem(item)
+			require.ErrorIs(t, err, eventlog.ErrBadRecord)
 			require.NotPanics(t, func() { _, err = eventlog.FromStreamImage(img) })
 			require.ErrorIs(t, err, eventlog.ErrBadRecord)
 		})
 	}
 	_, err := eventlog.FromStreamImage(nil)
 	require.ErrorIs(t, err, eventlog.ErrBadRecord)
-	_, err = eventlog.FromStreamImage(map[string]events.DynamoDBAttributeValue{eventlog.AttrData: {}})
-	require.ErrorIs(t, err, eventlog.ErrBadRecord, "a zero attribute value (no type) is refused, not read")
-}
-
-// streamOf is item as a stream image, through the JSON form DynamoDB Streams uses
-// (independent of the codec's own conversion).
-func streamOf(t *testing.T, item map[string]types.AttributeValue) map[string]events.DynamoDBAttributeValue {
-	t.Helper()
-	raw := map[string]any{}
-	for n, av := range item {
-		raw[n] = jsonAV(av)
-	}
-	b, err := json.Marshal(raw)
-	require.NoError(t, err)
-	var img map[string]events.DynamoDBAttributeValue
-	require.NoError(t, json.Unmarshal(b, &img))
-	return img
-}
-
-func jsonAV(av types.AttributeValue) any {
-	switch v := av.(type) {
-	case *types.AttributeValueMemberS:
-		return map[string]any{"S": v.Value}
-	case *types.AttributeValueMemberN:
-		return map[string]any{"N": v.Value}
-	case *types.AttributeValueMemberB:
-		return map[string]any{"B": v.Value}
-	case *types.AttributeValueMemberBOOL:
-		return map[string]any{"BOOL": v.Value}
-	case *types.AttributeValueMemberNULL:
-		return map[string]any{"NULL": v.Value}
-	case *types.AttributeValueMemberSS:
-		return map[string]any{"SS": v.Value}
-	case *types.AttributeValueMemberNS:
-		return map[string]any{"NS": v.Value}
-	case *types.AttributeValueMemberBS:
-		return map[string]any{"BS": v.Value}
-	case *types.AttributeValueMemberL:
-		l := make([]any, len(v.Value))
-		for i, x := range v.Value {
-			l[i] = jsonAV(x)
-		}
-		return map[string]any{"L": l}
-	case *types.AttributeValueMemberM:
-		m := map[string]any{}
-		for n, x := range v.Value {
-			m[n] = jsonAV(x)
-		}
-		return map[string]any{"M": m}
-	}
-	return nil
+	require.NotPanics(t, func() {
+		_, err = eventlog.FromStreamImage(map[string]events.DynamoDBAttributeValue{eventlog.AttrData: {}})
+	})
+	require.ErrorIs(t, err, eventlog.ErrBadRecord, "a zero attribute value (no value) is refused, not read")
 }
