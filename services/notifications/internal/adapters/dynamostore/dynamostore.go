@@ -265,26 +265,31 @@ func (st *Store) Unsubscribe(ctx context.Context, connectionID, topic string) er
 
 // Subscriptions implements app.Store.
 func (st *Store) Subscriptions(ctx context.Context, connectionID string, now time.Time) ([]string, error) {
-	items, err := st.query(ctx, connPK(connectionID), prefixTopic, now)
+	out, err := st.sortKeys(ctx, connPK(connectionID), prefixTopic, prefixTopic, now)
 	if err != nil {
 		return nil, fmt.Errorf("query subscriptions of %s: %w", connectionID, err)
-	}
-	out := make([]string, 0, len(items))
-	for _, it := range items {
-		out = append(out, strings.TrimPrefix(strAttr(it, SortKey), prefixTopic))
 	}
 	return out, nil
 }
 
 // Subscribers implements app.Store.
 func (st *Store) Subscribers(ctx context.Context, topic string, now time.Time) ([]string, error) {
-	items, err := st.query(ctx, prefixTopic+topic, "", now)
+	out, err := st.sortKeys(ctx, prefixTopic+topic, "", prefixConn, now)
 	if err != nil {
 		return nil, fmt.Errorf("query subscribers of %s: %w", topic, err)
 	}
+	return out, nil
+}
+
+// sortKeys is the sort keys of the live rows query finds, without the prefix trim.
+func (st *Store) sortKeys(ctx context.Context, pk, skPrefix, trim string, now time.Time) ([]string, error) {
+	items, err := st.query(ctx, pk, skPrefix, now)
+	if err != nil {
+		return nil, err
+	}
 	out := make([]string, 0, len(items))
 	for _, it := range items {
-		out = append(out, strings.TrimPrefix(strAttr(it, SortKey), prefixConn))
+		out = append(out, strings.TrimPrefix(strAttr(it, SortKey), trim))
 	}
 	return out, nil
 }
