@@ -15,7 +15,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -56,7 +55,7 @@ func (l *Log) Append(ctx context.Context, events []eventlog.Event) error {
 	if len(events) == 1 {
 		_, err := l.client.PutItem(ctx, &dynamodb.PutItemInput{
 			TableName:                           aws.String(l.table),
-			Item:                                Item(first),
+			Item:                                eventlog.Item(first),
 			ConditionExpression:                 condition,
 			ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 		})
@@ -79,7 +78,7 @@ func (l *Log) Append(ctx context.Context, events []eventlog.Event) error {
 	for i, e := range events {
 		items[i] = types.TransactWriteItem{Put: &types.Put{
 			TableName:           aws.String(l.table),
-			Item:                Item(e),
+			Item:                eventlog.Item(e),
 			ConditionExpression: condition,
 		}}
 	}
@@ -102,7 +101,7 @@ func ours(item map[string]types.AttributeValue, e eventlog.Event) bool {
 	if e.EventID == "" || item == nil {
 		return false
 	}
-	stored, err := FromItem(item)
+	stored, err := eventlog.FromItem(item)
 	return err == nil && stored.EventID == e.EventID && stored.EventType == e.EventType &&
 		string(stored.Data) == string(e.Data)
 }
@@ -182,7 +181,7 @@ func (l *Log) LoadAfter(ctx context.Context, aggregateID string, after int64) ([
 			return nil, fmt.Errorf("load %s after %d: %w", aggregateID, after, err)
 		}
 		for _, item := range page.Items {
-			e, err := FromItem(item)
+			e, err := eventlog.FromItem(item)
 			if err != nil {
 				return nil, fmt.Errorf("load %s: %w", aggregateID, err)
 			}
@@ -211,7 +210,7 @@ func (l *Log) ForEach(ctx context.Context, fn func(eventlog.Event) error) error 
 			return fmt.Errorf("scan %s: %w", l.table, err)
 		}
 		for _, item := range page.Items {
-			e, err := FromItem(item)
+			e, err := eventlog.FromItem(item)
 			if err != nil {
 				return fmt.Errorf("scan %s: %w", l.table, err)
 			}
@@ -221,78 +220,6 @@ func (l *Log) ForEach(ctx context.Context, fn func(eventlog.Event) error) error 
 		}
 	}
 	return nil
-}
-
-// Item is the DynamoDB item of e. Empty optional strings are left out.
-func Item(e eventlog.Event) map[string]types.AttributeValue {
-	item := map[string]types.AttributeValue{
-		eventlog.AttrAggregateID:   dynamotable.S(e.AggregateID),
-		eventlog.AttrVersion:       dynamotable.N(e.Version),
-		eventlog.AttrCreated:       &types.AttributeValueMemberN{Value: eventlog.EpochSeconds(e.OccurredAt)},
-		eventlog.AttrEventType:     dynamotable.S(e.EventType),
-		eventlog.AttrData:          dynamotable.S(string(e.Data)),
-		eventlog.AttrSchemaVersion: dynamotable.N(int64(e.SchemaVersion)),
-	}
-	for name, v := range map[string]string{
-		eventlog.AttrEventID:       e.EventID,
-		eventlog.AttrCorrelationID: e.CorrelationID,
-		eventlog.AttrCausationID:   e.CausationID,
-	} {
-		if v != "" {
-			item[name] = dynamotable.S(v)
-		}
-	}
-	return item
-}
-
-// errBadItem reports an item that is not an event record.
-var errBadItem = errors.New("malformed event item")
-
-// FromItem decodes an event record. OccurredAt comes back in UTC, to the millisecond.
-func FromItem(item map[string]types.AttributeValue) (eventlog.Event, error) {
-	var e eventlog.Event
-	var errs []error
-	str := func(name string, required bool) string {
-		switch v := item[name].(type) {
-		case *types.AttributeValueMemberS:
-			return v.Value
-		case nil:
-			if required {
-				errs = append(errs, fmt.Errorf("%s missing", name))
-			}
-		default:
-			errs = append(errs, fmt.Errorf("%s is %T, want S", name, v))
-		}
-		return ""
-	}
-	num := func(name string) string {
-		v, ok := item[name].(*types.AttributeValueMemberN)
-		if !ok {
-			errs = append(errs, fmt.Errorf("%s is %T, want N", name, item[name]))
-			return "0"
-		}
-		return v.Value
-	}
-	e.AggregateID = str(eventlog.AttrAggregateID, true)
-	e.EventType = str(eventlog.AttrEventType, true)
-	e.Data = []byte(str(eventlog.AttrData, true))
-	e.EventID = str(eventlog.AttrEventID, false)
-	e.CorrelationID = str(eventlog.AttrCorrelationID, false)
-	e.CausationID = str(eventlog.AttrCausationID, false)
-	var err error
-	if e.Version, err = strconv.ParseInt(num(eventlog.AttrVersion), 10, 64); err != nil {
-		errs = append(errs, err)
-	}
-	if e.SchemaVersion, err = strconv.Atoi(num(eventlog.AttrSchemaVersion)); err != nil {
-		errs = append(errs, err)
-	}
-	if e.OccurredAt, err = eventlog.ParseEpochSeconds(num(eventlog.AttrCreated)); err != nil {
-		errs = append(errs, err)
-	}
-	if len(errs) > 0 {
-		return eventlog.Event{}, fmt.Errorf("%s version %d: %w: %w", e.AggregateID, e.Version, errBadItem, errors.Join(errs...))
-	}
-	return e, nil
 }
 
 // CreateTable creates the event log table (on demand, with a NEW_IMAGE stream where

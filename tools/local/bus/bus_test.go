@@ -70,13 +70,7 @@ func (r *recorder) snapshot() []events.EventBridgeEvent {
 // asynchronous, so tests wait for an outcome instead of sleeping a fixed time.
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
+	require.Eventuallyf(t, cond, 10*time.Second, 2*time.Millisecond, "timed out waiting for %s", what)
 }
 
 func fastOptions(dataDir string) Options {
@@ -131,8 +125,9 @@ func TestBackoff(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(fmt.Sprint("attempt ", tt.attempt), func(t *testing.T) {
-			gotLow := backoff(tt.attempt, base, max, low)
-			gotHigh := backoff(tt.attempt, base, max, high)
+			opts := Options{RetryBaseDelay: base, RetryMaxDelay: max}
+			gotLow := opts.retryDelay(tt.attempt, low)
+			gotHigh := opts.retryDelay(tt.attempt, high)
 			require.Equalf(t, tt.wantLow, gotLow, "low jitter: got %s want %s", gotLow, tt.wantLow)
 			require.Equalf(t, tt.wantHigh, gotHigh, "high jitter: got %s want %s", gotHigh, tt.wantHigh)
 		})

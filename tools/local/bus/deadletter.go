@@ -33,30 +33,27 @@ type DeadLetter struct {
 }
 
 // deadRecord is a DeadLetter as stored: the event stays raw so a redrive re-delivers
-// exactly the bytes that were put.
+// exactly the bytes that were put. Its Event shadows DeadLetter's, in Go and in JSON,
+// so the stored layout is DeadLetter's fields with the raw event and its id.
 type deadRecord struct {
-	ID             string          `json:"id"`
-	Rule           string          `json:"rule"`
-	EventID        string          `json:"eventId"`
-	Event          json.RawMessage `json:"event"`
-	Attempts       int             `json:"attempts"`
-	LastError      string          `json:"lastError"`
-	Reason         string          `json:"reason"`
-	ReceivedAt     time.Time       `json:"receivedAt"`
-	DeadLetteredAt time.Time       `json:"deadLetteredAt"`
+	DeadLetter
+	EventID string          `json:"eventId"`
+	Event   json.RawMessage `json:"event"`
 }
 
 func (b *Bus) toDeadLetter(r *rule, d *delivery, reason string) {
 	rec := deadRecord{
-		ID:             deadLetterIDPrefix + newUUID(),
-		Rule:           d.Rule,
-		EventID:        d.EventID,
-		Event:          d.Event,
-		Attempts:       d.Attempts,
-		LastError:      d.LastError,
-		Reason:         reason,
-		ReceivedAt:     d.ReceivedAt,
-		DeadLetteredAt: b.now().UTC(),
+		DeadLetter: DeadLetter{
+			ID:             deadLetterIDPrefix + newUUID(),
+			Rule:           d.Rule,
+			Attempts:       d.Attempts,
+			LastError:      d.LastError,
+			Reason:         reason,
+			ReceivedAt:     d.ReceivedAt,
+			DeadLetteredAt: b.now().UTC(),
+		},
+		EventID: d.EventID,
+		Event:   d.Event,
 	}
 	if err := b.store.moveToDead(rec); err != nil {
 		b.log.Error("dead-letter delivery", "rule", r.sub.Name, "event", d.EventID, "error", err)
@@ -84,10 +81,7 @@ func (b *Bus) DeadLetters(ctx context.Context) ([]DeadLetter, error) {
 	})
 	out := make([]DeadLetter, 0, len(recs))
 	for _, rec := range recs {
-		dl := DeadLetter{
-			ID: rec.ID, Rule: rec.Rule, Attempts: rec.Attempts, LastError: rec.LastError,
-			Reason: rec.Reason, ReceivedAt: rec.ReceivedAt, DeadLetteredAt: rec.DeadLetteredAt,
-		}
+		dl := rec.DeadLetter
 		if err := json.Unmarshal(rec.Event, &dl.Event); err != nil {
 			dl.Event = events.EventBridgeEvent{ID: rec.EventID, Detail: nil}
 		}

@@ -5,12 +5,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"runtime/debug"
 	"sync"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/concertsys/platform/backoff"
 	"github.com/concertsys/platform/subscription"
 )
 
@@ -145,7 +145,7 @@ func (b *Bus) attempt(r *rule, d *delivery) {
 	}
 	b.failed.Add(1)
 	d.LastError = err.Error()
-	delay := backoff(d.Attempts, b.opts.RetryBaseDelay, b.opts.RetryMaxDelay, rand.Int64N)
+	delay := b.opts.retryDelay(d.Attempts, nil)
 	switch {
 	case d.Attempts >= r.sub.MaxAttempts:
 		b.toDeadLetter(r, d, ReasonMaxAttempts)
@@ -181,20 +181,10 @@ func (b *Bus) invoke(r *rule, ev events.EventBridgeEvent) (err error) {
 	return nil
 }
 
-// backoff is the delay before the retry following attempt n (1-based): base*2^(n-1)
+// retryDelay is the delay before the retry following attempt n (1-based): base*2^(n-1)
 // capped at max, with equal jitter (uniform in [d/2, d]) so retries of many events that
-// failed together spread out instead of stampeding. randN(k) returns [0, k).
-func backoff(n int, base, max time.Duration, randN func(int64) int64) time.Duration {
-	d := base
-	for i := 1; i < n && d < max; i++ {
-		d *= 2
-	}
-	if d > max {
-		d = max
-	}
-	half := d / 2
-	if half <= 0 {
-		return d
-	}
-	return half + time.Duration(randN(int64(d-half)+1))
+// failed together spread out instead of stampeding. randN(k) returns [0, k); nil uses
+// math/rand/v2.
+func (o Options) retryDelay(n int, randN func(int64) int64) time.Duration {
+	return backoff.Policy{Base: o.RetryBaseDelay, Max: o.RetryMaxDelay, Jitter: backoff.Equal, RandN: randN}.Delay(n)
 }

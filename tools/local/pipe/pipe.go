@@ -20,10 +20,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	mrand "math/rand/v2"
 	"sync"
 	"time"
 
+	"github.com/concertsys/platform/backoff"
 	"github.com/concertsys/platform/eventlog"
 	"github.com/concertsys/platform/service"
 	"github.com/concertsys/tools/local/bus"
@@ -205,7 +205,7 @@ func (p *Pipe) Close(ctx context.Context) error {
 func (p *Pipe) run(ctx context.Context) {
 	defer close(p.done)
 	defer p.saveCheckpoint() // what is on the bus when the pipe stops
-	backoff := p.cfg.MinBackoff
+	failures := 0
 	for {
 		changed := p.cfg.Feed.Changed() // before reading, so no commit goes unnoticed
 		pos := p.Position()
@@ -217,14 +217,15 @@ func (p *Pipe) run(ctx context.Context) {
 			return
 		}
 		if err != nil {
-			p.log.Error("pipe batch failed, retrying", "after", pos, "backoff", backoff, "err", err)
-			if !sleep(ctx, jitter(backoff)) {
+			failures++
+			delay := p.retry().Delay(failures)
+			p.log.Error("pipe batch failed, retrying", "after", pos, "backoff", delay, "err", err)
+			if backoff.Sleep(ctx, delay) != nil {
 				return
 			}
-			backoff = min(2*backoff, p.cfg.MaxBackoff)
 			continue
 		}
-		backoff = p.cfg.MinBackoff
+		failures = 0
 		if len(entries) > 0 {
 			if time.Since(p.savedAt) >= p.cfg.CheckpointInterval {
 				p.saveCheckpoint()
@@ -282,8 +283,7 @@ func (p *Pipe) deliver(ctx context.Context, batch []eventlog.FeedEntry) error {
 			Time:       now,
 		})
 	}
-	backoff := p.cfg.MinBackoff
-	for len(pending) > 0 {
+	for attempt := 1; len(pending) > 0; attempt++ {
 		results, err := p.cfg.Bus.Put(ctx, pending)
 		if err == nil {
 			pending, err = failedEntries(pending, results)
@@ -293,10 +293,9 @@ func (p *Pipe) deliver(ctx context.Context, batch []eventlog.FeedEntry) error {
 				return ctx.Err()
 			}
 			p.log.Warn("bus put failed, retrying", "entries", len(pending), "err", err)
-			if !sleep(ctx, jitter(backoff)) {
-				return ctx.Err()
+			if err := backoff.Sleep(ctx, p.retry().Delay(attempt)); err != nil {
+				return err
 			}
-			backoff = min(2*backoff, p.cfg.MaxBackoff)
 		}
 	}
 	last := batch[len(batch)-1].Position
@@ -354,17 +353,8 @@ func truncate(b []byte) string {
 	return string(b)
 }
 
-func jitter(d time.Duration) time.Duration {
-	return d/2 + mrand.N(d/2+1)
-}
-
-func sleep(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-ctx.Done():
-		return false
-	}
+// retry is the wait between retries of a failed batch or put: from MinBackoff doubling
+// to MaxBackoff, each wait uniform in [d/2, d].
+func (p *Pipe) retry() backoff.Policy {
+	return backoff.Policy{Base: p.cfg.MinBackoff, Max: p.cfg.MaxBackoff, Jitter: backoff.Equal}
 }

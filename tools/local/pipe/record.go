@@ -12,40 +12,19 @@ import (
 )
 
 // StreamRecord converts one feed entry into the DynamoDB stream record a Pipe hands
-// to its enrichment for the INSERT of that event's item, with the attribute names and
-// types the DynamoDB event log adapter writes (empty optional strings are not stored,
-// as in DynamoDB).
+// to its enrichment for the INSERT of that event's item: its keys and image are the
+// event log's record codec (eventlog.StreamKeys, eventlog.StreamImage), the item the
+// DynamoDB event log adapter writes.
 func StreamRecord(region, sourceARN string, entry eventlog.FeedEntry) events.DynamoDBEventRecord {
 	e := entry.Event
 	version := strconv.FormatInt(e.Version, 10)
-	keys := map[string]events.DynamoDBAttributeValue{
-		eventlog.AttrAggregateID: events.NewStringAttribute(e.AggregateID),
-		eventlog.AttrVersion:     events.NewNumberAttribute(version),
-	}
-	image := map[string]events.DynamoDBAttributeValue{
-		eventlog.AttrAggregateID:   events.NewStringAttribute(e.AggregateID),
-		eventlog.AttrVersion:       events.NewNumberAttribute(version),
-		eventlog.AttrCreated:       events.NewNumberAttribute(eventlog.EpochSeconds(e.OccurredAt)),
-		eventlog.AttrEventType:     events.NewStringAttribute(e.EventType),
-		eventlog.AttrData:          events.NewStringAttribute(string(e.Data)),
-		eventlog.AttrSchemaVersion: events.NewNumberAttribute(strconv.Itoa(e.SchemaVersion)),
-	}
-	for name, v := range map[string]string{
-		eventlog.AttrEventID:       e.EventID,
-		eventlog.AttrCorrelationID: e.CorrelationID,
-		eventlog.AttrCausationID:   e.CausationID,
-	} {
-		if v != "" {
-			image[name] = events.NewStringAttribute(v)
-		}
-	}
 	keySize := len(eventlog.AttrAggregateID) + len(e.AggregateID) + len(eventlog.AttrVersion) + eventlog.NumberSize(version)
 	return events.DynamoDBEventRecord{
 		AWSRegion: region,
 		Change: events.DynamoDBStreamRecord{
 			ApproximateCreationDateTime: events.SecondsEpochTime{Time: e.OccurredAt},
-			Keys:                        keys,
-			NewImage:                    image,
+			Keys:                        eventlog.StreamKeys(e),
+			NewImage:                    eventlog.StreamImage(e),
 			SequenceNumber:              SequenceNumber(entry.Position),
 			SizeBytes:                   int64(keySize + eventlog.ItemSize(e)),
 			StreamViewType:              "NEW_IMAGE",

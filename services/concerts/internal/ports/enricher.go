@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strconv"
 
 	"github.com/aws/aws-lambda-go/events"
 
@@ -63,55 +62,12 @@ func Enrich(records []events.DynamoDBEventRecord) ([]json.RawMessage, error) {
 var ErrBadImage = errors.New("stream image is not an event record")
 
 // EventFromImage decodes a DynamoDB stream NewImage written by the event log's DynamoDB
-// adapter (attribute names of eventlog.Attr*). It checks every attribute's type first:
-// the aws-lambda-go accessors panic on a type mismatch.
+// adapter with the event log's record codec (eventlog.FromStreamImage, which never
+// panics on attributes of the wrong type).
 func EventFromImage(img map[string]events.DynamoDBAttributeValue) (eventlog.Event, error) {
-	var errs []error
-	str := func(name string, required bool) string {
-		v, ok := img[name]
-		if !ok {
-			if required {
-				errs = append(errs, fmt.Errorf("%s missing", name))
-			}
-			return ""
-		}
-		if v.DataType() != events.DataTypeString {
-			errs = append(errs, fmt.Errorf("%s is not a string", name))
-			return ""
-		}
-		return v.String()
-	}
-	num := func(name string) string {
-		v, ok := img[name]
-		if !ok || v.DataType() != events.DataTypeNumber {
-			errs = append(errs, fmt.Errorf("%s missing or not a number", name))
-			return "0"
-		}
-		return v.Number()
-	}
-	e := eventlog.Event{
-		AggregateID:   str(eventlog.AttrAggregateID, true),
-		EventType:     str(eventlog.AttrEventType, true),
-		Data:          json.RawMessage(str(eventlog.AttrData, true)),
-		EventID:       str(eventlog.AttrEventID, false),
-		CorrelationID: str(eventlog.AttrCorrelationID, false),
-		CausationID:   str(eventlog.AttrCausationID, false),
-	}
-	var err error
-	if e.Version, err = strconv.ParseInt(num(eventlog.AttrVersion), 10, 64); err != nil || e.Version < 1 {
-		errs = append(errs, fmt.Errorf("%s must be a positive integer", eventlog.AttrVersion))
-	}
-	if e.SchemaVersion, err = strconv.Atoi(num(eventlog.AttrSchemaVersion)); err != nil {
-		errs = append(errs, fmt.Errorf("%s must be an integer", eventlog.AttrSchemaVersion))
-	}
-	if e.OccurredAt, err = eventlog.ParseEpochSeconds(num(eventlog.AttrCreated)); err != nil {
-		errs = append(errs, err)
-	}
-	if len(errs) == 0 && !json.Valid(e.Data) {
-		errs = append(errs, fmt.Errorf("%s is not JSON", eventlog.AttrData))
-	}
-	if len(errs) > 0 {
-		return eventlog.Event{}, fmt.Errorf("%w: %w", ErrBadImage, errors.Join(errs...))
+	e, err := eventlog.FromStreamImage(img)
+	if err != nil {
+		return eventlog.Event{}, fmt.Errorf("%w: %w", ErrBadImage, err)
 	}
 	return e, nil
 }

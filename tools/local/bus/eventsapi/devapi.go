@@ -38,9 +38,7 @@ type RedriveResponse struct {
 const maxDevBodyBytes = 1 << 20
 
 func (h *Handler) serveDeadLetters(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodGet {
-		w.Header().Set("Allow", http.MethodGet)
-		httpapi.WriteProblem(w, r, http.StatusMethodNotAllowed, "use GET to list dead letters")
+	if !allowOnly(w, r, http.MethodGet, "use GET to list dead letters") {
 		return
 	}
 	dls, err := h.bus.DeadLetters(r.Context())
@@ -55,9 +53,7 @@ func (h *Handler) serveDeadLetters(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) serveRedrive(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodPost {
-		w.Header().Set("Allow", http.MethodPost)
-		httpapi.WriteProblem(w, r, http.StatusMethodNotAllowed, "use POST to redrive dead letters")
+	if !allowOnly(w, r, http.MethodPost, "use POST to redrive dead letters") {
 		return
 	}
 	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
@@ -107,9 +103,7 @@ func (h *Handler) serveRedrive(w http.ResponseWriter, r *http.Request) {
 // serveTail streams events as newline-delimited JSON until the client goes away, the
 // bus closes or ?limit=N events were sent. ?pattern= filters with an event pattern.
 func (h *Handler) serveTail(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodGet {
-		w.Header().Set("Allow", http.MethodGet)
-		httpapi.WriteProblem(w, r, http.StatusMethodNotAllowed, "use GET to tail the bus")
+	if !allowOnly(w, r, http.MethodGet, "use GET to tail the bus") {
 		return
 	}
 	limit := -1
@@ -151,9 +145,7 @@ func (h *Handler) serveTail(w http.ResponseWriter, r *http.Request) {
 
 // serveStats answers the bus counters (GET .../stats), e.g. to see tail drops.
 func (h *Handler) serveStats(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodGet {
-		w.Header().Set("Allow", http.MethodGet)
-		httpapi.WriteProblem(w, r, http.StatusMethodNotAllowed, "use GET for stats")
+	if !allowOnly(w, r, http.MethodGet, "use GET for stats") {
 		return
 	}
 	httpapi.WriteJSON(w, http.StatusOK, h.bus.Stats())
@@ -163,4 +155,14 @@ func newRequestID() string {
 	var b [16]byte
 	_, _ = rand.Read(b[:])
 	return hex.EncodeToString(b[:])
+}
+
+// allowOnly answers 405 with an Allow header and the detail use unless r uses method.
+func allowOnly(w http.ResponseWriter, r *http.Request, method, use string) bool {
+	if r.Method == method {
+		return true
+	}
+	w.Header().Set("Allow", method)
+	httpapi.WriteProblem(w, r, http.StatusMethodNotAllowed, use)
+	return false
 }

@@ -89,13 +89,7 @@ func (c *collector) get(id string) (events.EventBridgeEvent, bool) {
 
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
+	require.Eventuallyf(t, cond, 10*time.Second, 2*time.Millisecond, "timed out waiting for %s", what)
 }
 
 func apiCode(t *testing.T, err error) string {

@@ -26,6 +26,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/concertsys/platform/backoff"
 	"github.com/concertsys/platform/dynamotable"
 	"github.com/concertsys/services/notifications/internal/app"
 )
@@ -135,13 +136,19 @@ func (st *Store) DeleteConnection(ctx context.Context, connectionID string) erro
 	return nil
 }
 
+// unprocessedRetry is the wait before resending the deletes BatchWriteItem left
+// unprocessed: 20ms doubling each time (AWS asks for exponential backoff there).
+var unprocessedRetry = backoff.Policy{Base: 20 * time.Millisecond, Jitter: backoff.Equal}
+
+// maxBatchDeleteAttempts bounds the BatchWriteItem calls of one batchDelete.
+const maxBatchDeleteAttempts = 9
+
 func (st *Store) batchDelete(ctx context.Context, keys []map[string]types.AttributeValue) error {
 	reqs := make([]types.WriteRequest, len(keys))
 	for i, k := range keys {
 		reqs[i] = types.WriteRequest{DeleteRequest: &types.DeleteRequest{Key: k}}
 	}
-	backoff := 20 * time.Millisecond
-	for attempt := 0; ; attempt++ {
+	for attempt := 1; ; attempt++ {
 		out, err := st.client.BatchWriteItem(ctx, &dynamodb.BatchWriteItemInput{
 			RequestItems: map[string][]types.WriteRequest{st.table: reqs},
 		})
@@ -152,15 +159,12 @@ func (st *Store) batchDelete(ctx context.Context, keys []map[string]types.Attrib
 		if len(reqs) == 0 {
 			return nil
 		}
-		if attempt == 8 {
-			return fmt.Errorf("%d deletes still unprocessed after %d attempts", len(reqs), attempt+1)
+		if attempt == maxBatchDeleteAttempts {
+			return fmt.Errorf("%d deletes still unprocessed after %d attempts", len(reqs), attempt)
 		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(backoff):
+		if err := backoff.Sleep(ctx, unprocessedRetry.Delay(attempt)); err != nil {
+			return err
 		}
-		backoff *= 2
 	}
 }
 
@@ -261,26 +265,31 @@ func (st *Store) Unsubscribe(ctx context.Context, connectionID, concertID string
 
 // Subscriptions implements app.Store.
 func (st *Store) Subscriptions(ctx context.Context, connectionID string, now time.Time) ([]string, error) {
-	items, err := st.query(ctx, connPK(connectionID), prefixConcert, now)
+	out, err := st.sortKeys(ctx, connPK(connectionID), prefixConcert, prefixConcert, now)
 	if err != nil {
 		return nil, fmt.Errorf("query subscriptions of %s: %w", connectionID, err)
-	}
-	out := make([]string, 0, len(items))
-	for _, it := range items {
-		out = append(out, strings.TrimPrefix(strAttr(it, SortKey), prefixConcert))
 	}
 	return out, nil
 }
 
 // Subscribers implements app.Store.
 func (st *Store) Subscribers(ctx context.Context, concertID string, now time.Time) ([]string, error) {
-	items, err := st.query(ctx, prefixConcert+concertID, "", now)
+	out, err := st.sortKeys(ctx, prefixConcert+concertID, "", prefixConn, now)
 	if err != nil {
 		return nil, fmt.Errorf("query subscribers of %s: %w", concertID, err)
 	}
+	return out, nil
+}
+
+// sortKeys is the sort keys of the live rows query finds, without the prefix trim.
+func (st *Store) sortKeys(ctx context.Context, pk, skPrefix, trim string, now time.Time) ([]string, error) {
+	items, err := st.query(ctx, pk, skPrefix, now)
+	if err != nil {
+		return nil, err
+	}
 	out := make([]string, 0, len(items))
 	for _, it := range items {
-		out = append(out, strings.TrimPrefix(strAttr(it, SortKey), prefixConn))
+		out = append(out, strings.TrimPrefix(strAttr(it, SortKey), trim))
 	}
 	return out, nil
 }

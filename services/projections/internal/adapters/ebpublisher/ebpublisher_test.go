@@ -104,3 +104,77 @@ func TestOnlyFailedEntriesAreRetried(t *testing.T) {
 		})
 	}
 }
+
+// scripted answers PutEvents with the next scripted output, recording each request's
+// entries (by the concert id in their detail).
+type scripted struct {
+	answers []func(n int) *eventbridge.PutEventsOutput
+	sent    [][]string
+}
+
+func (s *scripted) PutEvents(_ context.Context, in *eventbridge.PutEventsInput, _ ...func(*eventbridge.Options)) (*eventbridge.PutEventsOutput, error) {
+	var ids []string
+	for _, e := range in.Entries {
+		for _, id := range []string{"c1", "c2", "c3"} {
+			if strings.Contains(aws.ToString(e.Detail), `"id":"`+id+`"`) {
+				ids = append(ids, id)
+			}
+		}
+	}
+	s.sent = append(s.sent, ids)
+	answer := s.answers[0]
+	s.answers = s.answers[1:]
+	return answer(len(in.Entries)), nil
+}
+
+func ok(n int) *eventbridge.PutEventsOutput {
+	out := &eventbridge.PutEventsOutput{}
+	for range n {
+		out.Entries = append(out.Entries, types.PutEventsResultEntry{EventId: aws.String("id")})
+	}
+	return out
+}
+
+// TestPartialFailureAnswers covers PutEvents' 200 answers with FailedEntryCount: the
+// entries marked failed are resent and no others; an answer that cannot be matched to
+// the entries resends them all (a duplicate is allowed, a loss is not).
+func TestPartialFailureAnswers(t *testing.T) {
+	failSecond := func(n int) *eventbridge.PutEventsOutput {
+		out := ok(n)
+		out.FailedEntryCount = 1
+		out.Entries[1] = types.PutEventsResultEntry{ErrorCode: aws.String("InternalFailure"), ErrorMessage: aws.String("try again")}
+		return out
+	}
+	tests := []struct {
+		name    string
+		answers []func(int) *eventbridge.PutEventsOutput
+		want    [][]string
+	}{
+		{"failed entry resent alone", []func(int) *eventbridge.PutEventsOutput{failSecond, ok},
+			[][]string{{"c1", "c2", "c3"}, {"c2"}}},
+		{"failures counted but none marked", []func(int) *eventbridge.PutEventsOutput{
+			func(n int) *eventbridge.PutEventsOutput { out := ok(n); out.FailedEntryCount = 1; return out }, ok},
+			[][]string{{"c1", "c2", "c3"}, {"c1", "c2", "c3"}}},
+		{"fewer results than entries", []func(int) *eventbridge.PutEventsOutput{
+			func(n int) *eventbridge.PutEventsOutput {
+				out := failSecond(n)
+				out.Entries = out.Entries[:2]
+				return out
+			}, ok},
+			[][]string{{"c1", "c2", "c3"}, {"c1", "c2", "c3"}}},
+		{"marked failure without a count", []func(int) *eventbridge.PutEventsOutput{
+			func(n int) *eventbridge.PutEventsOutput { out := failSecond(n); out.FailedEntryCount = 0; return out }, ok},
+			[][]string{{"c1", "c2", "c3"}, {"c2"}}},
+		{"no results, nothing failed", []func(int) *eventbridge.PutEventsOutput{
+			func(int) *eventbridge.PutEventsOutput { return &eventbridge.PutEventsOutput{} }},
+			[][]string{{"c1", "c2", "c3"}}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			api := &scripted{answers: tc.answers}
+			p := ebpublisher.New(api, publishtest.BusName)
+			require.NoError(t, p.PublishConcertViewUpdated(context.Background(), []app.ConcertViewUpdated{detail("c1", 1), detail("c2", 1), detail("c3", 1)}))
+			require.Equal(t, tc.want, api.sent)
+		})
+	}
+}
