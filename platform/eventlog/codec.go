@@ -8,6 +8,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/concertsys/platform/dynamotable"
 )
 
 // The codec of the event-log record: the one place that knows how an Event is laid
@@ -57,51 +58,26 @@ func Key(e Event) map[string]types.AttributeValue {
 // names them all.
 func FromItem(item map[string]types.AttributeValue) (Event, error) {
 	var e Event
-	var errs []error
-	str := func(name string, required bool) string {
-		switch v := item[name].(type) {
-		case *types.AttributeValueMemberS:
-			return v.Value
-		case nil:
-			if required {
-				errs = append(errs, fmt.Errorf("%s missing", name))
-			}
-		default:
-			errs = append(errs, fmt.Errorf("%s is %T, want S", name, v))
-		}
-		return ""
+	d := dynamotable.NewDecoder(item)
+	e.AggregateID = d.S(AttrAggregateID)
+	e.EventType = d.S(AttrEventType)
+	e.Data = json.RawMessage(d.S(AttrData))
+	e.EventID = d.OptionalS(AttrEventID)
+	e.CorrelationID = d.OptionalS(AttrCorrelationID)
+	e.CausationID = d.OptionalS(AttrCausationID)
+	if e.Version = d.Int(AttrVersion); e.Version < 1 {
+		d.Fail(fmt.Errorf("%s %d, want >= 1", AttrVersion, e.Version))
 	}
-	num := func(name string) string {
-		v, ok := item[name].(*types.AttributeValueMemberN)
-		if !ok {
-			errs = append(errs, fmt.Errorf("%s is %T, want N", name, item[name]))
-			return "0"
-		}
-		return v.Value
-	}
-	e.AggregateID = str(AttrAggregateID, true)
-	e.EventType = str(AttrEventType, true)
-	e.Data = json.RawMessage(str(AttrData, true))
-	e.EventID = str(AttrEventID, false)
-	e.CorrelationID = str(AttrCorrelationID, false)
-	e.CausationID = str(AttrCausationID, false)
+	e.SchemaVersion = int(d.Int(AttrSchemaVersion))
 	var err error
-	if e.Version, err = strconv.ParseInt(num(AttrVersion), 10, 64); err != nil {
-		errs = append(errs, err)
-	} else if e.Version < 1 {
-		errs = append(errs, fmt.Errorf("%s %d, want >= 1", AttrVersion, e.Version))
+	if e.OccurredAt, err = ParseEpochSeconds(d.N(AttrCreated)); err != nil {
+		d.Fail(err)
 	}
-	if e.SchemaVersion, err = strconv.Atoi(num(AttrSchemaVersion)); err != nil {
-		errs = append(errs, err)
+	if d.Err() == nil && !json.Valid(e.Data) {
+		d.Fail(fmt.Errorf("%s is not JSON", AttrData))
 	}
-	if e.OccurredAt, err = ParseEpochSeconds(num(AttrCreated)); err != nil {
-		errs = append(errs, err)
-	}
-	if len(errs) == 0 && !json.Valid(e.Data) {
-		errs = append(errs, fmt.Errorf("%s is not JSON", AttrData))
-	}
-	if len(errs) > 0 {
-		return Event{}, fmt.Errorf("%s version %d: %w: %w", e.AggregateID, e.Version, ErrBadRecord, errors.Join(errs...))
+	if err := d.Err(); err != nil {
+		return Event{}, fmt.Errorf("%s version %d: %w: %w", e.AggregateID, e.Version, ErrBadRecord, err)
 	}
 	return e, nil
 }

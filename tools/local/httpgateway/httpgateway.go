@@ -35,7 +35,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
-	"github.com/concertsys/platform/apigwrequest"
+	"github.com/concertsys/tools/local/apigwrequest"
 	"github.com/concertsys/platform/service"
 	"github.com/concertsys/tools/local/lambdainvoke"
 	"github.com/concertsys/tools/local/localauth"

@@ -37,7 +37,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/coder/websocket"
 
-	"github.com/concertsys/platform/apigwrequest"
+	"github.com/concertsys/tools/local/apigwrequest"
 	"github.com/concertsys/platform/httpapi"
 	"github.com/concertsys/platform/service"
 	"github.com/concertsys/tools/local/lambdainvoke"

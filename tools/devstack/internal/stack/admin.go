@@ -6,7 +6,7 @@ import (
 	"io"
 	"net/http"
 
-	"github.com/concertsys/platform/apigwrequest"
+	"github.com/concertsys/tools/local/apigwrequest"
 	"github.com/concertsys/platform/httpapi"
 )
 

@@ -5,9 +5,7 @@ package dynamoidempotency
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"strconv"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -164,30 +162,8 @@ func item(r ports.IdempotencyRecord) map[string]types.AttributeValue {
 }
 
 func fromItem(it map[string]types.AttributeValue) (ports.IdempotencyRecord, error) {
-	var errs []error
-	str := func(name string) string {
-		switch v := it[name].(type) {
-		case *types.AttributeValueMemberS:
-			return v.Value
-		case nil:
-			return ""
-		default:
-			errs = append(errs, fmt.Errorf("%s is %T, want S", name, v))
-			return ""
-		}
-	}
-	num := func(name string) int64 {
-		v, ok := it[name].(*types.AttributeValueMemberN)
-		if !ok {
-			errs = append(errs, fmt.Errorf("%s is %T, want N", name, it[name]))
-			return 0
-		}
-		n, err := strconv.ParseInt(v.Value, 10, 64)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("%s: %w", name, err))
-		}
-		return n
-	}
+	d := dynamotable.NewDecoder(it)
+	str, num := d.OptionalS, d.Int
 	r := ports.IdempotencyRecord{
 		Key: str(AttrKey), Fingerprint: str(AttrFingerprint), AggregateID: str(AttrAggregateID),
 		State: ports.IdempotencyState(str(AttrState)), Token: str(AttrToken),
@@ -201,14 +177,14 @@ func fromItem(it map[string]types.AttributeValue) (ports.IdempotencyRecord, erro
 		for k, v := range m.Value {
 			sv, ok := v.(*types.AttributeValueMemberS)
 			if !ok {
-				errs = append(errs, fmt.Errorf("header %s is %T, want S", k, v))
+				d.Fail(fmt.Errorf("header %s is %T, want S", k, v))
 				continue
 			}
 			r.Response.Headers[k] = sv.Value
 		}
 	}
-	if len(errs) > 0 {
-		return ports.IdempotencyRecord{}, fmt.Errorf("decode idempotency record %q: %w", r.Key, errors.Join(errs...))
+	if err := d.Err(); err != nil {
+		return ports.IdempotencyRecord{}, fmt.Errorf("decode idempotency record %q: %w", r.Key, err)
 	}
 	return r, nil
 }

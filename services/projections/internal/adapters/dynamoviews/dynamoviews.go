@@ -11,7 +11,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strconv"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -279,62 +278,31 @@ func (s *Store) queryStatus(ctx context.Context, status, after string, want int)
 }
 
 func decodeRecord(item map[string]types.AttributeValue) (app.Record, error) {
-	d := decoder{item: item}
+	d := decoder{dynamotable.NewDecoder(item)}
 	rec := app.Record{
 		View: viewevents.ConcertViewV1{
-			ID: d.str(AttrID), Artist: d.str(attrArtist), Venue: d.str(attrVenue),
-			StartsAt: d.time(attrStartsAt), Capacity: int(d.num(attrCapacity)), PriceCents: d.num(attrPrice),
-			TicketsSold: int(d.num(attrSold)), TicketsAvailable: int(d.num(attrAvailable)),
-			Status: d.str(AttrStatus), Version: d.num(attrVersion), UpdatedAt: d.time(attrUpdatedAt),
+			ID: d.S(AttrID), Artist: d.S(attrArtist), Venue: d.S(attrVenue),
+			StartsAt: d.time(attrStartsAt), Capacity: int(d.Int(attrCapacity)), PriceCents: d.Int(attrPrice),
+			TicketsSold: int(d.Int(attrSold)), TicketsAvailable: int(d.Int(attrAvailable)),
+			Status: d.S(AttrStatus), Version: d.Int(attrVersion), UpdatedAt: d.time(attrUpdatedAt),
 		},
-		LastEventID: d.str(attrLastEvent), LastCorrelationID: d.str(attrLastCorrel),
-		PublishedVersion: d.num(attrPublished),
+		LastEventID: d.S(attrLastEvent), LastCorrelationID: d.S(attrLastCorrel),
+		PublishedVersion: d.Int(attrPublished),
 	}
-	if d.err != nil {
-		return app.Record{}, fmt.Errorf("decode view item %s: %w", rec.View.ID, d.err)
+	if err := d.Err(); err != nil {
+		return app.Record{}, fmt.Errorf("decode view item %s: %w", rec.View.ID, err)
 	}
 	return rec, nil
 }
 
-// decoder reads typed attributes and keeps the first error.
-type decoder struct {
-	item map[string]types.AttributeValue
-	err  error
-}
+// decoder adds the view's time attributes to the shared item decoder.
+type decoder struct{ *dynamotable.Decoder }
 
-func (d *decoder) fail(name, want string) {
-	if d.err == nil {
-		d.err = fmt.Errorf("attribute %s: missing or not %s", name, want)
-	}
-}
-
-func (d *decoder) str(name string) string {
-	v, ok := d.item[name].(*types.AttributeValueMemberS)
-	if !ok {
-		d.fail(name, "a string")
-		return ""
-	}
-	return v.Value
-}
-
-func (d *decoder) num(name string) int64 {
-	v, ok := d.item[name].(*types.AttributeValueMemberN)
-	if !ok {
-		d.fail(name, "a number")
-		return 0
-	}
-	n, err := strconv.ParseInt(v.Value, 10, 64)
-	if err != nil {
-		d.fail(name, "an integer")
-	}
-	return n
-}
-
-func (d *decoder) time(name string) time.Time {
-	s := d.str(name)
+func (d decoder) time(name string) time.Time {
+	s := d.S(name)
 	t, err := time.Parse(timeLayout, s)
 	if err != nil {
-		d.fail(name, "an RFC 3339 time")
+		d.Fail(fmt.Errorf("%s: %w", name, err))
 	}
 	return t.UTC()
 }

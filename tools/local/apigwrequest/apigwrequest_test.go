@@ -7,7 +7,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/concertsys/platform/apigwrequest"
+	"github.com/concertsys/tools/local/apigwrequest"
 )
 
 func TestNewID(t *testing.T) {
