@@ -41,7 +41,12 @@ func (c *compiler) object(path []string, n jnode, insideOr bool) error {
 		return errors.New(where(path, "", "empty objects are not allowed"))
 	}
 	for _, m := range n.members {
-		if m.key == "$or" && m.value.kind == jArray {
+		if m.key == "$or" {
+			// event-ruler takes "$or" as the operator whatever follows it, and refuses a
+			// value that is not an array (it is never a field name).
+			if m.value.kind != jArray {
+				return errors.New(where(path, "$or", "must be an array of objects"))
+			}
 			if err := c.or(path, m.value); err != nil {
 				return err
 			}
@@ -135,12 +140,17 @@ func valueList(arr jnode) (*fieldSpec, error) {
 		return nil, errors.New("empty arrays are not allowed")
 	}
 	spec := &fieldSpec{}
-	for _, v := range arr.items {
+	for i, v := range arr.items {
 		switch v.kind {
 		case jObject:
 			m, absent, err := operator(v)
 			if err != nil {
 				return nil, err
+			}
+			// event-ruler gives an empty anything-but list no state of its own: first in
+			// the list it fails the rule (a null state), after another value it is inert.
+			if _, empty := m.(emptyAnythingBut); empty && i == 0 {
+				return nil, errors.New("anything-but: empty value list not allowed")
 			}
 			if absent {
 				spec.absent = true
@@ -363,6 +373,9 @@ func anythingButOp(v jnode) (valueMatcher, error) {
 	}
 	if len(v.members) > 1 {
 		return nil, errors.New("only one key allowed in anything-but expression")
+	}
+	if len(values) == 0 {
+		return emptyAnythingBut{}, nil
 	}
 	switch op {
 	case "prefix", "suffix":

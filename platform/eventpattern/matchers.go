@@ -209,6 +209,12 @@ func (m anythingBut) matches(f *field) bool {
 	return !excluded
 }
 
+// emptyAnythingBut is {"anything-but": {"prefix"|"suffix"|"equals-ignore-case"|"wildcard": []}}
+// after another value of the list: event-ruler adds nothing for it, so it matches nothing.
+type emptyAnythingBut struct{}
+
+func (emptyAnythingBut) matches(*field) bool { return false }
+
 type anythingButFold struct{ fs []foldMatcher }
 
 func (m anythingButFold) matches(f *field) bool {

@@ -109,8 +109,10 @@ func parseCIDR(s string) (ipRange, error) {
 	if !ok {
 		return ipRange{}, fmt.Errorf("invalid IP address %q", addrText)
 	}
-	if bits > addr.BitLen() {
-		return ipRange{}, fmt.Errorf("mask bits must be at most %d", addr.BitLen())
+	// event-ruler refuses a single-address CIDR (/32, /128): its mask must be shorter
+	// than the address.
+	if bits >= addr.BitLen() {
+		return ipRange{}, fmt.Errorf("mask bits must be less than %d", addr.BitLen())
 	}
 	p := netip.PrefixFrom(addr, bits).Masked()
 	lo := p.Addr()
