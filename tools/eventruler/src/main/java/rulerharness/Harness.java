@@ -42,6 +42,9 @@ public final class Harness {
             JsonNode req = JSON.readTree(line);
             out.write(JSON.writeValueAsString(answer(req)));
             out.write('\n');
+            if (!in.ready()) { // answer a caller that waits for each line, batch otherwise
+                out.flush();
+            }
         }
         out.flush();
     }
