@@ -3,6 +3,7 @@ package eventpattern
 import (
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"unicode/utf16"
@@ -11,7 +12,8 @@ import (
 // fieldSpec is what a pattern requires of one field path.
 type fieldSpec struct {
 	matchers []valueMatcher
-	absent   bool // {"exists": false} is in the list
+	absent   bool  // {"exists": false} is in the list
+	refused  error // event-ruler refuses the rule if this list survives to the Machine
 }
 
 // ruleMap is one branch of the pattern after $or expansion: field path -> requirement.
@@ -149,8 +151,10 @@ func valueList(arr jnode) (*fieldSpec, error) {
 			}
 			// event-ruler gives an empty anything-but list no state of its own: first in
 			// the list it fails the rule (a null state), after another value it is inert.
+			// It fails when the Machine adds the rule, so a list a later duplicate key
+			// replaces never fails: the refusal waits until the rule is complete.
 			if _, empty := m.(emptyAnythingBut); empty && i == 0 {
-				return nil, errors.New("anything-but: empty value list not allowed")
+				spec.refused = errors.New("anything-but: empty value list not allowed")
 			}
 			if absent {
 				spec.absent = true
@@ -303,6 +307,11 @@ func numeric(items []jnode) (numericMatcher, error) {
 	}
 	switch op {
 	case "=", "<", "<=":
+		// event-ruler's open-ended ranges run from -MaxFloat64 to MaxFloat64; a bound at
+		// the far end leaves a range whose ends coincide, which its Machine refuses.
+		if op != "=" && val == -math.MaxFloat64 {
+			return numericMatcher{}, fmt.Errorf("%q bound must be greater than the smallest number", op)
+		}
 		if len(items) > 2 {
 			return numericMatcher{}, fmt.Errorf("too many elements after %q", op)
 		}
@@ -317,6 +326,9 @@ func numeric(items []jnode) (numericMatcher, error) {
 	case ">", ">=":
 		m := numericMatcher{lo: val, hasLo: true, loOpen: op == ">"}
 		if len(items) == 2 {
+			if val == math.MaxFloat64 {
+				return numericMatcher{}, fmt.Errorf("%q bound must be less than the largest number", op)
+			}
 			return m, nil
 		}
 		if items[2].kind != jString || (items[2].text != "<" && items[2].text != "<=") {

@@ -112,6 +112,13 @@ func Compile(pattern []byte) (*Pattern, error) {
 	if len(p.rules) == 0 {
 		return nil, errors.New("invalid event pattern: no fields")
 	}
+	for _, r := range p.rules {
+		for _, st := range r.steps {
+			if st.spec.refused != nil {
+				return nil, fmt.Errorf("invalid event pattern: field %q: %w", p.paths[st.key], st.spec.refused)
+			}
+		}
+	}
 	return p, nil
 }
 

@@ -71,7 +71,13 @@ type exactIP struct{ a netip.Addr }
 
 func (m exactIP) matches(f *field) bool {
 	a, ok := f.addr()
-	return ok && a == m.a
+	if !ok {
+		return false
+	}
+	if a.BitLen() != m.a.BitLen() {
+		return crossFamilyIn(a, m.a, m.a) // see crossFamilyIn: a range of one address
+	}
+	return a == m.a
 }
 
 // exactNumber matches the same text, or an equal value when both are comparable.

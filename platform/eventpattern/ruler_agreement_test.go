@@ -143,3 +143,49 @@ func TestRulerEmptyAnythingButLists(t *testing.T) {
 		{"inert twice after prefix", `{"detail":{"a":[{"prefix":"q"},{"anything-but":{"suffix":[]}},{"anything-but":{"suffix":[]}}]}}`, envelope(`{"a":"qq"}`), true},
 	})
 }
+
+// Found by make conformance-ruler after the five classes were fixed.
+
+func TestRulerEmptyAnythingButReplacedByDuplicateKey(t *testing.T) {
+	runValidityCases(t, []validityCase{
+		// The Machine never sees a list a later duplicate key replaced.
+		{"replaced list not refused", `{"detail":{"a":[{"anything-but":{"equals-ignore-case":[]}}],"a":[""]}}`, true},
+		{"replacing list refused", `{"detail":{"a":[""],"a":[{"anything-but":{"suffix":[]}}]}}`, false},
+	})
+	runMatchCases(t, []matchCase{
+		{"later list used", `{"detail":{"a":[{"anything-but":{"prefix":[]}}],"a":["x"]}}`, envelope(`{"a":"x"}`), true},
+	})
+}
+
+func TestRulerNumericBoundAtEndOfRange(t *testing.T) {
+	const maxF = "1.7976931348623157e308"
+	runValidityCases(t, []validityCase{
+		{"below the smallest", `{"a":[{"numeric":["<",-` + maxF + `]}]}`, false},
+		{"at most the smallest", `{"a":[{"numeric":["<=",-` + maxF + `]}]}`, false},
+		{"above the largest", `{"a":[{"numeric":[">",` + maxF + `]}]}`, false},
+		{"at least the largest", `{"a":[{"numeric":[">=",` + maxF + `]}]}`, false},
+		{"equals the largest", `{"a":[{"numeric":["=",` + maxF + `]}]}`, true},
+		{"above the smallest", `{"a":[{"numeric":[">",-` + maxF + `]}]}`, true},
+		{"below the largest", `{"a":[{"numeric":["<",` + maxF + `]}]}`, true},
+	})
+	runMatchCases(t, []matchCase{
+		{"above the smallest holds 0", `{"a":[{"numeric":[">",-` + maxF + `]}]}`, `{"a":0}`, true},
+		{"below the largest excludes it", `{"a":[{"numeric":["<",` + maxF + `]}]}`, `{"a":` + maxF + `}`, false},
+	})
+}
+
+func TestRulerIPRangeOtherFamily(t *testing.T) {
+	runMatchCases(t, []matchCase{
+		// event-ruler compares hex-digit strings: a longer (IPv6) address matches by its
+		// first 8 digits, a shorter (IPv4) one only once strictly inside the bounds.
+		{"v4 /0 holds ::", `{"a":[{"cidr":"0.0.0.0/0"}]}`, `{"a":"::"}`, true},
+		{"v4 /8 holds a00:1::", `{"a":[{"cidr":"10.0.0.0/8"}]}`, `{"a":"a00:1::"}`, true},
+		{"v4 /8 excludes b00::", `{"a":[{"cidr":"10.0.0.0/8"}]}`, `{"a":"b00::"}`, false},
+		{"v6 /1 holds 0.0.0.2", `{"a":[{"cidr":"::/1"}]}`, `{"a":"0.0.0.2"}`, true},
+		{"v6 /1 holds 127.0.0.1", `{"a":[{"cidr":"::/1"}]}`, `{"a":"127.0.0.1"}`, true},
+		{"v6 /1 excludes 128.0.0.1", `{"a":[{"cidr":"::/1"}]}`, `{"a":"128.0.0.1"}`, false},
+		{"v6 /32 excludes its v4 digits", `{"a":[{"cidr":"2001:db8::/32"}]}`, `{"a":"32.1.13.184"}`, false},
+		{"v4 literal holds v6 with its digits", `{"a":["10.0.0.1"]}`, `{"a":"a00:1::"}`, true},
+		{"v6 literal excludes v4", `{"a":["2001:db8::1"]}`, `{"a":"32.1.13.184"}`, false},
+	})
+}
