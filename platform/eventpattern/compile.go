@@ -156,6 +156,9 @@ func valueList(arr jnode) (*fieldSpec, error) {
 			if _, empty := m.(emptyAnythingBut); empty && i == 0 {
 				spec.refused = errors.New("anything-but: empty value list not allowed")
 			}
+			if r, ok := m.(refusedMatcher); ok && spec.refused == nil {
+				spec.refused = r.err
+			}
 			if absent {
 				spec.absent = true
 			} else {
@@ -296,7 +299,13 @@ func numericOperand(items []jnode, i int, op string) (float64, error) {
 	return v, nil
 }
 
-func numeric(items []jnode) (numericMatcher, error) {
+// refusedMatcher is a value JsonRuleCompiler accepts but the Machine refuses when it
+// adds the rule (so a later duplicate key that replaces the list saves the pattern).
+type refusedMatcher struct{ err error }
+
+func (refusedMatcher) matches(*field) bool { return false }
+
+func numeric(items []jnode) (valueMatcher, error) {
 	if len(items) == 0 || items[0].kind != jString {
 		return numericMatcher{}, errors.New("expected an operator (\"=\", \"<\", \"<=\", \">\", \">=\") as first element")
 	}
@@ -310,7 +319,7 @@ func numeric(items []jnode) (numericMatcher, error) {
 		// event-ruler's open-ended ranges run from -MaxFloat64 to MaxFloat64; a bound at
 		// the far end leaves a range whose ends coincide, which its Machine refuses.
 		if op != "=" && val == -math.MaxFloat64 {
-			return numericMatcher{}, fmt.Errorf("%q bound must be greater than the smallest number", op)
+			return refusedMatcher{fmt.Errorf("numeric: %q bound must be greater than the smallest number", op)}, nil
 		}
 		if len(items) > 2 {
 			return numericMatcher{}, fmt.Errorf("too many elements after %q", op)
@@ -327,7 +336,7 @@ func numeric(items []jnode) (numericMatcher, error) {
 		m := numericMatcher{lo: val, hasLo: true, loOpen: op == ">"}
 		if len(items) == 2 {
 			if val == math.MaxFloat64 {
-				return numericMatcher{}, fmt.Errorf("%q bound must be less than the largest number", op)
+				return refusedMatcher{fmt.Errorf("numeric: %q bound must be less than the largest number", op)}, nil
 			}
 			return m, nil
 		}

@@ -167,6 +167,8 @@ func TestRulerNumericBoundAtEndOfRange(t *testing.T) {
 		{"equals the largest", `{"a":[{"numeric":["=",` + maxF + `]}]}`, true},
 		{"above the smallest", `{"a":[{"numeric":[">",-` + maxF + `]}]}`, true},
 		{"below the largest", `{"a":[{"numeric":["<",` + maxF + `]}]}`, true},
+		{"after another value", `{"a":["x",{"numeric":["<",-` + maxF + `]}]}`, false},
+		{"replaced by a duplicate key", `{"a":[{"numeric":["<",-` + maxF + `]}],"a":[{"exactly":""}]}`, true},
 	})
 	runMatchCases(t, []matchCase{
 		{"above the smallest holds 0", `{"a":[{"numeric":[">",-` + maxF + `]}]}`, `{"a":0}`, true},
