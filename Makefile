@@ -21,7 +21,7 @@ export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 18,20
 
 .PHONY: dev test schemas build synth deploy bench tools browser check-format vet gowork-off \
-	tidy-check schemas-check go-test cfn-lint deps-check
+	tidy-check schemas-check go-test cfn-lint deps-check conformance-ruler
 
 dev: ## run the whole system locally: http://127.0.0.1:8080
 	go run ./tools/devstack $(ARGS)
@@ -102,3 +102,20 @@ bench: ## benchmarks and the end-to-end load test; results in bench-results/
 	cd tools/local && go test -run '^$$' -bench . -benchtime 1s ./eventpattern/ ./bus/ ./pipe/ ./boltlog/ | tee ../../bench-results/local.txt
 	cd services/concerts && go test -run '^$$' -bench . -benchtime 1s ./internal/ports/ | tee ../../bench-results/concerts.txt
 	cd services/projections && go test -run '^$$' -bench . -benchtime 1s ./internal/app/ | tee ../../bench-results/projections.txt
+
+# JDK for the event-ruler harness: 19 or later (JDK 17's Double.toString is not always the
+# shortest form, which changes which numbers event-ruler compares). JAVA_HOME wins when it
+# is new enough; otherwise the newest JDK under /usr/lib/jvm.
+RULER_M2 := $(CURDIR)/.tools/m2
+
+conformance-ruler: ## differential check of the pattern matcher against aws/event-ruler (needs a JDK >= 19 and Maven; not part of make test)
+	@jdk=""; for h in "$${JAVA_HOME:-}" $$(ls -d /usr/lib/jvm/*/ 2>/dev/null | sort -rV); do \
+	  [ -n "$$h" ] && [ -x "$$h/bin/java" ] || continue; \
+	  v=$$("$$h/bin/java" -XshowSettings:properties -version 2>&1 | sed -n 's/^ *java.specification.version = //p'); \
+	  if [ -n "$$v" ] && [ "$${v%%.*}" -ge 19 ] 2>/dev/null; then jdk="$${h%/}"; break; fi; \
+	done; \
+	if [ -z "$$jdk" ]; then echo "conformance-ruler: no JDK 19 or later found (set JAVA_HOME; JDK 17's Double.toString gives wrong reference answers)" >&2; exit 1; fi; \
+	command -v mvn >/dev/null || { echo "conformance-ruler: mvn not found (apt-get install maven)" >&2; exit 1; }; \
+	echo "conformance-ruler: JAVA_HOME=$$jdk"; \
+	mvn -q -Dmaven.repo.local=$(RULER_M2) -f tools/eventruler/pom.xml compile; \
+	JAVA_HOME="$$jdk" go run ./tools/rulerdiff $(ARGS)

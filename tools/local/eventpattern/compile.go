@@ -3,6 +3,7 @@ package eventpattern
 import (
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"unicode/utf16"
@@ -11,7 +12,8 @@ import (
 // fieldSpec is what a pattern requires of one field path.
 type fieldSpec struct {
 	matchers []valueMatcher
-	absent   bool // {"exists": false} is in the list
+	absent   bool  // {"exists": false} is in the list
+	refused  error // event-ruler refuses the rule if this list survives to the Machine
 }
 
 // ruleMap is one branch of the pattern after $or expansion: field path -> requirement.
@@ -41,7 +43,12 @@ func (c *compiler) object(path []string, n jnode, insideOr bool) error {
 		return errors.New(where(path, "", "empty objects are not allowed"))
 	}
 	for _, m := range n.members {
-		if m.key == "$or" && m.value.kind == jArray {
+		if m.key == "$or" {
+			// event-ruler takes "$or" as the operator whatever follows it, and refuses a
+			// value that is not an array (it is never a field name).
+			if m.value.kind != jArray {
+				return errors.New(where(path, "$or", "must be an array of objects"))
+			}
 			if err := c.or(path, m.value); err != nil {
 				return err
 			}
@@ -135,12 +142,22 @@ func valueList(arr jnode) (*fieldSpec, error) {
 		return nil, errors.New("empty arrays are not allowed")
 	}
 	spec := &fieldSpec{}
-	for _, v := range arr.items {
+	for i, v := range arr.items {
 		switch v.kind {
 		case jObject:
 			m, absent, err := operator(v)
 			if err != nil {
 				return nil, err
+			}
+			// event-ruler gives an empty anything-but list no state of its own: first in
+			// the list it fails the rule (a null state), after another value it is inert.
+			// It fails when the Machine adds the rule, so a list a later duplicate key
+			// replaces never fails: the refusal waits until the rule is complete.
+			if _, empty := m.(emptyAnythingBut); empty && i == 0 {
+				spec.refused = errors.New("anything-but: empty value list not allowed")
+			}
+			if r, ok := m.(refusedMatcher); ok && spec.refused == nil {
+				spec.refused = r.err
 			}
 			if absent {
 				spec.absent = true
@@ -282,7 +299,13 @@ func numericOperand(items []jnode, i int, op string) (float64, error) {
 	return v, nil
 }
 
-func numeric(items []jnode) (numericMatcher, error) {
+// refusedMatcher is a value JsonRuleCompiler accepts but the Machine refuses when it
+// adds the rule (so a later duplicate key that replaces the list saves the pattern).
+type refusedMatcher struct{ err error }
+
+func (refusedMatcher) matches(*field) bool { return false }
+
+func numeric(items []jnode) (valueMatcher, error) {
 	if len(items) == 0 || items[0].kind != jString {
 		return numericMatcher{}, errors.New("expected an operator (\"=\", \"<\", \"<=\", \">\", \">=\") as first element")
 	}
@@ -293,6 +316,11 @@ func numeric(items []jnode) (numericMatcher, error) {
 	}
 	switch op {
 	case "=", "<", "<=":
+		// event-ruler's open-ended ranges run from -MaxFloat64 to MaxFloat64; a bound at
+		// the far end leaves a range whose ends coincide, which its Machine refuses.
+		if op != "=" && val == -math.MaxFloat64 {
+			return refusedMatcher{fmt.Errorf("numeric: %q bound must be greater than the smallest number", op)}, nil
+		}
 		if len(items) > 2 {
 			return numericMatcher{}, fmt.Errorf("too many elements after %q", op)
 		}
@@ -307,6 +335,9 @@ func numeric(items []jnode) (numericMatcher, error) {
 	case ">", ">=":
 		m := numericMatcher{lo: val, hasLo: true, loOpen: op == ">"}
 		if len(items) == 2 {
+			if val == math.MaxFloat64 {
+				return refusedMatcher{fmt.Errorf("numeric: %q bound must be less than the largest number", op)}, nil
+			}
 			return m, nil
 		}
 		if items[2].kind != jString || (items[2].text != "<" && items[2].text != "<=") {
@@ -363,6 +394,9 @@ func anythingButOp(v jnode) (valueMatcher, error) {
 	}
 	if len(v.members) > 1 {
 		return nil, errors.New("only one key allowed in anything-but expression")
+	}
+	if len(values) == 0 {
+		return emptyAnythingBut{}, nil
 	}
 	switch op {
 	case "prefix", "suffix":

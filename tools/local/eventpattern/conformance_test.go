@@ -74,6 +74,13 @@ func TestConformanceInvalid(t *testing.T) {
 	}
 }
 
+// observedRefused are advisory cases observed through Machine.addRule, which retries a
+// pattern that JsonRuleCompiler refuses with the legacy RuleCompiler (no $or operator).
+// The matcher follows JsonRuleCompiler alone (issue 16), so it refuses these patterns.
+var observedRefused = map[string]string{
+	"obs-dollar-or-non-array-is-field-name": `"$or" is the operator and must be an array`,
+}
+
 // TestConformanceObserved runs the advisory cases: what event-ruler did on edge cases no
 // test or document asserts. They are kept in step with event-ruler too.
 func TestConformanceObserved(t *testing.T) {
@@ -82,6 +89,11 @@ func TestConformanceObserved(t *testing.T) {
 	require.NoError(t, err)
 	for _, c := range observed {
 		t.Run(c.Name, func(t *testing.T) {
+			if why, ok := observedRefused[c.Name]; ok {
+				p, err := eventpattern.Compile([]byte(c.PatternText))
+				require.Error(t, err, "got a compiled pattern %v, want an error (%s) for %s", p, why, c.PatternText)
+				return
+			}
 			p, err := eventpattern.Compile([]byte(c.PatternText))
 			require.NoError(t, err)
 			got, err := p.Match([]byte(c.EventText))

@@ -289,12 +289,13 @@ func (s *scratch) walkObject(p *Pattern, sc *jscan, atRoot bool, depth int) erro
 		if !atRoot {
 			s.path = append(s.path, '.')
 		}
+		keyStart := len(s.path)
 		if simple {
 			s.path = append(s.path, raw...)
 		} else {
 			s.path = append(s.path, decodeString(raw, false)...)
 		}
-		if at, ok := p.prefixes[string(s.path)]; ok {
+		if at, ok := p.prefixes[string(s.path)]; ok && p.keyUsed(string(s.path[keyStart:])) {
 			err = s.walkJSONValue(p, sc, p.info[at], depth+1)
 		} else {
 			err = sc.skip(depth + 1)
@@ -401,7 +402,7 @@ func (s *scratch) walkMap(p *Pattern, m map[string]any, atRoot bool) {
 			s.path = append(s.path, '.')
 		}
 		s.path = append(s.path, k...)
-		if at, ok := p.prefixes[string(s.path)]; ok {
+		if at, ok := p.prefixes[string(s.path)]; ok && p.keyUsed(k) {
 			s.walkAny(p, p.info[at], v)
 		}
 		s.path = s.path[:mark]

@@ -11,7 +11,13 @@
 //   - a field path given twice in the pattern text keeps the last value list, as
 //     event-ruler and the EventBridge documentation say (it is not an error);
 //   - numbers compare by value when event-ruler can compare them (finite float64 whose
-//     shortest decimal form is exactly the number), otherwise only by their exact text;
+//     Java Double.toString form is exactly the number), otherwise only by their exact text;
+//   - "$or" is always the operator: a value that is not an array is refused, as
+//     JsonRuleCompiler refuses it (Machine.addRule's fallback to the legacy compiler,
+//     which would take it as a field name, is not followed);
+//   - an event key is only walked into when event-ruler would (every step of it, split
+//     at dots as Java does, is a step of a pattern path), so a pattern field whose last
+//     step is empty ({"detail":{"":[…]}}) never sees a value;
 //   - strings that are IP literals, in patterns and events, compare as addresses.
 //
 // Known, deliberate differences from event-ruler, all in corners no test asserts:
@@ -36,6 +42,7 @@ type Pattern struct {
 	paths    []string       // field paths the pattern uses, by index
 	prefixes map[string]int // every dotted prefix of a used path -> pathInfo index
 	info     []pathInfo
+	steps    map[string]bool // every step of a used path, split as event-ruler splits it
 }
 
 // pathInfo tells the event walker what to do at a path.
@@ -69,7 +76,7 @@ func Compile(pattern []byte) (*Pattern, error) {
 	if err := c.object(nil, tree, false); err != nil {
 		return nil, fmt.Errorf("invalid event pattern: %w", err)
 	}
-	p := &Pattern{prefixes: map[string]int{}}
+	p := &Pattern{prefixes: map[string]int{}, steps: map[string]bool{}}
 	keyIndex := map[string]int32{}
 	for _, r := range c.rules {
 		names := make([]string, 0, len(r))
@@ -94,6 +101,9 @@ func Compile(pattern []byte) (*Pattern, error) {
 				keyIndex[name] = idx
 				p.paths = append(p.paths, name)
 				p.addPath(name, idx)
+				for _, st := range javaSplitDot(name) {
+					p.steps[st] = true
+				}
 			}
 			sr.steps = append(sr.steps, step{key: idx, spec: r[name]})
 		}
@@ -101,6 +111,13 @@ func Compile(pattern []byte) (*Pattern, error) {
 	}
 	if len(p.rules) == 0 {
 		return nil, errors.New("invalid event pattern: no fields")
+	}
+	for _, r := range p.rules {
+		for _, st := range r.steps {
+			if st.spec.refused != nil {
+				return nil, fmt.Errorf("invalid event pattern: field %q: %w", p.paths[st.key], st.spec.refused)
+			}
+		}
 	}
 	return p, nil
 }
@@ -125,6 +142,39 @@ func (p *Pattern) addPath(name string, idx int32) {
 			p.info[at].parent = true
 		}
 	}
+}
+
+// javaSplitDot splits s at '.' as Java's String.split("\\.") does: trailing empty
+// steps are dropped ("a." gives [a], "." gives none) and "" gives [""].
+func javaSplitDot(s string) []string {
+	if s == "" {
+		return []string{""}
+	}
+	parts := strings.Split(s, ".")
+	for len(parts) > 0 && parts[len(parts)-1] == "" {
+		parts = parts[:len(parts)-1]
+	}
+	return parts
+}
+
+// keyUsed reports whether event-ruler walks into an event key: it skips a key unless
+// every step of it is a step of some pattern path. Only keys that are empty or contain
+// a dot can fail this once the key's path is a prefix of a pattern path, because
+// event-ruler drops trailing empty steps: {"detail":{"":["x"]}} has the single step
+// "detail", so the event key "" under detail is never looked at.
+func (p *Pattern) keyUsed(key string) bool {
+	if key != "" && !strings.Contains(key, ".") {
+		return true
+	}
+	if key == "" {
+		return p.steps[""]
+	}
+	for _, st := range javaSplitDot(key) {
+		if !p.steps[st] {
+			return false
+		}
+	}
+	return true
 }
 
 // String lists the compiled alternatives, for debugging.

@@ -71,7 +71,13 @@ type exactIP struct{ a netip.Addr }
 
 func (m exactIP) matches(f *field) bool {
 	a, ok := f.addr()
-	return ok && a == m.a
+	if !ok {
+		return false
+	}
+	if a.BitLen() != m.a.BitLen() {
+		return crossFamilyIn(a, m.a, m.a) // see crossFamilyIn: a range of one address
+	}
+	return a == m.a
 }
 
 // exactNumber matches the same text, or an equal value when both are comparable.
@@ -208,6 +214,12 @@ func (m anythingBut) matches(f *field) bool {
 	_, excluded := m.strs[f.text]
 	return !excluded
 }
+
+// emptyAnythingBut is {"anything-but": {"prefix"|"suffix"|"equals-ignore-case"|"wildcard": []}}
+// after another value of the list: event-ruler adds nothing for it, so it matches nothing.
+type emptyAnythingBut struct{}
+
+func (emptyAnythingBut) matches(*field) bool { return false }
 
 type anythingButFold struct{ fs []foldMatcher }
 

@@ -6,10 +6,10 @@ import (
 )
 
 // comparableNumber reports the value of a JSON number when event-ruler can compare it
-// numerically: the decimal must be exactly the shortest decimal form of a finite float64
-// (event-ruler's ComparableNumber: BigDecimal -> double -> BigDecimal.valueOf must
-// round-trip). So 3.0e+2, 300 and 300.000 all give 300, while 0.30000000000000001 or
-// 1E-325 are not comparable (they only match by their exact text).
+// numerically: the decimal must be exactly the value of Java's Double.toString of the
+// nearest float64 (event-ruler's ComparableNumber: BigDecimal -> double ->
+// BigDecimal.valueOf must round-trip). So 3.0e+2, 300 and 300.000 all give 300, while
+// 0.30000000000000001 or 1E-325 are not comparable (they only match by their exact text).
 func comparableNumber(text string) (float64, bool) {
 	if isSmallInteger(text) { // exact in float64, the common case
 		f, err := strconv.ParseFloat(text, 64)
@@ -25,7 +25,7 @@ func comparableNumber(text string) (float64, bool) {
 		return 0, false
 	}
 	var fb [32]byte
-	short := strconv.AppendFloat(fb[:0], f, 'e', -1, 64)
+	short := javaDecimal(fb[:0], f)
 	negB, digB, expB, ok := decimalDigits(string(short), b[:0])
 	if !ok {
 		return 0, false
@@ -41,6 +41,27 @@ func comparableNumber(text string) (float64, bool) {
 		return 0, false
 	}
 	return f, true
+}
+
+// javaDecimal appends the decimal that Java's Double.toString (JDK 19 and later) gives
+// for f. It is Go's shortest form except where that has a single digit: Java never
+// writes fewer than two, and takes the two-digit decimal nearest to f. That only
+// changes the value for subnormals with few bits, e.g. 4.9e-324 where Go says 5e-324,
+// or 9.9e-324 where Go says 1e-323.
+func javaDecimal(dst []byte, f float64) []byte {
+	short := strconv.AppendFloat(dst, f, 'e', -1, 64)
+	mant := short
+	if mant[0] == '-' {
+		mant = mant[1:]
+	}
+	if len(mant) < 2 || mant[1] != 'e' { // two digits or more: "d.ddde±x"
+		return short
+	}
+	two := strconv.AppendFloat(short[len(short):], f, 'e', 1, 64) // after short: keep it intact
+	if g, err := strconv.ParseFloat(string(two), 64); err == nil && g == f {
+		return two
+	}
+	return short
 }
 
 // isSmallInteger reports an optional minus and 1 to 15 digits.

@@ -90,7 +90,34 @@ type ipRange struct {
 }
 
 func (r ipRange) contains(a netip.Addr) bool {
-	return a.BitLen() == r.lo.BitLen() && r.lo.Compare(a) <= 0 && a.Compare(r.hi) <= 0
+	if a.BitLen() == r.lo.BitLen() {
+		return r.lo.Compare(a) <= 0 && a.Compare(r.hi) <= 0
+	}
+	return crossFamilyIn(a, r.lo, r.hi)
+}
+
+// crossFamilyIn answers as event-ruler does for an address of the other family than
+// the range: it matches addresses as hex-digit strings (8 for IPv4, 32 for IPv6) in a
+// byte trie. A longer address matches once its first digits are in the range; a shorter
+// one only when it has left both bounds' prefixes before it ends. So 10.0.0.0/8 holds
+// a00:1:: and ::/1 holds 0.0.0.2, while 2001:db8::/32 does not hold 32.1.13.184.
+func crossFamilyIn(a, lo, hi netip.Addr) bool {
+	v, b, t := hexDigits(a), hexDigits(lo), hexDigits(hi)
+	if len(v) > len(b) {
+		p := v[:len(b)]
+		return b <= p && p <= t
+	}
+	return v > b[:len(v)] && v < t[:len(v)]
+}
+
+func hexDigits(a netip.Addr) string {
+	const digits = "0123456789ABCDEF"
+	bs := a.AsSlice()
+	out := make([]byte, 0, 2*len(bs))
+	for _, x := range bs {
+		out = append(out, digits[x>>4], digits[x&0xf])
+	}
+	return string(out)
 }
 
 func parseCIDR(s string) (ipRange, error) {
@@ -109,8 +136,10 @@ func parseCIDR(s string) (ipRange, error) {
 	if !ok {
 		return ipRange{}, fmt.Errorf("invalid IP address %q", addrText)
 	}
-	if bits > addr.BitLen() {
-		return ipRange{}, fmt.Errorf("mask bits must be at most %d", addr.BitLen())
+	// event-ruler refuses a single-address CIDR (/32, /128): its mask must be shorter
+	// than the address.
+	if bits >= addr.BitLen() {
+		return ipRange{}, fmt.Errorf("mask bits must be less than %d", addr.BitLen())
 	}
 	p := netip.PrefixFrom(addr, bits).Masked()
 	lo := p.Addr()

@@ -35,8 +35,8 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
-	"github.com/concertsys/tools/local/apigwrequest"
 	"github.com/concertsys/platform/service"
+	"github.com/concertsys/tools/local/apigwrequest"
 	"github.com/concertsys/tools/local/lambdainvoke"
 	"github.com/concertsys/tools/local/localauth"
 )

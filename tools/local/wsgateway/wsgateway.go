@@ -37,9 +37,9 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/coder/websocket"
 
-	"github.com/concertsys/tools/local/apigwrequest"
 	"github.com/concertsys/platform/httpapi"
 	"github.com/concertsys/platform/service"
+	"github.com/concertsys/tools/local/apigwrequest"
 	"github.com/concertsys/tools/local/lambdainvoke"
 )
 

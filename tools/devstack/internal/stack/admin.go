@@ -6,8 +6,8 @@ import (
 	"io"
 	"net/http"
 
-	"github.com/concertsys/tools/local/apigwrequest"
 	"github.com/concertsys/platform/httpapi"
+	"github.com/concertsys/tools/local/apigwrequest"
 )
 
 // serveJob invokes a job function through the Lambda JSON path, as the console or
