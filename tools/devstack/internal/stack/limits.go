@@ -2,6 +2,10 @@ package stack
 
 import (
 	"context"
+	"io"
+	"net/http"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/concertsys/tools/local/bus"
@@ -103,5 +107,60 @@ func (s *Stack) stopSweeps() {
 	if s.sweepStop != nil {
 		s.sweepStop()
 		<-s.sweepDone
+	}
+}
+
+// bodyWatch keeps the request bodies still being read, so Close can cut off those
+// that stall (a client that promised 1,000 bytes and sent 1) instead of waiting for
+// ReadTimeout: draining waits for requests in flight, and a stalled body would hold
+// shutdown for the whole read timeout.
+type bodyWatch struct {
+	mu     sync.Mutex
+	bodies map[*watchedBody]struct{}
+}
+
+type watchedBody struct {
+	io.ReadCloser
+	rc   *http.ResponseController
+	done atomic.Bool // read to the end or failed: the server may read the connection again
+}
+
+func (b *watchedBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if err != nil {
+		b.done.Store(true)
+	}
+	return n, err
+}
+
+// watch wraps r's body until the returned func is called (when the handler returns).
+func (bw *bodyWatch) watch(w http.ResponseWriter, r *http.Request) func() {
+	if r.Body == nil || r.Body == http.NoBody {
+		return func() {}
+	}
+	b := &watchedBody{ReadCloser: r.Body, rc: http.NewResponseController(w)}
+	r.Body = b
+	bw.mu.Lock()
+	if bw.bodies == nil {
+		bw.bodies = map[*watchedBody]struct{}{}
+	}
+	bw.bodies[b] = struct{}{}
+	bw.mu.Unlock()
+	return func() {
+		bw.mu.Lock()
+		delete(bw.bodies, b)
+		bw.mu.Unlock()
+	}
+}
+
+// cutOff ends the reads of every body not yet read to the end: they fail at once
+// with a timeout, so their handlers answer and return.
+func (bw *bodyWatch) cutOff() {
+	bw.mu.Lock()
+	defer bw.mu.Unlock()
+	for b := range bw.bodies {
+		if !b.done.Load() {
+			_ = b.rc.SetReadDeadline(time.Now())
+		}
 	}
 }

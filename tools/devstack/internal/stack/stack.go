@@ -116,6 +116,7 @@ type Stack struct {
 	pprof     bool
 	sweepStop context.CancelFunc
 	sweepDone chan struct{}
+	bodies    bodyWatch // bodies of tracked requests, cut off when draining
 	ready     atomic.Bool
 	draining  atomic.Bool
 	// inflight is read-locked by every client request while it runs; Close takes
@@ -349,6 +350,7 @@ func (s *Stack) external(h http.Handler, track bool) http.Handler {
 		if track {
 			s.inflight.RLock()
 			defer s.inflight.RUnlock()
+			defer s.bodies.watch(w, r)()
 		}
 		if s.draining.Load() {
 			w.Header().Set("Connection", "close")
@@ -366,6 +368,7 @@ func (s *Stack) external(h http.Handler, track bool) http.Handler {
 // Close is never lost: what ctx cuts short is redelivered on the next start.
 func (s *Stack) Close(ctx context.Context) error {
 	s.draining.Store(true)
+	s.bodies.cutOff()
 	s.stopSweeps()
 	var errs []error
 	waited := make(chan struct{})
