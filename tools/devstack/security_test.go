@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os/exec"
 	"strings"
 	"syscall"
 	"testing"
@@ -218,4 +219,25 @@ func TestStalledBodyDoesNotStallShutdown(t *testing.T) {
 	t.Logf("shutdown with a stalled request took %s", took.Round(time.Millisecond))
 	require.Less(t, took, 5*time.Second, "got shutdown after %s with a stalled request, want it within a few seconds", took)
 	require.NotContains(t, p.logs.String(), "requests in flight", "got the drain waiting on the stalled request")
+}
+
+func TestBadLimitFlags(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"no tails", []string{"-max-tails", "0"}, "-max-tails: 0, want at least 1"},
+		{"no websockets", []string{"-max-ws-per-client", "-1"}, "-max-ws-per-client: -1, want at least 1"},
+		{"zero retention", []string{"-dead-letter-retention", "0s"}, "-dead-letter-retention: 0s, want a positive duration"},
+		{"origin without scheme", []string{"-allow-origin", "devbox.lan"}, "want scheme://host[:port]"},
+		{"host as a URL", []string{"-allow-host", "http://devbox.lan"}, "want a host name"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			out, err := exec.Command(devstackBin, append([]string{"-in-memory", "-addr", "127.0.0.1:0"}, tt.args...)...).CombinedOutput()
+			require.Error(t, err, "got devstack running with %v, want it to refuse: %s", tt.args, out)
+			require.Contains(t, string(out), tt.want, "got %s", out)
+		})
+	}
 }
