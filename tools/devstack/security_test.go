@@ -241,3 +241,19 @@ func TestBadLimitFlags(t *testing.T) {
 		})
 	}
 }
+
+// TestWildcardAddrStillWorks: with -addr :PORT the services call devstack on the
+// listener's own address ([::]:PORT), which the Host guard must accept.
+func TestWildcardAddrStillWorks(t *testing.T) {
+	addr := freeAddr(t)
+	_, port, _ := net.SplitHostPort(addr)
+	p := startDevstack(t, addr, "-addr", ":"+port, "-in-memory", "-auth=off") // the last -addr wins
+	base := "http://127.0.0.1:" + port
+	res := do(t, "POST", base+"/concerts", fmt.Sprintf(`{"artist":"A","venue":"V","startsAt":%q,"capacity":10,"priceCents":1}`, future(time.Hour)))
+	require.Equal(t, http.StatusCreated, res.status, "got %d %s", res.status, res.body)
+	require.Eventually(t, func() bool {
+		r := do(t, "GET", base+"/concerts", "")
+		return strings.Contains(string(r.body), `"artist":"A"`)
+	}, 10*time.Second, 50*time.Millisecond, "the projection never saw the concert: the services' own calls were refused?\n%s", p.logs.String())
+	require.NotContains(t, p.logs.String(), "StatusCode: 421", "got the services' own calls refused by the Host guard")
+}

@@ -168,6 +168,7 @@ func Start(ctx context.Context, cfg Config) (st *Stack, err error) {
 	}
 	s.closers = append(s.closers, func() error { ln.Close(); return nil })
 	s.url = "http://" + ln.Addr().String()
+	g.hosts[hostOnly(ln.Addr().String())] = true // e.g. [::] for -addr :8080: the services call s.url
 
 	s.events, err = boltlog.Open(filepath.Join(s.dataDir, EventLogFile))
 	if err != nil {
