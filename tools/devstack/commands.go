@@ -16,6 +16,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/concertsys/tools/devstack/internal/stack"
+	"github.com/concertsys/tools/local/bus"
 	"github.com/concertsys/tools/local/bus/eventsapi"
 	"github.com/concertsys/tools/local/localauth"
 )
@@ -78,8 +79,10 @@ func cmdTail(args []string, stdout io.Writer) error {
 func cmdDeadLetters(args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("devstack dead-letters", flag.ContinueOnError)
 	addr := fs.String("addr", defaultAddr, "address of the running devstack")
+	limit := fs.Int("limit", 0, "list: one page of at most this many (prints nextCursor); 0 lists all")
+	cursor := fs.String("cursor", "", "list: the page after this nextCursor")
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: devstack dead-letters [-addr A] [list | redrive [ID...]]")
+		fmt.Fprintln(fs.Output(), "usage: devstack dead-letters [-addr A] [list [-limit N] [-cursor C] | redrive [ID...]]")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -92,6 +95,22 @@ func cmdDeadLetters(args []string, stdout io.Writer) error {
 	ctx := context.Background()
 	switch action {
 	case "list":
+		if err := fs.Parse(fs.Args()[1:]); err != nil { // flags may follow list too
+			return err
+		}
+		if fs.NArg() > 0 {
+			return fmt.Errorf("dead-letters list: unexpected argument %q", fs.Arg(0))
+		}
+		if *limit > 0 || *cursor != "" {
+			page, err := eventsClient(*addr).DeadLetterPage(ctx, *limit, *cursor)
+			if err != nil {
+				return err
+			}
+			if page.DeadLetters == nil {
+				page.DeadLetters = []bus.DeadLetter{}
+			}
+			return printJSON(stdout, page)
+		}
 		dls, err := eventsClient(*addr).DeadLetters(ctx)
 		if err != nil {
 			return err

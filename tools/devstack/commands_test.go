@@ -76,6 +76,12 @@ func TestSubcommands(t *testing.T) {
 	}
 	require.NoError(t, json.Unmarshal(dl, &list), "dead-letters list printed %s", dl)
 	require.Empty(t, list.DeadLetters)
+	page, err := exec.Command(devstackBin, "dead-letters", "-addr", p.addr, "list", "-limit", "5").Output()
+	require.NoError(t, err)
+	require.JSONEq(t, `{"deadLetters":[]}`, string(page), "got %s for an empty first page, want no nextCursor", page)
+	bad, err := exec.Command(devstackBin, "dead-letters", "-addr", p.addr, "list", "-cursor", "%%%%x").CombinedOutput()
+	require.Error(t, err, "got success for a cursor that does not parse, want failure: %s", bad)
+	require.Contains(t, string(bad), "400", "got %s, want the 400 named", bad)
 
 	rb, err := exec.Command(devstackBin, "rebuild-projections", "-addr", p.addr).Output()
 	require.NoError(t, err)

@@ -4,6 +4,7 @@
 // bus.
 //
 //	devstack [-addr 127.0.0.1:8080] [-data .devstack] [-in-memory] [-auth=off]
+//	         [-allow-host NAME] [-allow-origin URL] [-pprof] [-max-tails N] [-max-ws N] ...
 //	devstack token [-data DIR]                       print an organizer JWT
 //	devstack tail [-addr A] [-pattern JSON]          print bus events as they pass
 //	devstack dead-letters [-addr A] [list|redrive [ID...]]
@@ -24,7 +25,9 @@ import (
 	"time"
 
 	"github.com/concertsys/tools/devstack/internal/stack"
+	"github.com/concertsys/tools/local/bus"
 	"github.com/concertsys/tools/local/localauth"
+	"github.com/concertsys/tools/local/wsgateway"
 )
 
 const (
@@ -67,6 +70,18 @@ func serve(args []string, stderr io.Writer) error {
 	logFormat := fs.String("log", "text", "log format: text or json")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	drain := fs.Duration("drain-timeout", 10*time.Second, "how long shutdown waits for the pipe and bus deliveries")
+	var allowHosts, allowOrigins listFlag
+	fs.Var(&allowHosts, "allow-host", "also serve this Host name besides loopback names (repeatable or comma-separated), e.g. localhost in a container")
+	fs.Var(&allowOrigins, "allow-origin", "also let this browser origin change state and open WebSockets (repeatable or comma-separated), e.g. http://localhost:3000")
+	pprofOn := fs.Bool("pprof", false, "serve the Go profiler on /debug/pprof/")
+	var lim stack.Limits
+	fs.IntVar(&lim.Tails, "max-tails", bus.DefaultMaxTails, "most /_aws/events/tail streams open at once")
+	fs.IntVar(&lim.WebSockets, "max-ws", wsgateway.DefaultMaxConnections, "most WebSocket connections open at once")
+	fs.IntVar(&lim.WebSocketsPerClient, "max-ws-per-client", wsgateway.DefaultMaxConnectionsPerClient, "most WebSocket connections open at once from one client address")
+	fs.DurationVar(&lim.DeadLetterRetention, "dead-letter-retention", bus.DefaultDeadLetterRetention, "how long dead letters are kept before they are deleted")
+	fs.DurationVar(&lim.ReadTimeout, "read-timeout", stack.DefaultReadTimeout, "longest time to read a request's headers and body")
+	fs.DurationVar(&lim.WriteTimeout, "write-timeout", stack.DefaultWriteTimeout, "longest time to answer a request (not tails, WebSockets or jobs)")
+	fs.DurationVar(&lim.IdleTimeout, "idle-timeout", stack.DefaultIdleTimeout, "how long an idle keep-alive connection stays open")
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), `usage: devstack [flags]                 run the whole system on -addr
        devstack token [-data DIR]        print an organizer JWT for that data directory
@@ -85,6 +100,16 @@ flags:
 		return fmt.Errorf("unknown argument %q (subcommands: token, tail, dead-letters, rebuild-projections)", fs.Arg(0))
 	}
 	authOn := bool(auth)
+	for name, v := range map[string]int{"-max-tails": lim.Tails, "-max-ws": lim.WebSockets, "-max-ws-per-client": lim.WebSocketsPerClient} {
+		if v < 1 {
+			return fmt.Errorf("%s: %d, want at least 1", name, v)
+		}
+	}
+	for name, v := range map[string]time.Duration{"-dead-letter-retention": lim.DeadLetterRetention, "-read-timeout": lim.ReadTimeout, "-write-timeout": lim.WriteTimeout, "-idle-timeout": lim.IdleTimeout} {
+		if v <= 0 {
+			return fmt.Errorf("%s: %v, want a positive duration", name, v)
+		}
+	}
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
 		return fmt.Errorf("-log-level: %w", err)
@@ -105,11 +130,12 @@ flags:
 	defer stop()
 	started := time.Now()
 	st, err := stack.Start(ctx, stack.Config{
-		Addr:     *addr,
-		DataDir:  *data,
-		InMemory: *inMemory,
-		Auth:     authOn,
-		Logger:   logger,
+		Addr:       *addr,
+		DataDir:    *data,
+		InMemory:   *inMemory,
+		Auth:       authOn,
+		Logger:     logger,
+		AllowHosts: allowHosts, AllowOrigins: allowOrigins, Pprof: *pprofOn, Limits: lim,
 	})
 	if err != nil {
 		return err
@@ -163,3 +189,17 @@ func (o *onOff) Set(s string) error {
 }
 
 func (o *onOff) IsBoolFlag() bool { return true }
+
+// listFlag collects a repeatable, comma-separated flag: -allow-host a,b -allow-host c.
+type listFlag []string
+
+func (l *listFlag) String() string { return strings.Join(*l, ",") }
+
+func (l *listFlag) Set(s string) error {
+	for _, v := range strings.Split(s, ",") {
+		if v = strings.TrimSpace(v); v != "" {
+			*l = append(*l, v)
+		}
+	}
+	return nil
+}

@@ -55,15 +55,23 @@ const (
 	defaultRetryMaxDelay   = time.Minute
 	defaultDeliveryTimeout = 5 * time.Minute
 	defaultTailBuffer      = 256
-	dataFileName           = "bus.db"
-	defaultAccount         = "000000000000"
-	defaultRegion          = "us-east-1"
-	defaultBusName         = "default"
+	// DefaultMaxTails is Options.MaxTails's default: room for a few developers'
+	// terminals and load generators, not for an unbounded number of idle streams.
+	DefaultMaxTails = 32
+	// DefaultDeadLetterRetention is Options.DeadLetterRetention's default: 14 days,
+	// the longest message retention period of an SQS queue (an EventBridge target's
+	// dead-letter queue on AWS).
+	DefaultDeadLetterRetention = 14 * 24 * time.Hour
+	dataFileName               = "bus.db"
+	defaultAccount             = "000000000000"
+	defaultRegion              = "us-east-1"
+	defaultBusName             = "default"
 )
 
 // Errors callers can test with errors.Is.
 var (
 	ErrClosed            = errors.New("bus is closed")
+	ErrTooManyTails      = errors.New("too many tails open")
 	ErrTooManyEntries    = fmt.Errorf("a put carries at most %d entries", MaxEntriesPerPut)
 	ErrNoEntries         = errors.New("a put carries at least one entry")
 	ErrEntriesTooLarge   = errors.New("total size of the entries in the request is over the limit")
@@ -93,6 +101,13 @@ type Options struct {
 	DeliveryTimeout time.Duration
 	// TailBuffer is the channel size of each Tail; a full tail drops (default 256).
 	TailBuffer int
+	// MaxTails bounds the tails open at once (default DefaultMaxTails); Tail fails
+	// with ErrTooManyTails beyond it. Each tail holds a TailBuffer of events, so an
+	// unbounded number of idle tails grows memory without limit.
+	MaxTails int
+	// DeadLetterRetention is how long a dead letter is kept before it is deleted
+	// (default DefaultDeadLetterRetention, SQS's longest message retention period).
+	DeadLetterRetention time.Duration
 	// Now is the clock (time.Now if nil); tests inject one to age events.
 	Now func() time.Time
 }
@@ -182,6 +197,12 @@ func New(opts Options) (*Bus, error) {
 	}
 	if opts.TailBuffer <= 0 {
 		opts.TailBuffer = defaultTailBuffer
+	}
+	if opts.MaxTails <= 0 {
+		opts.MaxTails = DefaultMaxTails
+	}
+	if opts.DeadLetterRetention <= 0 {
+		opts.DeadLetterRetention = DefaultDeadLetterRetention
 	}
 	logger := opts.Logger
 	if logger == nil {

@@ -2,9 +2,12 @@ package bus
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -66,12 +69,38 @@ func (b *Bus) toDeadLetter(r *rule, d *delivery, reason string) {
 
 // DeadLetters lists the dead-letter store, oldest first.
 func (b *Bus) DeadLetters(ctx context.Context) ([]DeadLetter, error) {
+	out, _, err := b.DeadLetterPage(ctx, 0, "")
+	return out, err
+}
+
+// ErrBadCursor is a dead-letter page cursor that this bus did not issue.
+var ErrBadCursor = errors.New("cursor is not one a dead-letter listing returned")
+
+// MaxDeadLetterPage is the largest page DeadLetterPage returns.
+const MaxDeadLetterPage = 1000
+
+// DeadLetterPage lists up to limit dead letters (0: all of them, otherwise 1 to
+// MaxDeadLetterPage), oldest first, after cursor ("" for the first page), and the
+// cursor of the next page ("" on the last). Dead letters older than
+// Options.DeadLetterRetention are deleted first, as SQS deletes messages past the
+// queue's retention period, so they are never listed or redriven.
+func (b *Bus) DeadLetterPage(ctx context.Context, limit int, cursor string) ([]DeadLetter, string, error) {
 	if err := ctx.Err(); err != nil {
-		return nil, err
+		return nil, "", err
 	}
-	recs, err := b.store.deadLetters()
+	if limit < 0 || limit > MaxDeadLetterPage {
+		return nil, "", fmt.Errorf("limit must be 1..%d", MaxDeadLetterPage)
+	}
+	var after pageKey
+	if cursor != "" {
+		var err error
+		if after, err = decodePageKey(cursor); err != nil {
+			return nil, "", err
+		}
+	}
+	recs, err := b.liveDeadLetters()
 	if err != nil {
-		return nil, fmt.Errorf("list dead letters: %w", err)
+		return nil, "", fmt.Errorf("list dead letters: %w", err)
 	}
 	sort.Slice(recs, func(i, j int) bool {
 		if !recs[i].DeadLetteredAt.Equal(recs[j].DeadLetteredAt) {
@@ -79,6 +108,16 @@ func (b *Bus) DeadLetters(ctx context.Context) ([]DeadLetter, error) {
 		}
 		return recs[i].ID < recs[j].ID
 	})
+	if cursor != "" {
+		i := sort.Search(len(recs), func(i int) bool { return after.before(recs[i].DeadLetter) })
+		recs = recs[i:]
+	}
+	next := ""
+	if limit > 0 && len(recs) > limit {
+		recs = recs[:limit]
+		last := recs[limit-1].DeadLetter
+		next = pageKey{At: last.DeadLetteredAt, ID: last.ID}.encode()
+	}
 	out := make([]DeadLetter, 0, len(recs))
 	for _, rec := range recs {
 		dl := rec.DeadLetter
@@ -87,7 +126,67 @@ func (b *Bus) DeadLetters(ctx context.Context) ([]DeadLetter, error) {
 		}
 		out = append(out, dl)
 	}
-	return out, nil
+	return out, next, nil
+}
+
+// liveDeadLetters returns the stored dead letters within the retention period and
+// deletes the others.
+func (b *Bus) liveDeadLetters() ([]deadRecord, error) {
+	recs, err := b.store.deadLetters()
+	if err != nil {
+		return nil, err
+	}
+	cutoff := b.now().Add(-b.opts.DeadLetterRetention)
+	var expired []string
+	live := recs[:0]
+	for _, rec := range recs {
+		if rec.DeadLetteredAt.Before(cutoff) {
+			expired = append(expired, rec.ID)
+			continue
+		}
+		live = append(live, rec)
+	}
+	if len(expired) > 0 {
+		if err := b.store.deleteDead(expired); err != nil {
+			return nil, fmt.Errorf("delete expired dead letters: %w", err)
+		}
+		b.log.Info("expired dead letters deleted", "count", len(expired), "retention", b.opts.DeadLetterRetention)
+	}
+	return live, nil
+}
+
+// PurgeExpiredDeadLetters deletes the dead letters older than the retention period.
+func (b *Bus) PurgeExpiredDeadLetters() error {
+	_, err := b.liveDeadLetters()
+	return err
+}
+
+// pageKey is where a dead-letter page ends: the sort key of its last entry.
+type pageKey struct {
+	At time.Time `json:"t"`
+	ID string    `json:"id"`
+}
+
+// before reports whether the page key sorts before dl (dl belongs to a later page).
+func (k pageKey) before(dl DeadLetter) bool {
+	if !k.At.Equal(dl.DeadLetteredAt) {
+		return k.At.Before(dl.DeadLetteredAt)
+	}
+	return k.ID < dl.ID
+}
+
+func (k pageKey) encode() string {
+	b, _ := json.Marshal(k)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+func decodePageKey(s string) (pageKey, error) {
+	var k pageKey
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil || json.Unmarshal(b, &k) != nil || !strings.HasPrefix(k.ID, deadLetterIDPrefix) || k.At.IsZero() {
+		return pageKey{}, ErrBadCursor
+	}
+	return k, nil
 }
 
 // Redrive moves dead letters back to their rule as fresh deliveries (attempts and age
@@ -96,6 +195,9 @@ func (b *Bus) DeadLetters(ctx context.Context) ([]DeadLetter, error) {
 // is not subscribed right now waits pending until it is.
 func (b *Bus) Redrive(ctx context.Context, ids ...string) (int, error) {
 	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	if err := b.PurgeExpiredDeadLetters(); err != nil { // expired ones are gone, as on SQS
 		return 0, err
 	}
 	b.mu.RLock()

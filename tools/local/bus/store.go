@@ -23,6 +23,8 @@ type store interface {
 	pending(rule string) ([]*delivery, error)
 	moveToDead(rec deadRecord) error
 	deadLetters() ([]deadRecord, error)
+	// deleteDead deletes the dead letters with these ids; unknown ids are skipped.
+	deleteDead(ids []string) error
 	redrive(ids []string, now time.Time) ([]*delivery, error)
 	close() error
 }
@@ -128,6 +130,15 @@ func (m *memStore) deadLetters() ([]deadRecord, error) {
 		out = append(out, rec)
 	}
 	return out, nil
+}
+
+func (m *memStore) deleteDead(ids []string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, id := range ids {
+		delete(m.dead, id)
+	}
+	return nil
 }
 
 func (m *memStore) redrive(ids []string, now time.Time) ([]*delivery, error) {
@@ -382,6 +393,18 @@ func (s *boltStore) deadLetters() ([]deadRecord, error) {
 		})
 	})
 	return out, err
+}
+
+func (s *boltStore) deleteDead(ids []string) error {
+	return s.db.Update(func(tx *bolt.Tx) error {
+		dead := tx.Bucket(bucketDead)
+		for _, id := range ids {
+			if err := dead.Delete([]byte(id)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }
 
 func (s *boltStore) redrive(ids []string, now time.Time) ([]*delivery, error) {

@@ -17,7 +17,8 @@ type tail struct {
 // Tail returns a channel with every event accepted from now on that matches pattern
 // (nil or empty: every event). The channel is buffered; when the reader falls behind,
 // events are dropped for it (counted in Stats().TailDropped) rather than slowing the
-// bus. It is closed when ctx is done or the bus closes.
+// bus. It is closed when ctx is done or the bus closes. At most Options.MaxTails
+// tails are open at once; beyond that Tail fails with ErrTooManyTails.
 func (b *Bus) Tail(ctx context.Context, pattern []byte) (<-chan events.EventBridgeEvent, error) {
 	t := &tail{ch: make(chan events.EventBridgeEvent, b.opts.TailBuffer)}
 	if len(pattern) > 0 {
@@ -37,6 +38,10 @@ func (b *Bus) Tail(ctx context.Context, pattern []byte) (<-chan events.EventBrid
 	if b.tails == nil { // closeTails ran
 		b.tailMu.Unlock()
 		return nil, ErrClosed
+	}
+	if len(b.tails) >= b.opts.MaxTails {
+		b.tailMu.Unlock()
+		return nil, fmt.Errorf("%w: at most %d at once (devstack -max-tails); close one first", ErrTooManyTails, b.opts.MaxTails)
 	}
 	b.tails[t] = struct{}{}
 	b.tailMu.Unlock()

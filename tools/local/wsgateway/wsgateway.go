@@ -60,10 +60,13 @@ const (
 	// DefaultWriteTimeout bounds one PostToConnection write, so a client that stopped
 	// reading is detected and dropped (later posts get 410).
 	DefaultWriteTimeout = 10 * time.Second
-	DefaultAPIID        = "devstackws"
-	DefaultAccountID    = "000000000000"
-	DefaultStage        = "local"
-	DefaultRegion       = "us-east-1"
+	// Defaults of Options.MaxConnections and MaxConnectionsPerClient.
+	DefaultMaxConnections          = 1000
+	DefaultMaxConnectionsPerClient = 500
+	DefaultAPIID                   = "devstackws"
+	DefaultAccountID               = "000000000000"
+	DefaultStage                   = "local"
+	DefaultRegion                  = "us-east-1"
 )
 
 // Options configure a Gateway; the zero value uses API Gateway's quotas.
@@ -77,6 +80,15 @@ type Options struct {
 	MaxDuration        time.Duration
 	IntegrationTimeout time.Duration
 	WriteTimeout       time.Duration
+	// MaxConnections bounds the connections open (or opening) at once, and
+	// MaxConnectionsPerClient those from one client address (defaults
+	// DefaultMaxConnections and DefaultMaxConnectionsPerClient). Beyond either the
+	// upgrade is refused with 429 and a JSON body saying which, before $connect
+	// runs. API Gateway bounds WebSocket connections too, by account quotas (new
+	// connections per second); a local gateway on a developer's machine bounds the
+	// total instead, so no page or script can exhaust memory and file descriptors.
+	MaxConnections          int
+	MaxConnectionsPerClient int
 }
 
 type route struct {
@@ -91,10 +103,13 @@ type Gateway struct {
 	opts   Options
 	log    *slog.Logger
 
-	mu     sync.Mutex
-	conns  map[string]*conn
-	closed bool
-	active sync.WaitGroup // running connection loops
+	mu      sync.Mutex
+	conns   map[string]*conn
+	closed  bool
+	open    int            // connections open or opening, for MaxConnections
+	perIP   map[string]int // the same by client address
+	refused atomic.Int64   // upgrades refused by the caps
+	active  sync.WaitGroup // running connection loops
 }
 
 var _ http.Handler = (*Gateway)(nil)
@@ -119,7 +134,13 @@ func New(routes []service.WebSocketRoute, opts Options) (*Gateway, error) {
 	defd(&opts.MaxDuration, DefaultMaxDuration)
 	defd(&opts.IntegrationTimeout, DefaultIntegrationTimeout)
 	defd(&opts.WriteTimeout, DefaultWriteTimeout)
-	g := &Gateway{routes: map[string]route{}, opts: opts, log: opts.Logger, conns: map[string]*conn{}}
+	if opts.MaxConnections <= 0 {
+		opts.MaxConnections = DefaultMaxConnections
+	}
+	if opts.MaxConnectionsPerClient <= 0 {
+		opts.MaxConnectionsPerClient = DefaultMaxConnectionsPerClient
+	}
+	g := &Gateway{routes: map[string]route{}, opts: opts, log: opts.Logger, conns: map[string]*conn{}, perIP: map[string]int{}}
 	if g.log == nil {
 		g.log = slog.New(slog.DiscardHandler)
 	}
@@ -302,17 +323,49 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		_, _ = websocket.Accept(w, r, nil)
 		return
 	}
+	ip := apigwrequest.SourceIP(r)
 	g.mu.Lock()
 	closed := g.closed
-	if !closed {
+	refusal := ""
+	switch {
+	case closed:
+	case g.open >= g.opts.MaxConnections:
+		refusal = fmt.Sprintf("too many WebSocket connections: at most %d at once", g.opts.MaxConnections)
+	case g.perIP[ip] >= g.opts.MaxConnectionsPerClient:
+		refusal = fmt.Sprintf("too many WebSocket connections from %s: at most %d at once per client address", ip, g.opts.MaxConnectionsPerClient)
+	default:
 		g.active.Add(1)
+		g.open++
+		g.perIP[ip]++
 	}
 	g.mu.Unlock()
 	if closed {
 		http.Error(w, `{"message":"Service Unavailable"}`, http.StatusServiceUnavailable)
 		return
 	}
-	defer g.active.Done()
+	if refusal != "" {
+		g.refused.Add(1)
+		g.log.Warn("websocket upgrade refused", "sourceIp", ip, "reason", refusal)
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Retry-After", "5")
+		w.WriteHeader(http.StatusTooManyRequests)
+		_, _ = fmt.Fprintf(w, `{"message":%q}`, refusal)
+		return
+	}
+	defer func() {
+		g.mu.Lock()
+		g.open--
+		if g.perIP[ip]--; g.perIP[ip] <= 0 {
+			delete(g.perIP, ip)
+		}
+		g.mu.Unlock()
+		g.active.Done()
+	}()
+	// A connection lives as long as the client keeps it (bounded by IdleTimeout and
+	// MaxDuration): the HTTP server's read and write timeouts do not apply to it.
+	rc := http.NewResponseController(w)
+	_ = rc.SetReadDeadline(time.Time{})
+	_ = rc.SetWriteDeadline(time.Time{})
 
 	now := time.Now()
 	c := &conn{id: apigwrequest.NewID(), ready: make(chan struct{}), connectedAt: now, userAgent: r.UserAgent(), domain: r.Host, sourceIP: apigwrequest.SourceIP(r)}

@@ -9,7 +9,10 @@ import (
 	"github.com/concertsys/services/notifications/internal/domain"
 )
 
-// MaxSubscriptionsPerConnection bounds what one client can make fan-out do.
+// MaxSubscriptionsPerConnection bounds what one client can make fan-out do (and the
+// rows it can make the store hold). API Gateway bounds only the connection (message
+// size, idle and total duration), so the service bounds subscriptions itself, on
+// AWS as in devstack; one more is answered {"type":"error","message":...}.
 const MaxSubscriptionsPerConnection = 100
 
 // Subscribe subscribes a connection to a concert or to "*".

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"time"
 
 	"github.com/concertsys/platform/httpapi"
 	"github.com/concertsys/tools/local/apigwrequest"
@@ -24,6 +25,9 @@ func (s *Stack) serveJob(w http.ResponseWriter, r *http.Request) {
 		httpapi.WriteProblem(w, r, http.StatusRequestEntityTooLarge, "payload over 1 MB")
 		return
 	}
+	// A job may run as long as a Lambda may (jobTimeout): longer than the server's
+	// WriteTimeout for ordinary requests.
+	_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(jobTimeout + time.Minute))
 	if len(bytes.TrimSpace(payload)) == 0 {
 		payload = []byte("{}")
 	}

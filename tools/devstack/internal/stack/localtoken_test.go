@@ -64,7 +64,7 @@ func TestLocalToken(t *testing.T) {
 			want               int
 		}{
 			{"loopback", "127.0.0.1:40000", "127.0.0.1:8080", http.StatusOK},
-			{"rebound dns name", "127.0.0.1:40000", "attacker.example:8080", http.StatusForbidden},
+			{"rebound dns name", "127.0.0.1:40000", "attacker.example:8080", http.StatusMisdirectedRequest}, // the Host guard
 			{"remote client", "192.0.2.7:40000", "127.0.0.1:8080", http.StatusForbidden},
 		}
 		for _, tt := range tests {

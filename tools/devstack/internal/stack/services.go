@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"path/filepath"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/apigatewaymanagementapi"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
@@ -32,6 +33,8 @@ type environment struct {
 type services struct {
 	services []service.Service
 	closers  []func() error
+	// sweepers delete expired rows, as DynamoDB's TTL does on AWS.
+	sweepers map[string]func(ctx context.Context, now time.Time) (int, error)
 }
 
 // buildServices builds every service with its local (bbolt) adapters in the data
@@ -61,6 +64,7 @@ func buildServices(ctx context.Context, env environment) (out services, err erro
 		return out, fmt.Errorf("notifications store: %w", err)
 	}
 	out.closers = append(out.closers, connections.Close)
+	out.sweepers = map[string]func(context.Context, time.Time) (int, error){"notifications-connections": connections.DeleteExpired}
 	notif, err := notifications.New(ctx, notifications.Deps{
 		Store: connections, Management: env.management, Logger: env.logger,
 	})

@@ -83,6 +83,15 @@ type Config struct {
 	Auth bool
 	// Logger defaults to slog.Default().
 	Logger *slog.Logger
+	// AllowHosts are Host names served besides loopback names and the Addr host;
+	// AllowOrigins are browser origins (scheme://host[:port]) allowed to change
+	// state and open WebSockets besides devstack's own. See guard.
+	AllowHosts   []string
+	AllowOrigins []string
+	// Pprof serves the Go profiler on /debug/pprof/ (off by default).
+	Pprof bool
+	// Limits bound what clients can hold; zero fields take the defaults.
+	Limits Limits
 }
 
 // jobTimeout is Lambda's longest: a job (a rebuild) may take that long on AWS too.
@@ -96,15 +105,20 @@ type Stack struct {
 
 	server *http.Server
 
-	events   *boltlog.Log
-	bus      *bus.Bus
-	pipe     *pipe.Pipe
-	issuer   *localauth.Issuer
-	ws       *wsgateway.Gateway
-	jobs     map[string]*lambdainvoke.Function // by function name
-	closers  []func() error                    // stores, closed last, in reverse order
-	ready    atomic.Bool
-	draining atomic.Bool
+	events    *boltlog.Log
+	bus       *bus.Bus
+	pipe      *pipe.Pipe
+	issuer    *localauth.Issuer
+	ws        *wsgateway.Gateway
+	jobs      map[string]*lambdainvoke.Function // by function name
+	closers   []func() error                    // stores, closed last, in reverse order
+	limits    Limits
+	pprof     bool
+	sweepStop context.CancelFunc
+	sweepDone chan struct{}
+	bodies    bodyWatch // bodies of tracked requests, cut off when draining
+	ready     atomic.Bool
+	draining  atomic.Bool
 	// inflight is read-locked by every client request while it runs; Close takes
 	// the write lock once to wait for them (draining turns new ones away first).
 	inflight sync.RWMutex
@@ -119,7 +133,12 @@ func Start(ctx context.Context, cfg Config) (st *Stack, err error) {
 	if cfg.Addr == "" {
 		cfg.Addr = "127.0.0.1:8080"
 	}
-	s := &Stack{log: cfg.Logger}
+	cfg.Limits = cfg.Limits.withDefaults()
+	g, err := newGuard(cfg.Addr, cfg.AllowHosts, cfg.AllowOrigins)
+	if err != nil {
+		return nil, err
+	}
+	s := &Stack{log: cfg.Logger, limits: cfg.Limits, pprof: cfg.Pprof, sweepDone: make(chan struct{})}
 	defer func() {
 		if err != nil {
 			s.closeStores()
@@ -149,6 +168,7 @@ func Start(ctx context.Context, cfg Config) (st *Stack, err error) {
 	}
 	s.closers = append(s.closers, func() error { ln.Close(); return nil })
 	s.url = "http://" + ln.Addr().String()
+	g.hosts[hostOnly(ln.Addr().String())] = true // e.g. [::] for -addr :8080: the services call s.url
 
 	s.events, err = boltlog.Open(filepath.Join(s.dataDir, EventLogFile))
 	if err != nil {
@@ -168,6 +188,7 @@ func Start(ctx context.Context, cfg Config) (st *Stack, err error) {
 		// Room for a tail reader (devstack tail, loadgen) to fall behind briefly
 		// without missing events.
 		TailBuffer: 8192,
+		MaxTails:   cfg.Limits.Tails, DeadLetterRetention: cfg.Limits.DeadLetterRetention,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("bus: %w", err)
@@ -240,7 +261,9 @@ func Start(ctx context.Context, cfg Config) (st *Stack, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("http gateway: %w", err)
 	}
-	s.ws, err = wsgateway.New(wsRoutes, wsgateway.Options{Logger: s.log.With("component", "ws")})
+	s.ws, err = wsgateway.New(wsRoutes, wsgateway.Options{
+		Logger: s.log.With("component", "ws"), MaxConnections: cfg.Limits.WebSockets, MaxConnectionsPerClient: cfg.Limits.WebSocketsPerClient,
+	})
 	if err != nil {
 		return nil, fmt.Errorf("websocket gateway: %w", err)
 	}
@@ -261,8 +284,11 @@ func Start(ctx context.Context, cfg Config) (st *Stack, err error) {
 	}
 
 	s.server = &http.Server{
-		Handler:           s.routes(api),
-		ReadHeaderTimeout: 10 * time.Second,
+		Handler:           g.wrap(s.routes(api)),
+		ReadHeaderTimeout: cfg.Limits.ReadHeaderTimeout,
+		ReadTimeout:       cfg.Limits.ReadTimeout,
+		WriteTimeout:      cfg.Limits.WriteTimeout,
+		IdleTimeout:       cfg.Limits.IdleTimeout,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 	}
 	go func() {
@@ -270,6 +296,7 @@ func Start(ctx context.Context, cfg Config) (st *Stack, err error) {
 			s.log.Error("server stopped", "err", err)
 		}
 	}()
+	s.startSweeps(svcs.sweepers)
 	s.ready.Store(true)
 	return s, nil
 }
@@ -294,7 +321,7 @@ func (s *Stack) routes(api http.Handler) http.Handler {
 		// that holds the port.
 		httpapi.WriteJSON(w, http.StatusOK, map[string]any{"status": "ok", "pid": os.Getpid()})
 	})
-	mux.Handle("GET /{$}", http.FileServerFS(board.Files))
+	mux.Handle("GET /{$}", board.Handler())
 	mux.HandleFunc("GET "+LocalTokenPath, s.serveLocalToken)
 	mux.Handle(WebSocketPath, s.external(s.ws, false)) // connections live on; Close ends them
 	events := eventsapi.NewHandler(s.bus)
@@ -303,9 +330,15 @@ func (s *Stack) routes(api http.Handler) http.Handler {
 	mgmt := http.StripPrefix(ManagementPath, s.ws.ManagementHandler())
 	mux.Handle(ManagementPath+"/", mgmt)
 	mux.HandleFunc("POST "+JobsPath+"{function}", s.serveJob)
-	// Profiles of the whole stack, for finding where local latency goes.
-	mux.HandleFunc("GET /debug/pprof/", pprof.Index)
-	mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
+	// Profiles of the whole stack, for finding where local latency goes: only with
+	// -pprof, since they reveal memory contents and cost CPU.
+	if s.pprof {
+		mux.HandleFunc("GET /debug/pprof/", pprof.Index)
+		mux.HandleFunc("GET /debug/pprof/profile", func(w http.ResponseWriter, r *http.Request) {
+			_ = http.NewResponseController(w).SetWriteDeadline(time.Time{}) // ?seconds= may exceed WriteTimeout
+			pprof.Profile(w, r)
+		})
+	}
 	mux.Handle("/", s.external(api, true))
 	return mux
 }
@@ -318,6 +351,7 @@ func (s *Stack) external(h http.Handler, track bool) http.Handler {
 		if track {
 			s.inflight.RLock()
 			defer s.inflight.RUnlock()
+			defer s.bodies.watch(w, r)()
 		}
 		if s.draining.Load() {
 			w.Header().Set("Connection", "close")
@@ -335,6 +369,8 @@ func (s *Stack) external(h http.Handler, track bool) http.Handler {
 // Close is never lost: what ctx cuts short is redelivered on the next start.
 func (s *Stack) Close(ctx context.Context) error {
 	s.draining.Store(true)
+	s.bodies.cutOff()
+	s.stopSweeps()
 	var errs []error
 	waited := make(chan struct{})
 	go func() { s.inflight.Lock(); s.inflight.Unlock(); close(waited) }()

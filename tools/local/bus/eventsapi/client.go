@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -75,13 +76,40 @@ func (c DevClient) do(ctx context.Context, method, path string, body any, dst an
 	return nil
 }
 
-// DeadLetters lists the dead letters.
+// DeadLetters lists every dead letter, page by page.
 func (c DevClient) DeadLetters(ctx context.Context) ([]bus.DeadLetter, error) {
-	var out DeadLettersResponse
-	if err := c.do(ctx, http.MethodGet, "/dead-letters", nil, &out); err != nil {
-		return nil, err
+	var all []bus.DeadLetter
+	cursor := ""
+	for {
+		page, err := c.DeadLetterPage(ctx, bus.MaxDeadLetterPage, cursor)
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, page.DeadLetters...)
+		if page.NextCursor == "" {
+			return all, nil
+		}
+		cursor = page.NextCursor
 	}
-	return out.DeadLetters, nil
+}
+
+// DeadLetterPage lists one page of up to limit dead letters (0: the server's
+// default) after cursor ("" for the first page).
+func (c DevClient) DeadLetterPage(ctx context.Context, limit int, cursor string) (DeadLettersResponse, error) {
+	q := url.Values{}
+	if limit > 0 {
+		q.Set("limit", strconv.Itoa(limit))
+	}
+	if cursor != "" {
+		q.Set("cursor", cursor)
+	}
+	path := "/dead-letters"
+	if len(q) > 0 {
+		path += "?" + q.Encode()
+	}
+	var out DeadLettersResponse
+	err := c.do(ctx, http.MethodGet, path, nil, &out)
+	return out, err
 }
 
 // Redrive redrives the given dead letters, or all of them when ids is empty.

@@ -11,6 +11,7 @@ import (
 	"mime"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/concertsys/platform/httpapi"
 	"github.com/concertsys/tools/local/bus"
@@ -22,7 +23,12 @@ import (
 // DeadLettersResponse is the body of GET .../dead-letters.
 type DeadLettersResponse struct {
 	DeadLetters []bus.DeadLetter `json:"deadLetters"`
+	// NextCursor is the cursor of the next page; absent on the last one.
+	NextCursor string `json:"nextCursor,omitempty"`
 }
+
+// DefaultDeadLetterPage is the page size of GET .../dead-letters without limit.
+const DefaultDeadLetterPage = 100
 
 // RedriveRequest is the body of POST .../dead-letters/redrive: either ids, or all.
 type RedriveRequest struct {
@@ -41,7 +47,26 @@ func (h *Handler) serveDeadLetters(w http.ResponseWriter, r *http.Request) {
 	if !allowOnly(w, r, http.MethodGet, "use GET to list dead letters") {
 		return
 	}
-	dls, err := h.bus.DeadLetters(r.Context())
+	q := r.URL.Query()
+	limit := DefaultDeadLetterPage
+	if s, ok := q["limit"]; ok {
+		n, err := strconv.Atoi(s[0])
+		if len(s) != 1 || err != nil || n < 1 || n > bus.MaxDeadLetterPage {
+			httpapi.WriteProblem(w, r, http.StatusBadRequest, fmt.Sprintf("limit must be an integer 1..%d", bus.MaxDeadLetterPage))
+			return
+		}
+		limit = n
+	}
+	cursor := q.Get("cursor")
+	if _, ok := q["cursor"]; ok && cursor == "" {
+		httpapi.WriteProblem(w, r, http.StatusBadRequest, "cursor must be a nextCursor from a previous page")
+		return
+	}
+	dls, next, err := h.bus.DeadLetterPage(r.Context(), limit, cursor)
+	if errors.Is(err, bus.ErrBadCursor) {
+		httpapi.WriteProblem(w, r, http.StatusBadRequest, err.Error())
+		return
+	}
 	if err != nil {
 		httpapi.WriteProblem(w, r, http.StatusServiceUnavailable, err.Error())
 		return
@@ -49,7 +74,7 @@ func (h *Handler) serveDeadLetters(w http.ResponseWriter, r *http.Request) {
 	if dls == nil {
 		dls = []bus.DeadLetter{}
 	}
-	httpapi.WriteJSON(w, http.StatusOK, DeadLettersResponse{DeadLetters: dls})
+	httpapi.WriteJSON(w, http.StatusOK, DeadLettersResponse{DeadLetters: dls, NextCursor: next})
 }
 
 func (h *Handler) serveRedrive(w http.ResponseWriter, r *http.Request) {
@@ -116,6 +141,11 @@ func (h *Handler) serveTail(w http.ResponseWriter, r *http.Request) {
 		limit = n
 	}
 	ch, err := h.bus.Tail(r.Context(), []byte(r.URL.Query().Get("pattern")))
+	if errors.Is(err, bus.ErrTooManyTails) {
+		w.Header().Set("Retry-After", "5")
+		httpapi.WriteProblem(w, r, http.StatusTooManyRequests, err.Error())
+		return
+	}
 	if errors.Is(err, bus.ErrClosed) {
 		httpapi.WriteProblem(w, r, http.StatusServiceUnavailable, err.Error())
 		return
@@ -125,6 +155,10 @@ func (h *Handler) serveTail(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	rc := http.NewResponseController(w)
+	// A tail streams for as long as the client wants: the server's read and write
+	// timeouts, meant for ordinary requests, do not apply to it.
+	_ = rc.SetReadDeadline(time.Time{})
+	_ = rc.SetWriteDeadline(time.Time{})
 	w.Header().Set("Content-Type", "application/x-ndjson")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(http.StatusOK)

@@ -264,3 +264,61 @@ func (s *Store) updateOwn(d app.Delivery, c app.Claim, fn func(*bolt.Bucket, []b
 		return fn(b, k, rec)
 	})
 }
+
+// sweepBatch bounds the rows one sweep transaction deletes, so a large backlog does
+// not hold the write lock for long.
+const sweepBatch = 1000
+
+// DeleteExpired deletes every row whose expiry is at or before now and returns how
+// many it deleted. It is what DynamoDB's Time to Live does on AWS: reads already
+// ignore expired rows, and a background process deletes them eventually, each row
+// by its own expiry attribute. devstack runs it periodically.
+func (s *Store) DeleteExpired(ctx context.Context, now time.Time) (int, error) {
+	isExpired := map[string]func(v []byte) bool{
+		string(bucketConnections): func(v []byte) bool {
+			var rec connectionRecord
+			return json.Unmarshal(v, &rec) == nil && !rec.ExpiresAt.IsZero() && !rec.ExpiresAt.After(now)
+		},
+		string(bucketConcertSubscribers): func(v []byte) bool { return expired(v, now) },
+		string(bucketConnectionConcerts): func(v []byte) bool { return expired(v, now) },
+		string(bucketDeliveries): func(v []byte) bool {
+			var rec deliveryRecord
+			return json.Unmarshal(v, &rec) == nil && rec.ExpiresAt != 0 && rec.ExpiresAt <= now.Unix()
+		},
+	}
+	total := 0
+	for name, exp := range isExpired {
+		for {
+			if err := ctx.Err(); err != nil {
+				return total, err
+			}
+			n := 0
+			err := s.db.Update(func(tx *bolt.Tx) error {
+				n = 0
+				b := tx.Bucket([]byte(name))
+				var keys [][]byte
+				c := b.Cursor()
+				for k, v := c.First(); k != nil && len(keys) < sweepBatch; k, v = c.Next() {
+					if exp(v) {
+						keys = append(keys, bytes.Clone(k))
+					}
+				}
+				for _, k := range keys {
+					if err := b.Delete(k); err != nil {
+						return err
+					}
+				}
+				n = len(keys)
+				return nil
+			})
+			if err != nil {
+				return total, fmt.Errorf("delete expired rows of %s: %w", name, err)
+			}
+			total += n
+			if n < sweepBatch {
+				break
+			}
+		}
+	}
+	return total, nil
+}
