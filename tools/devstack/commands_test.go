@@ -18,14 +18,15 @@ import (
 // TestSubcommands runs tail, dead-letters and rebuild-projections against a running
 // devstack, as a developer would.
 func TestSubcommands(t *testing.T) {
-	p := startDevstack(t, freeAddr(t), "-data", t.TempDir(), "-auth=off")
+	data := t.TempDir()
+	p := startDevstack(t, freeAddr(t), "-data", data, "-auth=off")
 
 	health, err := exec.Command(devstackBin, "health", "-addr", p.addr).CombinedOutput()
 	require.NoError(t, err, "devstack health: %s", health)
 	down, err := exec.Command(devstackBin, "health", "-addr", freeAddr(t)).CombinedOutput()
 	require.Error(t, err, "got success from devstack health on a closed port, want failure: %s", down)
 
-	tail := exec.Command(devstackBin, "tail", "-addr", p.addr, "-pattern", `{"source":["concerts"],"detail-type":["ConcertScheduled"]}`)
+	tail := exec.Command(devstackBin, "tail", "-addr", p.addr, "-data", data, "-pattern", `{"source":["concerts"],"detail-type":["ConcertScheduled"]}`)
 	out, err := tail.StdoutPipe()
 	require.NoError(t, err)
 	require.NoError(t, tail.Start())
@@ -69,7 +70,7 @@ func TestSubcommands(t *testing.T) {
 	}
 	require.NoError(t, tail.Process.Signal(syscall.SIGINT))
 
-	dl, err := exec.Command(devstackBin, "dead-letters", "-addr", p.addr, "list").Output()
+	dl, err := exec.Command(devstackBin, "dead-letters", "-addr", p.addr, "-data", data, "list").Output()
 	require.NoError(t, err)
 	var list struct {
 		DeadLetters []json.RawMessage `json:"deadLetters"`

@@ -61,7 +61,9 @@ func TestVerify(t *testing.T) {
 		{name: "stale date", path: "/_aws/events", creds: proj, signedAt: now.Add(-16 * time.Minute), wantErr: "expired"},
 		{name: "future date", path: "/_aws/events", creds: proj, signedAt: now.Add(16 * time.Minute), wantErr: "expired"},
 		{name: "tampered body", path: "/_aws/events", creds: proj, signedAt: now,
-			mutate: func(r *http.Request) { r.Body = io.NopCloser(strings.NewReader(strings.Replace(body, "projections", "concerts   ", 1))) }, wantErr: "signature"},
+			mutate: func(r *http.Request) {
+				r.Body = io.NopCloser(strings.NewReader(strings.Replace(body, "projections", "concerts   ", 1)))
+			}, wantErr: "signature"},
 		{name: "missing signed host", path: "/_aws/events", creds: proj, signedAt: now,
 			mutate: func(r *http.Request) {
 				r.Header.Set("Authorization", strings.Replace(r.Header.Get("Authorization"), ";host;", ";", 1))
@@ -108,7 +110,9 @@ func TestGuard(t *testing.T) {
 		_, _ = w.Write(b) // the body reaches the API intact
 	})
 	events, mgmt := g.Events(ok), g.Management(ok)
-	put := func(source string) string { return `{"Entries":[{"Source":"` + source + `","DetailType":"X","Detail":"{}"}]}` }
+	put := func(source string) string {
+		return `{"Entries":[{"Source":"` + source + `","DetailType":"X","Detail":"{}"}]}`
+	}
 	tests := []struct {
 		name      string
 		handler   http.Handler
