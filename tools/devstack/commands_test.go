@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -13,6 +14,8 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/stretchr/testify/require"
+
+	"github.com/concertsys/tools/local/localiam"
 )
 
 // TestSubcommands runs tail, dead-letters and rebuild-projections against a running
@@ -130,6 +133,39 @@ func TestReadyLineSaysWhereToGo(t *testing.T) {
 			for _, w := range tt.notWant {
 				require.NotContains(t, line, w, "got ready line %q", line)
 			}
+		})
+	}
+}
+
+// TestCredentialsCommand: devstack credentials prints the data directory's keys as
+// environment assignments, the developer's unless -service names a service.
+func TestCredentialsCommand(t *testing.T) {
+	data := t.TempDir()
+	tests := []struct {
+		name      string
+		args      []string
+		principal string
+		wantErr   bool
+	}{
+		{name: "developer by default", args: nil, principal: localiam.Developer},
+		{name: "a service", args: []string{"-service", "projections"}, principal: localiam.Projections},
+		{name: "notifications", args: []string{"-service", "notifications"}, principal: localiam.Notifications},
+		{name: "unknown service", args: []string{"-service", "nobody"}, wantErr: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			out, err := exec.Command(devstackBin, append([]string{"credentials", "-data", data}, tt.args...)...).Output()
+			if tt.wantErr {
+				require.Error(t, err, "got %q, want an error", out)
+				return
+			}
+			require.NoError(t, err)
+			store, err := localiam.Load(filepath.Join(data, localiam.CredentialsFile))
+			require.NoError(t, err)
+			c, err := store.Credentials(tt.principal)
+			require.NoError(t, err)
+			want := "AWS_ACCESS_KEY_ID=" + c.AccessKeyID + "\nAWS_SECRET_ACCESS_KEY=" + c.SecretAccessKey + "\n"
+			require.Equal(t, want, string(out), "got %q, want %q", out, want)
 		})
 	}
 }
