@@ -19,6 +19,8 @@ import (
 	"path/filepath"
 	"slices"
 	"sync"
+
+	"github.com/concertsys/tools/local/internal/atomicfile"
 )
 
 // Principals devstack issues keys to.
@@ -133,28 +135,8 @@ func (s *Store) WriteFile(path string) error {
 	if err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".iam-*")
-	if err != nil {
-		return fmt.Errorf("localiam: %w", err)
-	}
-	defer os.Remove(tmp.Name())
-	if err := tmp.Chmod(0o600); err != nil {
-		tmp.Close()
-		return fmt.Errorf("localiam: %w", err)
-	}
-	if _, err := tmp.Write(append(b, '\n')); err != nil {
-		tmp.Close()
-		return fmt.Errorf("localiam: %w", err)
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return fmt.Errorf("localiam: %w", err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("localiam: %w", err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("localiam: %w", err)
+	if err := atomicfile.Write(path, append(b, '\n'), 0o600); err != nil {
+		return fmt.Errorf("localiam: write %s: %w", path, err)
 	}
 	return nil
 }
