@@ -3,6 +3,7 @@ package localiam
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -48,6 +49,9 @@ func (g Guard) now() time.Time {
 	return time.Now()
 }
 
+// errTooLarge is a body the guard will not read whole to hash.
+var errTooLarge = fmt.Errorf("request body exceeds %d bytes", maxSignedBody)
+
 // authenticate reads the body (restoring it for next) and verifies the signature.
 func (g Guard) authenticate(r *http.Request) (Credentials, []byte, error) {
 	body, err := io.ReadAll(io.LimitReader(r.Body, maxSignedBody+1))
@@ -55,7 +59,7 @@ func (g Guard) authenticate(r *http.Request) (Credentials, []byte, error) {
 		return Credentials{}, nil, fmt.Errorf("read body: %w", err)
 	}
 	if len(body) > maxSignedBody {
-		return Credentials{}, nil, fmt.Errorf("request body exceeds %d bytes", maxSignedBody)
+		return Credentials{}, nil, errTooLarge
 	}
 	r.Body = io.NopCloser(bytes.NewReader(body))
 	c, err := g.Store.Verify(r, body, g.now())
@@ -138,10 +142,14 @@ func (g Guard) Management(next http.Handler) http.Handler {
 			err = fmt.Errorf("principal %s is not authorized to perform execute-api:ManageConnections", c.Principal)
 		}
 		if err != nil {
+			status, typ := http.StatusForbidden, "AccessDeniedException"
+			if errors.Is(err, errTooLarge) {
+				status, typ = http.StatusRequestEntityTooLarge, "PayloadTooLargeException"
+			}
 			body, _ := json.Marshal(map[string]string{"message": err.Error()})
 			w.Header().Set("Content-Type", "application/json")
-			w.Header().Set("X-Amzn-ErrorType", "AccessDeniedException")
-			w.WriteHeader(http.StatusForbidden)
+			w.Header().Set("X-Amzn-ErrorType", typ)
+			w.WriteHeader(status)
 			_, _ = w.Write(body)
 			return
 		}
@@ -160,16 +168,22 @@ func devEndpoint(path string) bool {
 }
 
 func writeEventsDenied(w http.ResponseWriter, err error) {
-	const typ = "AccessDeniedException"
+	status, typ := http.StatusBadRequest, "AccessDeniedException"
+	if errors.Is(err, errTooLarge) {
+		status, typ = http.StatusRequestEntityTooLarge, "ValidationException"
+	}
 	body, _ := json.Marshal(map[string]string{"__type": typ, "message": err.Error()})
 	w.Header().Set("Content-Type", "application/x-amz-json-1.1")
 	w.Header().Set("X-Amzn-ErrorType", typ)
-	w.WriteHeader(http.StatusBadRequest)
+	w.WriteHeader(status)
 	_, _ = w.Write(body)
 }
 
 func writeProblem(w http.ResponseWriter, err error) {
 	status := http.StatusForbidden
+	if errors.Is(err, errTooLarge) {
+		status = http.StatusRequestEntityTooLarge
+	}
 	body, _ := json.Marshal(map[string]any{
 		"type": "about:blank", "title": http.StatusText(status), "status": status,
 		"detail": "sign with the developer credentials (devstack credentials): " + err.Error(),

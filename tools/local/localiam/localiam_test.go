@@ -144,6 +144,7 @@ func TestGuard(t *testing.T) {
 		{name: "notifications posts to a connection", handler: mgmt, path: "/_aws/ws/@connections/abc%3D", body: `hi`, principal: localiam.Notifications, wantCode: 200},
 		{name: "developer deletes a connection", handler: mgmt, method: http.MethodDelete, path: "/_aws/ws/@connections/abc", principal: localiam.Developer, wantCode: 200},
 		{name: "projections may not manage connections", handler: mgmt, path: "/_aws/ws/@connections/abc", body: `hi`, principal: localiam.Projections, wantCode: 403, wantType: "AccessDeniedException"},
+		{name: "oversized body", handler: events, path: "/_aws/events", target: "AWSEvents.PutEvents", body: strings.Repeat(" ", 8<<20+1), principal: localiam.Developer, wantCode: 413, wantType: "ValidationException"},
 		{name: "unsigned management call", handler: mgmt, method: http.MethodGet, path: "/_aws/ws/@connections/abc", wantCode: 403, wantType: "AccessDeniedException"},
 	}
 	for _, tt := range tests {
@@ -178,7 +179,7 @@ func TestGuard(t *testing.T) {
 			if tt.wantCode == 200 {
 				require.Equal(t, tt.body, rec.Body.String(), "got body %q passed on, want %q", rec.Body, tt.body)
 			}
-			if tt.wantType != "" && tt.handler != nil && strings.HasPrefix(tt.path, "/_aws/events") {
+			if tt.wantType == "AccessDeniedException" && strings.HasPrefix(tt.path, "/_aws/events") {
 				require.Contains(t, rec.Body.String(), `"__type":"AccessDeniedException"`)
 			}
 		})
