@@ -10,15 +10,19 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+
 	"github.com/concertsys/tools/devstack/internal/stack"
 	"github.com/concertsys/tools/local/bus"
 	"github.com/concertsys/tools/local/bus/eventsapi"
 	"github.com/concertsys/tools/local/localauth"
+	"github.com/concertsys/tools/local/localiam"
 )
 
 // cmdToken prints an organizer JWT signed with the data directory's key, the one a
@@ -50,18 +54,74 @@ func cmdToken(args []string, stdout io.Writer) error {
 	return err
 }
 
+// cmdCredentials prints the /_aws keys of a principal as environment assignments:
+// the developer's (full access) by default, a service's with -service.
+func cmdCredentials(args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("devstack credentials", flag.ContinueOnError)
+	data := fs.String("data", defaultData, "data directory of the devstack the keys are for")
+	file := fs.String("credentials-file", "", "read the keys from this file (written by devstack -credentials-file) instead of -data")
+	svc := fs.String("service", "", "print this service's keys (concerts, projections, notifications) instead of the developer's")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	store, err := loadIAM(*data, *file, true)
+	if err != nil {
+		return err
+	}
+	principal := localiam.Developer
+	if *svc != "" {
+		principal = *svc
+	}
+	if principal == localiam.Developer && *svc != "" {
+		return fmt.Errorf("-service %q: want concerts, projections or notifications", *svc)
+	}
+	c, err := store.Credentials(principal)
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(stdout, "AWS_ACCESS_KEY_ID=%s\nAWS_SECRET_ACCESS_KEY=%s\n", c.AccessKeyID, c.SecretAccessKey)
+	return err
+}
+
+// loadIAM reads the keys from file, else from the data directory (issuing them
+// there first when create is set, as devstack itself would).
+func loadIAM(data, file string, create bool) (*localiam.Store, error) {
+	switch {
+	case file != "":
+		return localiam.Load(file)
+	case create:
+		return localiam.LoadOrCreate(data)
+	}
+	s, err := localiam.Load(filepath.Join(data, localiam.CredentialsFile))
+	if err != nil {
+		return nil, fmt.Errorf("%w (pass the -data of the running devstack, or -credentials-file for one started with it)", err)
+	}
+	return s, nil
+}
+
+// credentialFlags adds -data and -credentials-file to a client subcommand.
+func credentialFlags(fs *flag.FlagSet) (data, file *string) {
+	return fs.String("data", defaultData, "data directory of the running devstack, for its developer keys"),
+		fs.String("credentials-file", "", "read the developer keys from this file (devstack -credentials-file) instead of -data")
+}
+
 // cmdTail prints every bus event matching the pattern, one JSON object a line, until
 // interrupted.
 func cmdTail(args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("devstack tail", flag.ContinueOnError)
 	addr := fs.String("addr", defaultAddr, "address of the running devstack")
+	data, file := credentialFlags(fs)
 	pattern := fs.String("pattern", "", `EventBridge event pattern, e.g. {"source":["concerts"]} (default: every event)`)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	err := eventsClient(*addr).Tail(ctx, *pattern, func(ev events.EventBridgeEvent) error {
+	client, err := eventsClient(*addr, *data, *file)
+	if err != nil {
+		return err
+	}
+	err = client.Tail(ctx, *pattern, func(ev events.EventBridgeEvent) error {
 		line, err := json.Marshal(ev)
 		if err != nil {
 			return err
@@ -81,8 +141,9 @@ func cmdDeadLetters(args []string, stdout io.Writer) error {
 	addr := fs.String("addr", defaultAddr, "address of the running devstack")
 	limit := fs.Int("limit", 0, "list: one page of at most this many (prints nextCursor); 0 lists all")
 	cursor := fs.String("cursor", "", "list: the page after this nextCursor")
+	data, file := credentialFlags(fs)
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: devstack dead-letters [-addr A] [list [-limit N] [-cursor C] | redrive [ID...]]")
+		fmt.Fprintln(fs.Output(), "usage: devstack dead-letters [-addr A] [-data DIR | -credentials-file FILE] [list [-limit N] [-cursor C] | redrive [ID...]]")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -92,17 +153,26 @@ func cmdDeadLetters(args []string, stdout io.Writer) error {
 	if fs.NArg() > 0 {
 		action = fs.Arg(0)
 	}
-	ctx := context.Background()
-	switch action {
-	case "list":
+	if action != "list" && action != "redrive" {
+		return fmt.Errorf("dead-letters: unknown action %q, want list or redrive", action)
+	}
+	if action == "list" && fs.NArg() > 0 {
 		if err := fs.Parse(fs.Args()[1:]); err != nil { // flags may follow list too
 			return err
 		}
 		if fs.NArg() > 0 {
 			return fmt.Errorf("dead-letters list: unexpected argument %q", fs.Arg(0))
 		}
+	}
+	client, err := eventsClient(*addr, *data, *file)
+	if err != nil {
+		return err
+	}
+	ctx := context.Background()
+	switch action {
+	case "list":
 		if *limit > 0 || *cursor != "" {
-			page, err := eventsClient(*addr).DeadLetterPage(ctx, *limit, *cursor)
+			page, err := client.DeadLetterPage(ctx, *limit, *cursor)
 			if err != nil {
 				return err
 			}
@@ -111,19 +181,19 @@ func cmdDeadLetters(args []string, stdout io.Writer) error {
 			}
 			return printJSON(stdout, page)
 		}
-		dls, err := eventsClient(*addr).DeadLetters(ctx)
+		dls, err := client.DeadLetters(ctx)
 		if err != nil {
 			return err
 		}
 		return printJSON(stdout, eventsapi.DeadLettersResponse{DeadLetters: dls})
 	case "redrive":
-		n, err := eventsClient(*addr).Redrive(ctx, fs.Args()[1:]...) // no ids: every dead letter
+		n, err := client.Redrive(ctx, fs.Args()[1:]...) // no ids: every dead letter
 		if err != nil {
 			return err
 		}
 		return printJSON(stdout, eventsapi.RedriveResponse{Redriven: n})
 	}
-	return fmt.Errorf("dead-letters: unknown action %q, want list or redrive", action)
+	return nil // unreachable: the action was checked above
 }
 
 // cmdRebuild rebuilds the projections' read model from the event log.
@@ -176,9 +246,22 @@ func call(method, u string, body []byte, stdout io.Writer) error {
 	return err
 }
 
-// eventsClient calls the bus's developer endpoints of the devstack at addr.
-func eventsClient(addr string) eventsapi.DevClient {
-	return eventsapi.DevClient{BaseURL: baseURL(addr) + stack.EventsAPIPath}
+// eventsClient calls the bus's developer endpoints of the devstack at addr, signed
+// with the developer keys from file or the data directory.
+func eventsClient(addr, data, file string) (eventsapi.DevClient, error) {
+	store, err := loadIAM(data, file, false)
+	if err != nil {
+		return eventsapi.DevClient{}, err
+	}
+	c, err := store.Credentials(localiam.Developer)
+	if err != nil {
+		return eventsapi.DevClient{}, err
+	}
+	return eventsapi.DevClient{
+		BaseURL:     baseURL(addr) + stack.EventsAPIPath,
+		Credentials: credentials.NewStaticCredentialsProvider(c.AccessKeyID, c.SecretAccessKey, ""),
+		Region:      stack.Region,
+	}, nil
 }
 
 func printJSON(stdout io.Writer, v any) error {

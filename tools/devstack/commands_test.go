@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -13,19 +14,22 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/stretchr/testify/require"
+
+	"github.com/concertsys/tools/local/localiam"
 )
 
 // TestSubcommands runs tail, dead-letters and rebuild-projections against a running
 // devstack, as a developer would.
 func TestSubcommands(t *testing.T) {
-	p := startDevstack(t, freeAddr(t), "-data", t.TempDir(), "-auth=off")
+	data := t.TempDir()
+	p := startDevstack(t, freeAddr(t), "-data", data, "-auth=off")
 
 	health, err := exec.Command(devstackBin, "health", "-addr", p.addr).CombinedOutput()
 	require.NoError(t, err, "devstack health: %s", health)
 	down, err := exec.Command(devstackBin, "health", "-addr", freeAddr(t)).CombinedOutput()
 	require.Error(t, err, "got success from devstack health on a closed port, want failure: %s", down)
 
-	tail := exec.Command(devstackBin, "tail", "-addr", p.addr, "-pattern", `{"source":["concerts"],"detail-type":["ConcertScheduled"]}`)
+	tail := exec.Command(devstackBin, "tail", "-addr", p.addr, "-data", data, "-pattern", `{"source":["concerts"],"detail-type":["ConcertScheduled"]}`)
 	out, err := tail.StdoutPipe()
 	require.NoError(t, err)
 	require.NoError(t, tail.Start())
@@ -69,17 +73,17 @@ func TestSubcommands(t *testing.T) {
 	}
 	require.NoError(t, tail.Process.Signal(syscall.SIGINT))
 
-	dl, err := exec.Command(devstackBin, "dead-letters", "-addr", p.addr, "list").Output()
+	dl, err := exec.Command(devstackBin, "dead-letters", "-addr", p.addr, "-data", data, "list").Output()
 	require.NoError(t, err)
 	var list struct {
 		DeadLetters []json.RawMessage `json:"deadLetters"`
 	}
 	require.NoError(t, json.Unmarshal(dl, &list), "dead-letters list printed %s", dl)
 	require.Empty(t, list.DeadLetters)
-	page, err := exec.Command(devstackBin, "dead-letters", "-addr", p.addr, "list", "-limit", "5").Output()
+	page, err := exec.Command(devstackBin, "dead-letters", "-addr", p.addr, "-data", data, "list", "-limit", "5").Output()
 	require.NoError(t, err)
 	require.JSONEq(t, `{"deadLetters":[]}`, string(page), "got %s for an empty first page, want no nextCursor", page)
-	bad, err := exec.Command(devstackBin, "dead-letters", "-addr", p.addr, "list", "-cursor", "%%%%x").CombinedOutput()
+	bad, err := exec.Command(devstackBin, "dead-letters", "-addr", p.addr, "-data", data, "list", "-cursor", "%%%%x").CombinedOutput()
 	require.Error(t, err, "got success for a cursor that does not parse, want failure: %s", bad)
 	require.Contains(t, string(bad), "400", "got %s, want the 400 named", bad)
 
@@ -135,6 +139,39 @@ func TestReadyLineSaysWhereToGo(t *testing.T) {
 			for _, w := range tt.notWant {
 				require.NotContains(t, line, w, "got ready line %q", line)
 			}
+		})
+	}
+}
+
+// TestCredentialsCommand: devstack credentials prints the data directory's keys as
+// environment assignments, the developer's unless -service names a service.
+func TestCredentialsCommand(t *testing.T) {
+	data := t.TempDir()
+	tests := []struct {
+		name      string
+		args      []string
+		principal string
+		wantErr   bool
+	}{
+		{name: "developer by default", args: nil, principal: localiam.Developer},
+		{name: "a service", args: []string{"-service", "projections"}, principal: localiam.Projections},
+		{name: "notifications", args: []string{"-service", "notifications"}, principal: localiam.Notifications},
+		{name: "unknown service", args: []string{"-service", "nobody"}, wantErr: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			out, err := exec.Command(devstackBin, append([]string{"credentials", "-data", data}, tt.args...)...).Output()
+			if tt.wantErr {
+				require.Error(t, err, "got %q, want an error", out)
+				return
+			}
+			require.NoError(t, err)
+			store, err := localiam.Load(filepath.Join(data, localiam.CredentialsFile))
+			require.NoError(t, err)
+			c, err := store.Credentials(tt.principal)
+			require.NoError(t, err)
+			want := "AWS_ACCESS_KEY_ID=" + c.AccessKeyID + "\nAWS_SECRET_ACCESS_KEY=" + c.SecretAccessKey + "\n"
+			require.Equal(t, want, string(out), "got %q, want %q", out, want)
 		})
 	}
 }

@@ -47,6 +47,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 		switch args[0] {
 		case "token":
 			return cmdToken(args[1:], stdout)
+		case "credentials":
+			return cmdCredentials(args[1:], stdout)
 		case "tail":
 			return cmdTail(args[1:], stdout)
 		case "dead-letters":
@@ -69,6 +71,7 @@ func serve(args []string, stderr io.Writer) error {
 	fs.Var(&auth, "auth", "on: organizer routes need a JWT (see devstack token); -auth=off: no authentication")
 	logFormat := fs.String("log", "text", "log format: text or json")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
+	credsFile := fs.String("credentials-file", "", "also write the issued /_aws keys to this file (0600); how clients find an -in-memory devstack's keys")
 	drain := fs.Duration("drain-timeout", 10*time.Second, "how long shutdown waits for the pipe and bus deliveries")
 	var allowHosts, allowOrigins listFlag
 	fs.Var(&allowHosts, "allow-host", "also serve this Host name besides loopback names (repeatable or comma-separated), e.g. localhost in a container")
@@ -85,8 +88,9 @@ func serve(args []string, stderr io.Writer) error {
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), `usage: devstack [flags]                 run the whole system on -addr
        devstack token [-data DIR]        print an organizer JWT for that data directory
-       devstack tail [-addr A] [-pattern JSON]
-       devstack dead-letters [-addr A] [list | redrive [ID...]]
+       devstack credentials [-data DIR] [-service NAME]   print AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY
+       devstack tail [-addr A] [-data DIR] [-pattern JSON]
+       devstack dead-letters [-addr A] [-data DIR] [list | redrive [ID...]]
        devstack rebuild-projections [-addr A]
 
 flags:
@@ -97,7 +101,7 @@ flags:
 		return err
 	}
 	if fs.NArg() > 0 {
-		return fmt.Errorf("unknown argument %q (subcommands: token, tail, dead-letters, rebuild-projections)", fs.Arg(0))
+		return fmt.Errorf("unknown argument %q (subcommands: token, credentials, tail, dead-letters, rebuild-projections)", fs.Arg(0))
 	}
 	authOn := bool(auth)
 	for name, v := range map[string]int{"-max-tails": lim.Tails, "-max-ws": lim.WebSockets, "-max-ws-per-client": lim.WebSocketsPerClient} {
@@ -136,6 +140,8 @@ flags:
 		Auth:       authOn,
 		Logger:     logger,
 		AllowHosts: allowHosts, AllowOrigins: allowOrigins, Pprof: *pprofOn, Limits: lim,
+
+		CredentialsFile: *credsFile,
 	})
 	if err != nil {
 		return err

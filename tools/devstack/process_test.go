@@ -19,7 +19,10 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/concertsys/tools/internal/devstackproc"
+	"github.com/concertsys/tools/local/localiam"
 	"github.com/stretchr/testify/require"
 )
 
@@ -53,6 +56,7 @@ type proc struct {
 	logs *syncBuffer
 	done chan struct{}
 	err  error
+	data string // the -data directory, where the /_aws keys are
 }
 
 type syncBuffer struct {
@@ -83,6 +87,11 @@ func freeAddr(t *testing.T) string {
 func startDevstack(t *testing.T, addr string, args ...string) *proc {
 	t.Helper()
 	p := &proc{t: t, addr: addr, url: "http://" + addr, logs: &syncBuffer{}, done: make(chan struct{})}
+	for i, a := range args {
+		if a == "-data" && i+1 < len(args) {
+			p.data = args[i+1]
+		}
+	}
 	p.cmd = exec.Command(devstackBin, append([]string{"-addr", addr, "-log-level", "warn"}, args...)...)
 	p.cmd.Stdout, p.cmd.Stderr = p.logs, p.logs
 	require.NoError(t, p.cmd.Start())
@@ -187,15 +196,30 @@ type tail struct {
 	cancel context.CancelFunc
 }
 
-func startTail(t *testing.T, base, pattern string) *tail {
+// signAs signs req (without a body) with principal's /_aws keys from p's data
+// directory, as devstack requires of every /_aws caller.
+func (p *proc) signAs(t *testing.T, req *http.Request, principal string) {
+	t.Helper()
+	require.NotEmpty(t, p.data, "devstack started without -data: no keys to sign with")
+	store, err := localiam.Load(filepath.Join(p.data, localiam.CredentialsFile))
+	require.NoError(t, err)
+	c, err := store.Credentials(principal)
+	require.NoError(t, err)
+	const emptyHash = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+	require.NoError(t, v4.NewSigner().SignHTTP(req.Context(), aws.Credentials{AccessKeyID: c.AccessKeyID, SecretAccessKey: c.SecretAccessKey},
+		req, emptyHash, "events", "us-east-1", time.Now()))
+}
+
+func startTail(t *testing.T, p *proc, pattern string) *tail {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	u := base + "/_aws/events/tail"
+	u := p.url + "/_aws/events/tail"
 	if pattern != "" {
 		u += "?pattern=" + url.QueryEscape(pattern)
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	require.NoError(t, err)
+	p.signAs(t, req, localiam.Developer)
 	resp, err := http.DefaultClient.Do(req)
 	require.NoError(t, err)
 	require.Equal(t, http.StatusOK, resp.StatusCode)

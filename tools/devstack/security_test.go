@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	"github.com/concertsys/tools/local/localiam"
 	"github.com/stretchr/testify/require"
 )
 
@@ -139,26 +140,33 @@ func TestPprofOnlyWithFlag(t *testing.T) {
 // TestBounds: tails and WebSocket connections are capped with clear answers, and a
 // request that stalls mid-body is cut off without stalling shutdown.
 func TestBounds(t *testing.T) {
-	p := startDevstack(t, freeAddr(t), "-in-memory", "-auth=off", "-max-tails", "2", "-max-ws", "3", "-max-ws-per-client", "2", "-read-timeout", "1s")
+	p := startDevstack(t, freeAddr(t), "-data", t.TempDir(), "-auth=off", "-max-tails", "2", "-max-ws", "3", "-max-ws-per-client", "2", "-read-timeout", "1s")
 
 	t.Run("tails", func(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
 		for i := range 2 {
 			req, _ := http.NewRequestWithContext(ctx, "GET", p.url+"/_aws/events/tail", nil)
+			p.signAs(t, req, localiam.Developer)
 			resp, err := http.DefaultClient.Do(req)
 			require.NoError(t, err)
 			defer resp.Body.Close()
 			require.Equal(t, http.StatusOK, resp.StatusCode, "tail %d: got %d, want 200", i, resp.StatusCode)
 		}
-		res := do(t, "GET", p.url+"/_aws/events/tail", "")
-		require.Equal(t, http.StatusTooManyRequests, res.status, "got %d %s, want 429", res.status, res.body)
-		require.Contains(t, string(res.body), "at most 2", "got %s", res.body)
+		req, _ := http.NewRequest("GET", p.url+"/_aws/events/tail", nil)
+		p.signAs(t, req, localiam.Developer)
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		require.Equal(t, http.StatusTooManyRequests, resp.StatusCode, "got %d %s, want 429", resp.StatusCode, body)
+		require.Contains(t, string(body), "at most 2", "got %s", body)
 		cancel()
 		require.Eventually(t, func() bool {
 			ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 			defer cancel()
 			req, _ := http.NewRequestWithContext(ctx, "GET", p.url+"/_aws/events/tail", nil)
+			p.signAs(t, req, localiam.Developer)
 			resp, err := http.DefaultClient.Do(req)
 			if err != nil {
 				return false

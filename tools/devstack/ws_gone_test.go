@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/concertsys/tools/local/localiam"
 )
 
 // How these tests observe the notifications store from outside the process: devstack
@@ -91,11 +93,16 @@ func waitFanOut(t *testing.T, p *proc, concertID string, version int64) fanOutSt
 // connectionStatus is the management API's GET /@connections/{id} status.
 func connectionStatus(t *testing.T, p *proc, id string) int {
 	t.Helper()
-	res := do(t, http.MethodGet, p.url+"/_aws/ws/@connections/"+id, "")
-	if res.status == http.StatusGone {
-		require.Equal(t, "GoneException", res.header.Get("X-Amzn-ErrorType"))
+	req, err := http.NewRequest(http.MethodGet, p.url+"/_aws/ws/@connections/"+id, nil)
+	require.NoError(t, err)
+	p.signAs(t, req, localiam.Notifications)
+	res, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer res.Body.Close()
+	if res.StatusCode == http.StatusGone {
+		require.Equal(t, "GoneException", res.Header.Get("X-Amzn-ErrorType"))
 	}
-	return res.status
+	return res.StatusCode
 }
 
 func sellOne(t *testing.T, p *proc, id string) int64 {

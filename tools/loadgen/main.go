@@ -35,8 +35,11 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/coder/websocket"
 	"github.com/concertsys/tools/internal/devstackproc"
+	"github.com/concertsys/tools/local/localiam"
 )
 
 type config struct {
@@ -50,6 +53,7 @@ type config struct {
 	readSample  float64
 	settle      time.Duration
 	out         string
+	credsFile   string
 }
 
 func main() {
@@ -63,6 +67,7 @@ func main() {
 	flag.IntVar(&cfg.concerts, "concerts", 64, "concerts the writes are spread over")
 	flag.Float64Var(&cfg.readSample, "read-sample", 0.1, "fraction of writes whose read-model visibility is polled")
 	flag.DurationVar(&cfg.settle, "settle", 15*time.Second, "how long to wait for outstanding events after the last write")
+	flag.StringVar(&cfg.credsFile, "credentials-file", "", "with -addr: the devstack's /_aws keys file for the signed bus tail (default: the -data directory's, else .devstack's)")
 	flag.StringVar(&cfg.out, "out", "", "also write the results as JSON to this file")
 	flag.Parse()
 	if err := run(context.Background(), cfg); err != nil {
@@ -83,6 +88,7 @@ func run(ctx context.Context, cfg config) error {
 		}
 		defer proc.stop()
 		base = proc.url
+		cfg.credsFile = filepath.Join(proc.tmp, "keys.json")
 	} else if !strings.HasPrefix(base, "http") {
 		base = "http://" + base
 	}
@@ -93,7 +99,11 @@ func run(ctx context.Context, cfg config) error {
 	tailCtx, stopTail := context.WithCancel(ctx)
 	defer stopTail()
 	tailReady := make(chan error, 1)
-	go obs.tailBus(tailCtx, client, base, tailReady)
+	creds, err := developerKeys(cfg)
+	if err != nil {
+		return err
+	}
+	go obs.tailBus(tailCtx, client, base, creds, tailReady)
 	if err := <-tailReady; err != nil {
 		return err
 	}
@@ -170,7 +180,7 @@ func startDevstack(ctx context.Context, cfg config) (*devstackProc, error) {
 	if err != nil {
 		return nil, err
 	}
-	args := []string{"-addr", addr, "-auth=off", "-log-level", "warn"}
+	args := []string{"-addr", addr, "-auth=off", "-log-level", "warn", "-credentials-file", filepath.Join(tmp, "keys.json")}
 	if cfg.dataDir != "" {
 		args = append(args, "-data", cfg.dataDir)
 	} else {
@@ -239,9 +249,35 @@ func newObserver() *observer {
 	return &observer{bus: map[key]time.Time{}, ws: map[string][]sighting{}}
 }
 
-func (o *observer) tailBus(ctx context.Context, client *http.Client, base string, ready chan<- error) {
+// developerKeys reads the devstack's developer principal, which the bus tail needs.
+func developerKeys(cfg config) (aws.Credentials, error) {
+	path := cfg.credsFile
+	if path == "" {
+		dir := cfg.dataDir
+		if dir == "" {
+			dir = ".devstack"
+		}
+		path = filepath.Join(dir, localiam.CredentialsFile)
+	}
+	store, err := localiam.Load(path)
+	if err != nil {
+		return aws.Credentials{}, fmt.Errorf("%w (pass -credentials-file or -data of the running devstack)", err)
+	}
+	c, err := store.Credentials(localiam.Developer)
+	if err != nil {
+		return aws.Credentials{}, err
+	}
+	return aws.Credentials{AccessKeyID: c.AccessKeyID, SecretAccessKey: c.SecretAccessKey}, nil
+}
+
+func (o *observer) tailBus(ctx context.Context, client *http.Client, base string, creds aws.Credentials, ready chan<- error) {
 	pattern := url.QueryEscape(`{"source":["concerts"]}`)
 	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, base+"/_aws/events/tail?pattern="+pattern, nil)
+	const emptyPayload = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855" // SHA-256 of nothing
+	if err := v4.NewSigner().SignHTTP(ctx, creds, req, emptyPayload, "events", "us-east-1", time.Now()); err != nil {
+		ready <- fmt.Errorf("tail: sign: %w", err)
+		return
+	}
 	c := *client
 	c.Timeout = 0 // a stream
 	resp, err := c.Do(req)

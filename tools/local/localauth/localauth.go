@@ -24,6 +24,8 @@ import (
 
 	"github.com/concertsys/platform/service"
 	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/concertsys/tools/local/internal/atomicfile"
 )
 
 const (
@@ -91,27 +93,7 @@ func LoadOrCreate(dir string) (*Issuer, error) {
 		return nil, fmt.Errorf("create key dir %s: %w", dir, err)
 	}
 	// Write then rename so a crash never leaves a truncated key behind.
-	tmp, err := os.CreateTemp(dir, KeyFile+".tmp*")
-	if err != nil {
-		return nil, fmt.Errorf("create signing key: %w", err)
-	}
-	defer os.Remove(tmp.Name())
-	if err := tmp.Chmod(0o600); err != nil {
-		tmp.Close()
-		return nil, fmt.Errorf("chmod signing key: %w", err)
-	}
-	if err := pem.Encode(tmp, &pem.Block{Type: "PRIVATE KEY", Bytes: der}); err != nil {
-		tmp.Close()
-		return nil, fmt.Errorf("write signing key: %w", err)
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return nil, fmt.Errorf("sync signing key: %w", err)
-	}
-	if err := tmp.Close(); err != nil {
-		return nil, fmt.Errorf("close signing key: %w", err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
+	if err := atomicfile.Write(path, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600); err != nil {
 		return nil, fmt.Errorf("install signing key %s: %w", path, err)
 	}
 	return iss, nil

@@ -5,10 +5,11 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
+
+	"github.com/concertsys/tools/local/internal/atomicfile"
 )
 
 // Checkpoint stores the last feed position whose events are on the bus.
@@ -50,33 +51,8 @@ func (c *FileCheckpoint) Load() (uint64, error) {
 
 // Save replaces the position durably.
 func (c *FileCheckpoint) Save(position uint64) error {
-	dir := filepath.Dir(c.path)
-	tmp, err := os.CreateTemp(dir, filepath.Base(c.path)+".*.tmp")
-	if err != nil {
+	if err := atomicfile.Write(c.path, []byte(strconv.FormatUint(position, 10)+"\n"), 0o600); err != nil {
 		return fmt.Errorf("save checkpoint: %w", err)
-	}
-	defer os.Remove(tmp.Name()) // no-op after the rename
-	if _, err := tmp.WriteString(strconv.FormatUint(position, 10) + "\n"); err != nil {
-		tmp.Close()
-		return fmt.Errorf("save checkpoint: %w", err)
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return fmt.Errorf("save checkpoint: %w", err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("save checkpoint: %w", err)
-	}
-	if err := os.Rename(tmp.Name(), c.path); err != nil {
-		return fmt.Errorf("save checkpoint: %w", err)
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("save checkpoint: %w", err)
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("save checkpoint: sync dir: %w", err)
 	}
 	return nil
 }

@@ -23,6 +23,7 @@ import (
 	"github.com/concertsys/services/projections/viewevents"
 	"github.com/concertsys/tools/local/bus"
 	"github.com/concertsys/tools/local/bus/eventsapi"
+	"github.com/concertsys/tools/local/localiam"
 )
 
 // BusName is the bus the harness serves.
@@ -58,7 +59,13 @@ func Start(t testing.TB) *Bus {
 			rec.raw = append(rec.raw, ev.Detail)
 			return nil
 		}))
-	h := eventsapi.NewHandler(b)
+	// Behind devstack's IAM emulation: the client signs as the projections service,
+	// which may put only its own source.
+	iam, err := localiam.NewMemory()
+	require.NoError(t, err)
+	keys, err := iam.Credentials(localiam.Projections)
+	require.NoError(t, err)
+	h := localiam.Guard{Store: iam}.Events(eventsapi.NewHandler(b))
 	mux := http.NewServeMux()
 	mux.Handle("/_aws/events", h)
 	mux.Handle("/_aws/events/", h)
@@ -68,7 +75,7 @@ func Start(t testing.TB) *Bus {
 	rec.Client = eventbridge.New(eventbridge.Options{
 		Region:       "us-east-1",
 		BaseEndpoint: aws.String(srv.URL + "/_aws/events"),
-		Credentials:  credentials.NewStaticCredentialsProvider("local", "local", ""),
+		Credentials:  credentials.NewStaticCredentialsProvider(keys.AccessKeyID, keys.SecretAccessKey, ""),
 	})
 	return rec
 }

@@ -21,7 +21,6 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/apigatewaymanagementapi"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 
@@ -35,6 +34,7 @@ import (
 	"github.com/concertsys/tools/local/httpgateway"
 	"github.com/concertsys/tools/local/lambdainvoke"
 	"github.com/concertsys/tools/local/localauth"
+	"github.com/concertsys/tools/local/localiam"
 	"github.com/concertsys/tools/local/pipe"
 	"github.com/concertsys/tools/local/wsgateway"
 )
@@ -92,6 +92,11 @@ type Config struct {
 	Pprof bool
 	// Limits bound what clients can hold; zero fields take the defaults.
 	Limits Limits
+	// CredentialsFile, when set, is where the stack writes its issued /_aws keys
+	// (mode 0600, the format of localiam.CredentialsFile): the way SDK scripts and
+	// `devstack tail` find the keys of an in-memory stack, which keeps them nowhere
+	// else. An in-memory stack removes the file on Close.
+	CredentialsFile string
 }
 
 // jobTimeout is Lambda's longest: a job (a rebuild) may take that long on AWS too.
@@ -109,6 +114,7 @@ type Stack struct {
 	bus       *bus.Bus
 	pipe      *pipe.Pipe
 	issuer    *localauth.Issuer
+	iam       *localiam.Store
 	ws        *wsgateway.Gateway
 	jobs      map[string]*lambdainvoke.Function // by function name
 	closers   []func() error                    // stores, closed last, in reverse order
@@ -196,9 +202,11 @@ func Start(ctx context.Context, cfg Config) (st *Stack, err error) {
 	// Close closes the bus before the stores; this is for a failed Start.
 	s.closers = append(s.closers, func() error { return s.bus.Close(context.Background()) })
 
+	if err := s.openIAM(cfg); err != nil {
+		return nil, err
+	}
 	awsCfg := aws.Config{
-		Region:      Region,
-		Credentials: credentials.NewStaticCredentialsProvider("devstack", "devstack", ""),
+		Region: Region,
 		// Every bus worker may hold a connection to devstack itself; the SDK's
 		// default of 10 idle connections per host would churn sockets under load.
 		HTTPClient: awshttp.NewBuildableClient().WithTransportOptions(func(tr *http.Transport) {
@@ -208,11 +216,14 @@ func Start(ctx context.Context, cfg Config) (st *Stack, err error) {
 	env := environment{
 		dataDir: s.dataDir,
 		events:  s.events,
+		// Each service signs with its own keys, so /_aws applies its policy.
 		eventBridge: eventbridge.NewFromConfig(awsCfg, func(o *eventbridge.Options) {
 			o.BaseEndpoint = aws.String(s.url + EventsAPIPath)
+			o.Credentials = s.credentialsProvider(localiam.Projections)
 		}),
 		management: apigatewaymanagementapi.NewFromConfig(awsCfg, func(o *apigatewaymanagementapi.Options) {
 			o.BaseEndpoint = aws.String(s.url + ManagementPath)
+			o.Credentials = s.credentialsProvider(localiam.Notifications)
 		}),
 		busName: BusName,
 		logger:  s.log,
@@ -324,10 +335,11 @@ func (s *Stack) routes(api http.Handler) http.Handler {
 	mux.Handle("GET /{$}", board.Handler())
 	mux.HandleFunc("GET "+LocalTokenPath, s.serveLocalToken)
 	mux.Handle(WebSocketPath, s.external(s.ws, false)) // connections live on; Close ends them
-	events := eventsapi.NewHandler(s.bus)
+	guard := localiam.Guard{Store: s.iam}
+	events := guard.Events(eventsapi.NewHandler(s.bus))
 	mux.Handle(EventsAPIPath, events)
 	mux.Handle(EventsAPIPath+"/", events)
-	mgmt := http.StripPrefix(ManagementPath, s.ws.ManagementHandler())
+	mgmt := guard.Management(http.StripPrefix(ManagementPath, s.ws.ManagementHandler()))
 	mux.Handle(ManagementPath+"/", mgmt)
 	mux.HandleFunc("POST "+JobsPath+"{function}", s.serveJob)
 	// Profiles of the whole stack, for finding where local latency goes: only with

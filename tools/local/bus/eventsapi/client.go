@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -11,8 +13,11 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 
 	"github.com/concertsys/platform/httpapi"
 	"github.com/concertsys/tools/local/bus"
@@ -25,6 +30,30 @@ type DevClient struct {
 	BaseURL string
 	// HTTP is the client to use; http.DefaultClient if nil.
 	HTTP *http.Client
+	// Credentials, when set, sign every request with AWS Signature Version 4, as
+	// devstack requires (its developer principal: `devstack credentials`).
+	Credentials aws.CredentialsProvider
+	// Region is the signing region; us-east-1 if empty.
+	Region string
+}
+
+// send signs req (when the client has credentials) and sends it.
+func (c DevClient) send(req *http.Request, body []byte) (*http.Response, error) {
+	if c.Credentials != nil {
+		creds, err := c.Credentials.Retrieve(req.Context())
+		if err != nil {
+			return nil, fmt.Errorf("credentials: %w", err)
+		}
+		region := c.Region
+		if region == "" {
+			region = "us-east-1"
+		}
+		sum := sha256.Sum256(body)
+		if err := v4.NewSigner().SignHTTP(req.Context(), creds, req, hex.EncodeToString(sum[:]), "events", region, time.Now()); err != nil {
+			return nil, fmt.Errorf("sign: %w", err)
+		}
+	}
+	return c.http().Do(req)
 }
 
 func (c DevClient) http() *http.Client {
@@ -47,22 +76,22 @@ func responseError(resp *http.Response) error {
 }
 
 func (c DevClient) do(ctx context.Context, method, path string, body any, dst any) error {
-	var rd io.Reader
+	var raw []byte
 	if body != nil {
 		b, err := json.Marshal(body)
 		if err != nil {
 			return err
 		}
-		rd = bytes.NewReader(b)
+		raw = b
 	}
-	req, err := http.NewRequestWithContext(ctx, method, c.url(path), rd)
+	req, err := http.NewRequestWithContext(ctx, method, c.url(path), bytes.NewReader(raw))
 	if err != nil {
 		return err
 	}
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	resp, err := c.http().Do(req)
+	resp, err := c.send(req, raw)
 	if err != nil {
 		return fmt.Errorf("%s %s: %w", method, path, err)
 	}
@@ -140,7 +169,7 @@ func (c DevClient) Tail(ctx context.Context, pattern string, fn func(events.Even
 	if err != nil {
 		return err
 	}
-	resp, err := c.http().Do(req)
+	resp, err := c.send(req, nil)
 	if err != nil {
 		return fmt.Errorf("tail: %w", err)
 	}
