@@ -26,6 +26,10 @@ const (
 // filter counts them, and an alarm fires on the first one. IAM cannot stop a PutItem
 // from replacing an item (it has no condition key on ConditionExpression), so this is
 // the control that makes an overwritten or deleted event visible.
+//
+// With the pipe to the bus it makes two readers of the stream, DynamoDB's advised
+// maximum per shard. It starts at TRIM_HORIZON, so a change made while it was being
+// created is still seen.
 type TamperAlarm struct {
 	constructs.Construct
 	Pipe    awspipes.CfnPipe
