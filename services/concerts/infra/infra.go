@@ -40,13 +40,12 @@ var LogAttributes = []string{
 // from replacing an existing event: the writer's code always sends
 // attribute_not_exists, and the tamper alarm on the log's stream is the control that
 // catches a replaced or removed item. What IAM can enforce is narrower: an append
-// writes only the record's attributes (dynamodb:Attributes) and never asks for the
-// old item back (dynamodb:ReturnValues NONE, so an overwrite cannot read what it
-// replaced).
+// writes only the event record's attributes (dynamodb:Attributes), so the role cannot
+// put anything but events into the log. (A dynamodb:ReturnValues condition would add
+// nothing: the role may GetItem the log anyway.)
 func AppendConditions() map[string]any {
 	return map[string]any{
 		"ForAllValues:StringEquals": map[string]any{"dynamodb:Attributes": LogAttributes},
-		"StringEqualsIfExists":      map[string]any{"dynamodb:ReturnValues": "NONE"},
 	}
 }
 
