@@ -14,6 +14,7 @@ NOT_DEPLOYED := go\.etcd\.io/bbolt|aws-cdk-go|jsii-runtime-go|cdk-nag|concertsys
 VENV := $(CURDIR)/.tools/venv
 MOTO_VERSION := 5.2.5
 CFN_LINT_VERSION := 1.58.0
+CHECKOV_VERSION := 3.3.30
 export GOFLAGS := -buildvcs=false
 export MOTO_SERVER := $(VENV)/bin/moto_server
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
@@ -21,19 +22,24 @@ export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 18,20
 
 .PHONY: dev test schemas build synth deploy bench tools browser check-format vet gowork-off \
-	tidy-check schemas-check go-test cfn-lint deps-check conformance-ruler
+	tidy-check schemas-check go-test cfn-lint checkov deps-check conformance-ruler
 
 dev: ## run the whole system locally: http://127.0.0.1:8080
 	go run ./tools/devstack $(ARGS)
 
-test: tools browser check-format gowork-off deps-check schemas-check go-test cfn-lint tidy-check ## every check CI runs (gowork-off vets)
+test: tools browser check-format gowork-off deps-check schemas-check go-test cfn-lint checkov tidy-check ## every check CI runs (gowork-off vets)
 	@echo "make test: all checks passed"
 
-tools: $(VENV)/.installed ## Python tools the tests use, in a virtualenv
+# The stamp names the versions, so a venv made before a tool was added or bumped is
+# brought up to date.
+VENV_STAMP := $(VENV)/.installed-moto$(MOTO_VERSION)-cfnlint$(CFN_LINT_VERSION)-checkov$(CHECKOV_VERSION)
 
-$(VENV)/.installed:
+tools: $(VENV_STAMP) ## Python tools the tests use, in a virtualenv
+
+$(VENV_STAMP):
 	python3 -m venv $(VENV)
-	$(VENV)/bin/pip install -q --disable-pip-version-check "moto[server]==$(MOTO_VERSION)" "cfn-lint==$(CFN_LINT_VERSION)"
+	$(VENV)/bin/pip install -q --disable-pip-version-check "moto[server]==$(MOTO_VERSION)" "cfn-lint==$(CFN_LINT_VERSION)" \
+	  "checkov==$(CHECKOV_VERSION)"
 	touch $@
 
 browser: ## Chromium for the live board's browser test (Debian's package)
@@ -88,6 +94,13 @@ synth: build ## synthesize every CDK stack into cdk.out/ (offline, no AWS creden
 
 cfn-lint: tools synth ## lint every template; W3005 is the redundant DependsOn the CDK itself emits
 	$(VENV)/bin/cfn-lint --ignore-checks W3005 -- cdk.out/*.template.json
+
+# A second, independent scanner over the same templates. Every accepted finding is
+# skipped on its resource in the template (Metadata checkov.skip, with the reason),
+# written by the CDK code next to the resource; no check is skipped globally.
+checkov: tools synth ## checkov over every synthesized template: no failed check
+	$(VENV)/bin/checkov --quiet --compact --framework cloudformation --skip-download \
+	  $$(for f in cdk.out/*.template.json; do printf -- '-f %s ' "$$f"; done)
 
 deploy: build ## deploy one stack: make deploy SERVICE=platform|concerts|projections|notifications [STAGE=dev]
 	@case "$(SERVICE)" in platform) s=PlatformStack;; concerts) s=ConcertsStack;; projections) s=ProjectionsStack;; \

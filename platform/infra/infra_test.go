@@ -222,7 +222,11 @@ func TestStacks(t *testing.T) {
 			require.NotNil(t, infratest.Get(f.Properties, "LoggingConfig", "LogGroup"))
 		}
 		for _, lg := range dt.Resources("AWS::Logs::LogGroup") {
-			require.Equal(t, float64(30), lg.Properties["RetentionInDays"])
+			want := float64(30)
+			if lg.Raw["DeletionPolicy"] == "Retain" {
+				want = 365 // the tamper records: evidence
+			}
+			require.Equal(t, want, lg.Properties["RetentionInDays"], lg.LogicalID)
 		}
 		require.NotContains(t, dt.String(), "AWSLambdaBasicExecutionRole")
 		errorsAlarms := 0
@@ -247,7 +251,7 @@ func TestStacks(t *testing.T) {
 	})
 	t.Run("dead-letter queues are encrypted, ssl-only and alarmed", func(t *testing.T) {
 		queues := dt.Resources("AWS::SQS::Queue")
-		require.Len(t, queues, 2, "rule and pipe dead-letter queues")
+		require.Len(t, queues, 3, "rule, pipe and async function dead-letter queues")
 		for _, q := range queues {
 			require.Equal(t, true, q.Properties["SqsManagedSseEnabled"])
 		}
@@ -265,7 +269,12 @@ func TestStacks(t *testing.T) {
 		require.Equal(t, len(queues), dlqAlarms)
 	})
 	t.Run("event log pipe", func(t *testing.T) {
-		pipes := dt.Resources("AWS::Pipes::Pipe")
+		var pipes []infratest.Resource
+		for _, p := range dt.Resources("AWS::Pipes::Pipe") {
+			if p.Properties["Enrichment"] != nil { // not the tamper pipe
+				pipes = append(pipes, p)
+			}
+		}
 		require.Len(t, pipes, 1)
 		p := pipes[0].Properties
 		require.Equal(t, "StreamArn", infratest.Get(p, "Source", "Fn::GetAtt", 1))
@@ -296,6 +305,56 @@ func TestStacks(t *testing.T) {
 			require.Equal(t, "2.0", i.Properties["PayloadFormatVersion"])
 		}
 	})
+	t.Run("pipe puts events only as its source", func(t *testing.T) {
+		var pipeRole string
+		for _, p := range dt.Resources("AWS::Pipes::Pipe") {
+			if p.Properties["Enrichment"] != nil {
+				pipeRole = infratest.Get(p.Properties, "RoleArn", "Fn::GetAtt", 0).(string)
+			}
+		}
+		require.NotEmpty(t, pipeRole)
+		infratest.RequirePutEventsOnlyAs(t, dt.RoleStatements(pipeRole), testService.Name)
+	})
+	t.Run("tamper alarm: MODIFY and REMOVE records to a counted, alarmed log group", func(t *testing.T) {
+		var tamper infratest.Resource
+		for _, p := range dt.Resources("AWS::Pipes::Pipe") {
+			if infratest.Get(p.Properties, "SourceParameters", "FilterCriteria", "Filters", 0, "Pattern") == infra.TamperFilter {
+				tamper = p
+			}
+		}
+		require.NotEmpty(t, tamper.LogicalID)
+		group := infratest.Get(tamper.Properties, "Target", "Fn::GetAtt", 0)
+		filters := dt.Resources("AWS::Logs::MetricFilter")
+		require.Len(t, filters, 1)
+		require.Equal(t, map[string]any{"Ref": group}, filters[0].Properties["LogGroupName"])
+		var alarms int
+		for _, a := range dt.Resources("AWS::CloudWatch::Alarm") {
+			if a.Properties["MetricName"] == infra.TamperMetricName {
+				alarms++
+			}
+		}
+		require.Equal(t, 1, alarms)
+	})
+	t.Run("async functions get a dead-letter queue, sync ones a written-down checkov skip", func(t *testing.T) {
+		for _, f := range dt.Resources("AWS::Lambda::Function") {
+			skips := infratest.CheckovSkips(t, f)
+			require.Subset(t, skips, []string{"CKV_AWS_117", "CKV_AWS_115", "CKV_AWS_173"}, f.LogicalID)
+			if f.Properties["Description"] == testService.Name+" consume" {
+				require.NotNil(t, infratest.Get(f.Properties, "DeadLetterConfig", "TargetArn"))
+				require.NotContains(t, skips, "CKV_AWS_116")
+			} else {
+				require.Nil(t, f.Properties["DeadLetterConfig"])
+				require.Contains(t, skips, "CKV_AWS_116", f.LogicalID)
+			}
+		}
+		for _, q := range dt.Resources("AWS::SQS::Queue") {
+			require.Equal(t, true, q.Properties["SqsManagedSseEnabled"], "%s: the CKV_AWS_27 skip holds only while SSE-SQS is on", q.LogicalID)
+			require.Equal(t, []string{"CKV_AWS_27"}, infratest.CheckovSkips(t, q))
+		}
+		for _, g := range append(dt.Resources("AWS::Logs::LogGroup"), pt.Resources("AWS::Logs::LogGroup")...) {
+			require.Equal(t, []string{"CKV_AWS_158"}, infratest.CheckovSkips(t, g), g.LogicalID)
+		}
+	})
 	t.Run("no cross-stack exports", func(t *testing.T) {
 		infratest.RequireSelfContained(t, pt)
 		infratest.RequireSelfContained(t, dt)
@@ -310,7 +369,10 @@ func newDemoStack(t *testing.T, app awscdk.App, props infra.StackProps) awscdk.S
 	stack, shared := infra.NewServiceStack(app, "DemoStack", props, "demo service")
 	fns := map[string]*infra.Function{}
 	for _, name := range testService.Functions() {
-		fns[name] = infra.NewFunction(stack, "Fn-"+name, infra.FunctionProps{Service: testService.Name, Name: name, AssetDir: props.AssetDir})
+		fns[name] = infra.NewFunction(stack, "Fn-"+name, infra.FunctionProps{
+			Service: testService.Name, Name: name, AssetDir: props.AssetDir, Async: name == "consume",
+			Environment: map[string]string{"ONLY_FOR": name},
+		})
 	}
 	for i, r := range testService.HTTPRoutes {
 		_, err := infra.NewHTTPRoute(stack, "Route"+string(rune('A'+i)), shared, r, fns[r.Function].Function)
@@ -330,6 +392,8 @@ func newDemoStack(t *testing.T, app awscdk.App, props infra.StackProps) awscdk.S
 		StartingPosition: infra.StartingPositionTrimHorizon,
 	})
 	require.NoError(t, err)
+	infra.NewTamperAlarm(stack, "Tamper", table, "demo log")
+	infra.SkipCheckov(table, infra.SkipDynamoDBCMK)
 	_, err = infra.NewEventLogPipe(stack, "BadPipe", infra.EventLogPipeProps{Table: table, Enricher: fns["enrich"].Function, BusArn: shared.BusArn(), Source: "x", BatchSize: 11})
 	require.Error(t, err)
 	_, err = infra.NewSubscriber(stack, "BadSub", infra.SubscriberProps{Subscription: subscription.Subscription{Name: "x", Pattern: json.RawMessage(`[`)}, BusName: shared.BusName(), Function: fns["consume"].Function})

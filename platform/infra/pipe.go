@@ -84,6 +84,7 @@ func NewEventLogPipe(scope constructs.Construct, id string, props EventLogPipePr
 		Retention:     DefaultLogRetention,
 		RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
 	})
+	SkipCheckov(logs, SkipLogGroupKMS)
 	role := awsiam.NewRole(c, jsii.String("Role"), &awsiam.RoleProps{
 		AssumedBy: awsiam.NewServicePrincipal(jsii.String("pipes.amazonaws.com"), nil),
 	})
@@ -100,10 +101,9 @@ func NewEventLogPipe(scope constructs.Construct, id string, props EventLogPipePr
 		Resources: &[]*string{props.Enricher.FunctionArn()},
 	}))
 	dlq.Queue.GrantSendMessages(role)
-	role.AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-		Actions:   jsii.Strings("events:PutEvents"),
-		Resources: &[]*string{props.BusArn},
-	}))
+	// The pipe puts the log's events on the bus as their producing service, and only
+	// as that service: events:source pins the source it may use.
+	role.AddToPrincipalPolicy(PutEventsAs(props.BusArn, props.Source))
 	role.AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 		Actions:   jsii.Strings("logs:CreateLogStream", "logs:PutLogEvents"),
 		Resources: jsii.Strings(*logs.LogGroupArn()),

@@ -166,6 +166,8 @@ func (p *PlatformStack) newUserPool(stack awscdk.Stack, stage string) {
 		Role:          role,
 	})
 	SuppressTracingWildcard(role)
+	SkipCheckov(logs, SkipLogGroupKMS)
+	SkipCheckov(fn, SkipLambdaVPC, SkipLambdaConcurrency, SkipLambdaDLQSync)
 	p.UserPool.AddTrigger(awscognito.UserPoolOperation_PRE_TOKEN_GENERATION_CONFIG(), fn, awscognito.LambdaVersion_V2_0)
 }
 
@@ -185,6 +187,7 @@ func (p *PlatformStack) newHTTPAPI(stack awscdk.Stack, stage string) {
 	logs := awslogs.NewLogGroup(stack, jsii.String("HttpApiAccessLogs"), &awslogs.LogGroupProps{
 		Retention: DefaultLogRetention, RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
 	})
+	SkipCheckov(logs, SkipLogGroupKMS)
 	awsapigatewayv2.NewCfnStage(stack, jsii.String("HttpApiStage"), &awsapigatewayv2.CfnStageProps{
 		ApiId:      p.HTTPAPI.Ref(),
 		StageName:  jsii.String("$default"),

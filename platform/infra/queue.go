@@ -28,6 +28,7 @@ func NewDeadLetterQueue(scope constructs.Construct, id, what string) *DeadLetter
 		ID:     "AwsSolutions-SQS3",
 		Reason: "this queue is itself a dead-letter queue; its messages are inspected and redriven by hand, never consumed by a retrying consumer",
 	})
+	SkipCheckov(q, SkipSQSKMS)
 	alarm := q.MetricApproximateNumberOfMessagesVisible(&awscloudwatch.MetricOptions{
 		Period: awscdk.Duration_Minutes(jsii.Number(1)), Statistic: jsii.String("Maximum"),
 	}).CreateAlarm(c, jsii.String("Alarm"), &awscloudwatch.CreateAlarmOptions{

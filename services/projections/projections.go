@@ -46,7 +46,9 @@ const (
 	EnvViewsTable    = "VIEWS_TABLE"
 	EnvEventLogTable = "EVENT_LOG_TABLE"
 	EnvEventBusName  = "EVENT_BUS_NAME"
-	EnvCursorKey     = "CURSOR_KEY"
+	// EnvCursorKeySecret is the ARN of the Secrets Manager secret holding the list
+	// cursors' HMAC key, read once at init (never the key itself in the environment).
+	EnvCursorKeySecret = "CURSOR_KEY_SECRET_ARN"
 )
 
 // Route keys of the query API.

@@ -155,6 +155,85 @@ func Actions(stmt any) []string {
 	return nil
 }
 
+// RoleOf is the logical id of the role of fn (a Lambda function).
+func RoleOf(fn Resource) string {
+	id, _ := Get(fn.Properties, "Role", "Fn::GetAtt", 0).(string)
+	return id
+}
+
+// RoleStatements are the statements of every AWS::IAM::Policy attached to the role
+// with logical id roleID.
+func (tpl Template) RoleStatements(roleID string) []map[string]any {
+	var out []map[string]any
+	for _, p := range tpl.Resources("AWS::IAM::Policy") {
+		roles, _ := p.Properties["Roles"].([]any)
+		attached := false
+		for _, r := range roles {
+			attached = attached || Get(r, "Ref") == roleID
+		}
+		if !attached {
+			continue
+		}
+		stmts, _ := Get(p.Properties, "PolicyDocument", "Statement").([]any)
+		for _, st := range stmts {
+			if m, ok := st.(map[string]any); ok {
+				out = append(out, m)
+			}
+		}
+	}
+	return out
+}
+
+// FunctionStatements are the statements of fn's role's policies.
+func (tpl Template) FunctionStatements(fn Resource) []map[string]any {
+	return tpl.RoleStatements(RoleOf(fn))
+}
+
+// WithAction keeps the Allow statements of stmts that grant action.
+func WithAction(stmts []map[string]any, action string) []map[string]any {
+	var out []map[string]any
+	for _, st := range stmts {
+		if st["Effect"] != "Allow" {
+			continue
+		}
+		for _, a := range Actions(st) {
+			if a == action {
+				out = append(out, st)
+				break
+			}
+		}
+	}
+	return out
+}
+
+// RequirePutEventsOnlyAs fails unless every PutEvents statement of stmts (there must be
+// at least one) allows only source, with a StringEquals events:source condition.
+func RequirePutEventsOnlyAs(t testing.TB, stmts []map[string]any, source string) {
+	t.Helper()
+	puts := WithAction(stmts, "events:PutEvents")
+	require.NotEmpty(t, puts, "no PutEvents statement")
+	for _, st := range puts {
+		require.Equal(t, map[string]any{"StringEquals": map[string]any{"events:source": []any{source}}}, st["Condition"],
+			"PutEvents must be conditioned on events:source %q: %v", source, st)
+	}
+}
+
+// CheckovSkips are the check ids the resource's Metadata checkov.skip lists, each
+// required to carry a comment.
+func CheckovSkips(t testing.TB, r Resource) []string {
+	t.Helper()
+	skips, _ := Get(r.Raw, "Metadata", "checkov", "skip").([]any)
+	var ids []string
+	for _, s := range skips {
+		id, _ := Get(s, "id").(string)
+		comment, _ := Get(s, "comment").(string)
+		require.NotEmpty(t, id, "checkov skip without id on %s", r.LogicalID)
+		require.GreaterOrEqual(t, len(comment), 20, "checkov skip %s on %s needs its reason", id, r.LogicalID)
+		ids = append(ids, id)
+	}
+	return ids
+}
+
 // RequireSubscriberRule fails unless rule (an AWS::Events::Rule) is sub as a
 // Subscriber construct renders it: the subscription's name and pattern, its retry
 // policy, and fn as the target.

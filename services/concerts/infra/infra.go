@@ -19,13 +19,35 @@ import (
 	"github.com/concertsys/services/concerts"
 )
 
-// Actions the command functions may take on the event log: append (conditional put,
-// also inside TransactWriteItems), read an aggregate's stream. Never UpdateItem or
-// DeleteItem: the log is append-only.
+// Actions the command functions may take on the event log: append (a put conditional
+// on the key not existing, also inside TransactWriteItems) and read an aggregate's
+// stream. Never UpdateItem, DeleteItem or BatchWriteItem: the log is append-only.
 var (
-	LogWriteActions = []string{"dynamodb:PutItem", "dynamodb:ConditionCheckItem", "dynamodb:GetItem", "dynamodb:Query"}
-	LogReadActions  = []string{"dynamodb:GetItem", "dynamodb:Query"}
+	LogAppendActions = []string{"dynamodb:PutItem", "dynamodb:ConditionCheckItem"}
+	LogReadActions   = []string{"dynamodb:GetItem", "dynamodb:Query"}
+	LogWriteActions  = append(append([]string{}, LogAppendActions...), LogReadActions...)
 )
+
+// LogAttributes are the only top-level attributes an append may write: the event
+// record's (dynamodb:Attributes).
+var LogAttributes = []string{
+	eventlog.AttrAggregateID, eventlog.AttrVersion, eventlog.AttrCreated, eventlog.AttrEventType, eventlog.AttrData,
+	eventlog.AttrEventID, eventlog.AttrSchemaVersion, eventlog.AttrCorrelationID, eventlog.AttrCausationID,
+}
+
+// AppendConditions are the IAM conditions on the write role's appends. IAM has no
+// condition key on a request's ConditionExpression, so no policy can stop a PutItem
+// from replacing an existing event: the writer's code always sends
+// attribute_not_exists, and the tamper alarm on the log's stream is the control that
+// catches a replaced or removed item. What IAM can enforce is narrower: an append
+// writes only the event record's attributes (dynamodb:Attributes), so the role cannot
+// put anything but events into the log. (A dynamodb:ReturnValues condition would add
+// nothing: the role may GetItem the log anyway.)
+func AppendConditions() map[string]any {
+	return map[string]any{
+		"ForAllValues:StringEquals": map[string]any{"dynamodb:Attributes": LogAttributes},
+	}
+}
 
 // Stack is the concerts stack.
 type Stack struct {
@@ -36,6 +58,8 @@ type Stack struct {
 	CommandRole awsiam.Role
 	Functions   map[string]*platforminfra.Function
 	Pipe        *platforminfra.EventLogPipe
+	// Tamper alarms on any MODIFY or REMOVE record of the event log's stream.
+	Tamper *platforminfra.TamperAlarm
 }
 
 // NewStack creates the concerts stack from concerts.Describe().
@@ -63,10 +87,22 @@ func NewStack(scope constructs.Construct, id string, props platforminfra.StackPr
 		RemovalPolicy:                    awscdk.RemovalPolicy_DESTROY, // remembered responses expire anyway
 	})
 
+	platforminfra.SkipCheckov(s.EventLog, platforminfra.SkipDynamoDBCMK)
+	platforminfra.SkipCheckov(s.Idempotency, platforminfra.SkipDynamoDBCMK)
+
 	s.CommandRole = platforminfra.NewLambdaRole(stack, "CommandRole")
+	conditions := AppendConditions()
 	s.CommandRole.AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-		Sid:       jsii.String("AppendToEventLog"),
-		Actions:   jsii.Strings(LogWriteActions...),
+		Sid:        jsii.String("AppendToEventLog"),
+		Actions:    jsii.Strings(LogAppendActions...),
+		Resources:  &[]*string{s.EventLog.TableArn()},
+		Conditions: &conditions,
+	}))
+	// Reading an aggregate's stream to decide a command (and to confirm an append
+	// whose response was lost).
+	s.CommandRole.AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:       jsii.String("ReadEventLog"),
+		Actions:   jsii.Strings(LogReadActions...),
 		Resources: &[]*string{s.EventLog.TableArn()},
 	}))
 	s.Idempotency.GrantReadWriteData(s.CommandRole)
@@ -112,6 +148,8 @@ func NewStack(scope constructs.Construct, id string, props platforminfra.StackPr
 		return nil, fmt.Errorf("concerts stack: %w", err)
 	}
 	s.Pipe = pipe
+	// The log is append-only: a changed or removed item means history was rewritten.
+	s.Tamper = platforminfra.NewTamperAlarm(stack, "EventLogTamper", s.EventLog, "concerts event log")
 
 	platforminfra.Publish(stack, stage, platforminfra.ParamEventLogTableName, s.EventLog.TableName())
 	platforminfra.Publish(stack, stage, platforminfra.ParamEventLogTableArn, s.EventLog.TableArn())

@@ -3,6 +3,7 @@ package infra_test
 import (
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/stretchr/testify/require"
@@ -117,9 +118,11 @@ func TestStack(t *testing.T) {
 		}
 	})
 	t.Run("pipe from the log stream through the enricher to the bus", func(t *testing.T) {
-		pipes := tpl.Resources("AWS::Pipes::Pipe")
-		require.Len(t, pipes, 1)
-		p := pipes[0].Properties
+		pipe := *s.Stack.GetLogicalId(s.Pipe.Pipe)
+		pr, ok := tpl.Resource(pipe)
+		require.True(t, ok)
+		require.Len(t, tpl.Resources("AWS::Pipes::Pipe"), 2, "the pipe to the bus and the tamper pipe")
+		p := pr.Properties
 		require.Equal(t, []any{logTable.LogicalID, "StreamArn"}, infratest.Get(p, "Source", "Fn::GetAtt"))
 		src := infratest.Get(p, "SourceParameters", "DynamoDBStreamParameters")
 		require.Contains(t, []any{"LATEST", "TRIM_HORIZON"}, infratest.Get(src, "StartingPosition"))
@@ -162,6 +165,93 @@ func TestStack(t *testing.T) {
 			f := fns[svc.Name+" "+r.Function]
 			require.Equal(t, []any{roleID, "Arn"}, infratest.Get(f.Properties, "Role", "Fn::GetAtt"), r.Function)
 		}
+	})
+	t.Run("appends are conditioned: event record attributes only", func(t *testing.T) {
+		roleID := *s.Stack.GetLogicalId(s.CommandRole.Node().DefaultChild().(awscdk.CfnElement))
+		var puts []map[string]any
+		for _, st := range infratest.WithAction(tpl.RoleStatements(roleID), "dynamodb:PutItem") {
+			if refersTo(st["Resource"], logTable.LogicalID) {
+				puts = append(puts, st)
+			}
+		}
+		require.Len(t, puts, 1, "one append statement on the log")
+		require.ElementsMatch(t, infra.LogAppendActions, infratest.Actions(puts[0]))
+		var attrs []string
+		for _, a := range infratest.Get(puts[0], "Condition", "ForAllValues:StringEquals", "dynamodb:Attributes").([]any) {
+			attrs = append(attrs, a.(string))
+		}
+		require.ElementsMatch(t, []string{
+			eventlog.AttrAggregateID, eventlog.AttrVersion, eventlog.AttrCreated, eventlog.AttrEventType, eventlog.AttrData,
+			eventlog.AttrEventID, eventlog.AttrSchemaVersion, eventlog.AttrCorrelationID, eventlog.AttrCausationID,
+		}, attrs)
+		require.Len(t, puts[0]["Condition"], 1)
+		// Every attribute the codec writes is allowed, so the condition never denies a
+		// real append.
+		item := eventlog.Item(eventlog.Event{
+			AggregateID: "c-1", Version: 1, EventID: "e-1", EventType: "ConcertScheduled", SchemaVersion: 1,
+			OccurredAt: time.Unix(1, 0), CorrelationID: "corr", CausationID: "cause", Data: []byte(`{}`),
+		})
+		for name := range item {
+			require.Contains(t, attrs, name)
+		}
+		// Reads are a statement of their own, without the write conditions.
+		for _, st := range infratest.WithAction(tpl.RoleStatements(roleID), "dynamodb:Query") {
+			if refersTo(st["Resource"], logTable.LogicalID) {
+				require.ElementsMatch(t, infra.LogReadActions, infratest.Actions(st))
+			}
+		}
+	})
+	t.Run("only the pipe puts events, as source concerts only", func(t *testing.T) {
+		pipeRole := *s.Stack.GetLogicalId(s.Pipe.Role.Node().DefaultChild().(awscdk.CfnElement))
+		infratest.RequirePutEventsOnlyAs(t, tpl.RoleStatements(pipeRole), "concerts")
+		for _, pol := range tpl.Resources("AWS::IAM::Policy") {
+			stmts, _ := infratest.Get(pol.Properties, "PolicyDocument", "Statement").([]any)
+			for _, st := range stmts {
+				if slices.Contains(infratest.Actions(st), "events:PutEvents") {
+					require.True(t, refersTo(pol.Properties["Roles"], pipeRole), "policy %s puts events", pol.LogicalID)
+				}
+			}
+		}
+	})
+	t.Run("tamper alarm on any MODIFY or REMOVE record of the log stream", func(t *testing.T) {
+		var tamper infratest.Resource
+		for _, p := range tpl.Resources("AWS::Pipes::Pipe") {
+			if infratest.Get(p.Properties, "SourceParameters", "FilterCriteria", "Filters", 0, "Pattern") == platforminfra.TamperFilter {
+				tamper = p
+			}
+		}
+		require.NotEmpty(t, tamper.LogicalID, "no pipe filtered to MODIFY/REMOVE")
+		require.JSONEq(t, `{"eventName":["MODIFY","REMOVE"]}`, platforminfra.TamperFilter)
+		require.Equal(t, []any{logTable.LogicalID, "StreamArn"}, infratest.Get(tamper.Properties, "Source", "Fn::GetAtt"))
+		// Into a log group, counted by a metric filter, alarmed on the first record.
+		target := infratest.Get(tamper.Properties, "Target", "Fn::GetAtt", 0).(string)
+		group, ok := tpl.Resource(target)
+		require.True(t, ok)
+		require.Equal(t, "AWS::Logs::LogGroup", group.Type)
+		require.Equal(t, "Retain", group.Raw["DeletionPolicy"], "the tamper records are evidence")
+		filters := tpl.Resources("AWS::Logs::MetricFilter")
+		require.Len(t, filters, 1)
+		require.Equal(t, map[string]any{"Ref": target}, filters[0].Properties["LogGroupName"])
+		require.Equal(t, "", filters[0].Properties["FilterPattern"], "every record counts")
+		mt := infratest.Get(filters[0].Properties, "MetricTransformations", 0)
+		require.Equal(t, platforminfra.TamperMetricName, infratest.Get(mt, "MetricName"))
+		var alarmed bool
+		for _, a := range tpl.Resources("AWS::CloudWatch::Alarm") {
+			if a.Properties["MetricName"] == platforminfra.TamperMetricName && a.Properties["Namespace"] == platforminfra.TamperMetricNamespace {
+				require.Equal(t, float64(1), a.Properties["Threshold"])
+				require.Equal(t, "GreaterThanOrEqualToThreshold", a.Properties["ComparisonOperator"])
+				alarmed = true
+			}
+		}
+		require.True(t, alarmed, "no alarm on %s", platforminfra.TamperMetricName)
+		// The tamper pipe's role reads the stream and writes that group, nothing else.
+		role := infratest.Get(tamper.Properties, "RoleArn", "Fn::GetAtt", 0).(string)
+		var actions []string
+		for _, st := range tpl.RoleStatements(role) {
+			actions = append(actions, infratest.Actions(st)...)
+		}
+		require.ElementsMatch(t, []string{"dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator",
+			"dynamodb:ListStreams", "logs:CreateLogStream", "logs:PutLogEvents"}, actions)
 	})
 	t.Run("no policy in the stack may update or delete log items", func(t *testing.T) {
 		for _, pol := range tpl.Resources("AWS::IAM::Policy") {

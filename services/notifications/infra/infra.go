@@ -43,6 +43,25 @@ type Stack struct {
 	Subscribers        map[string]*platforminfra.Subscriber
 }
 
+// PostsToConnections are the functions that post to WebSocket connections and so get
+// execute-api:ManageConnections (POST only): the fan-out pushes views, and the message
+// routes post their replies ("subscribed", "unsubscribed", "error") with
+// PostToConnection. $connect and $disconnect post nothing and get none.
+var PostsToConnections = map[string]bool{
+	notifications.FunctionFanOut:      true,
+	notifications.FunctionSubscribe:   true,
+	notifications.FunctionUnsubscribe: true,
+	notifications.FunctionDefault:     true,
+}
+
+// ConnectionsArn is the execute-api ARN of method on @connections/* of api's stage.
+func ConnectionsArn(stack awscdk.Stack, api *string, stage, method string) *string {
+	return stack.FormatArn(&awscdk.ArnComponents{
+		Service: jsii.String("execute-api"), Resource: api,
+		ResourceName: jsii.String(stage + "/" + method + "/@connections/*"), ArnFormat: awscdk.ArnFormat_SLASH_RESOURCE_NAME,
+	})
+}
+
 // NewStack creates the notifications stack from notifications.Describe().
 func NewStack(scope constructs.Construct, id string, props platforminfra.StackProps) (*Stack, error) {
 	stack, shared := platforminfra.NewServiceStack(scope, id, props, "concertsys notifications service: WebSocket API and fan-out")
@@ -59,6 +78,8 @@ func NewStack(scope constructs.Construct, id string, props platforminfra.StackPr
 		RemovalPolicy:                    awscdk.RemovalPolicy_DESTROY, // connections are ephemeral
 	})
 
+	platforminfra.SkipCheckov(s.Connections, platforminfra.SkipDynamoDBCMK)
+
 	s.API = awsapigatewayv2.NewCfnApi(stack, jsii.String("WebSocketApi"), &awsapigatewayv2.CfnApiProps{
 		Name:                     jsii.String("concertsys-notifications-" + stage),
 		ProtocolType:             jsii.String("WEBSOCKET"),
@@ -71,34 +92,35 @@ func NewStack(scope constructs.Construct, id string, props platforminfra.StackPr
 		notifications.EnvConnectionsTable:   *s.Connections.TableName(),
 		notifications.EnvManagementEndpoint: *s.ManagementEndpoint,
 	}
-	// execute-api:ManageConnections on this API's stage only.
-	manage := awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-		Sid:     jsii.String("ManageThisApisConnections"),
-		Actions: jsii.Strings("execute-api:ManageConnections"),
-		Resources: &[]*string{stack.FormatArn(&awscdk.ArnComponents{
-			Service: jsii.String("execute-api"), Resource: s.API.Ref(),
-			ResourceName: jsii.String(stage + "/*/@connections/*"), ArnFormat: awscdk.ArnFormat_SLASH_RESOURCE_NAME,
-		})},
+	// execute-api:ManageConnections, POST only (PostToConnection), on this API's stage
+	// only: the connection id is known only at run time. No function closes or
+	// inspects connections (DELETE, GET), so none may.
+	postToConnections := awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:       jsii.String("PostToThisApisConnections"),
+		Actions:   jsii.Strings("execute-api:ManageConnections"),
+		Resources: &[]*string{ConnectionsArn(stack, s.API.Ref(), stage, "POST")},
 	})
-	newFn := func(name string) *platforminfra.Function {
+	newFn := func(name string, async bool) *platforminfra.Function {
 		fn := platforminfra.NewFunction(stack, "Fn-"+name, platforminfra.FunctionProps{
-			Service: svc.Name, Name: name, AssetDir: props.AssetDir, Environment: env,
+			Service: svc.Name, Name: name, AssetDir: props.AssetDir, Environment: env, Async: async,
 		})
 		s.Connections.GrantReadWriteData(fn.Role)
-		fn.Role.AddToPrincipalPolicy(manage)
-		platforminfra.Suppress(fn.Role, platforminfra.Suppression{
-			ID:     "AwsSolutions-IAM5",
-			Reason: "connection ids are only known at run time: ManageConnections is on this API's stage, any method, any connection",
-			OnlyMatching: []string{`^Resource::arn:<AWS::Partition>:execute-api:<AWS::Region>:<AWS::AccountId>:<WebSocketApi[0-9A-F]*>\/` +
-				stage + `\/\*\/@connections\/\*$`},
-		})
+		if PostsToConnections[name] {
+			fn.Role.AddToPrincipalPolicy(postToConnections)
+			platforminfra.Suppress(fn.Role, platforminfra.Suppression{
+				ID:     "AwsSolutions-IAM5",
+				Reason: "connection ids are only known at run time: POST (PostToConnection) on this API's stage, any connection",
+				OnlyMatching: []string{`^Resource::arn:<AWS::Partition>:execute-api:<AWS::Region>:<AWS::AccountId>:<WebSocketApi[0-9A-F]*>\/` +
+					stage + `\/POST\/@connections\/\*$`},
+			})
+		}
 		s.Functions[name] = fn
 		return fn
 	}
 
 	var routes []awscdk.CfnResource
 	for _, r := range svc.WebSocketRoutes {
-		fn := newFn(r.Function)
+		fn := newFn(r.Function, false)
 		integration := awsapigatewayv2.NewCfnIntegration(stack, jsii.String("Integration-"+r.Function), &awsapigatewayv2.CfnIntegrationProps{
 			ApiId:           s.API.Ref(),
 			IntegrationType: jsii.String("AWS_PROXY"),
@@ -129,6 +151,7 @@ func NewStack(scope constructs.Construct, id string, props platforminfra.StackPr
 	logs := awslogs.NewLogGroup(stack, jsii.String("WebSocketAccessLogs"), &awslogs.LogGroupProps{
 		Retention: platforminfra.DefaultLogRetention, RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
 	})
+	platforminfra.SkipCheckov(logs, platforminfra.SkipLogGroupKMS)
 	// An explicit deployment (after every route) keyed by the routes, so a changed
 	// route set gets a new deployment.
 	deployment := awsapigatewayv2.NewCfnDeployment(stack, jsii.String("Deployment"+routesHash(svc)), &awsapigatewayv2.CfnDeploymentProps{
@@ -152,7 +175,7 @@ func NewStack(scope constructs.Construct, id string, props platforminfra.StackPr
 	for _, c := range svc.Consumers {
 		fn, ok := s.Functions[c.Function]
 		if !ok {
-			fn = newFn(c.Function)
+			fn = newFn(c.Function, true)
 		}
 		sub, err := platforminfra.NewSubscriber(stack, "Sub-"+c.Function, platforminfra.SubscriberProps{
 			Subscription: c.Subscription, BusName: shared.BusName(), Function: fn.Function,

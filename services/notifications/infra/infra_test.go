@@ -76,21 +76,45 @@ func TestStack(t *testing.T) {
 			}
 		}
 	})
-	t.Run("manage connections of this api only", func(t *testing.T) {
-		found := 0
+	t.Run("only the functions that post may manage connections: POST on this api's stage only", func(t *testing.T) {
+		posters := map[string]bool{
+			notifications.FunctionFanOut: true, notifications.FunctionSubscribe: true,
+			notifications.FunctionUnsubscribe: true, notifications.FunctionDefault: true,
+		}
+		require.Equal(t, posters, infra.PostsToConnections)
+		for _, name := range svc.Functions() {
+			f := fns[svc.Name+" "+name]
+			manage := infratest.WithAction(tpl.FunctionStatements(f), "execute-api:ManageConnections")
+			if !posters[name] {
+				require.Empty(t, manage, "%s posts nothing and may not manage connections", name)
+				continue
+			}
+			require.Len(t, manage, 1, name)
+			res := infratest.Template{JSON: map[string]any{"r": manage[0]["Resource"]}}.String()
+			require.Contains(t, res, apiID)
+			require.Contains(t, res, "/test/POST/@connections/*", "%s: POST (PostToConnection) only", name)
+			require.NotContains(t, res, "/test/*/", name)
+		}
+		// No statement anywhere allows another method or a wildcard API.
 		for _, p := range tpl.Resources("AWS::IAM::Policy") {
 			stmts, _ := infratest.Get(p.Properties, "PolicyDocument", "Statement").([]any)
 			for _, st := range stmts {
-				if infratest.Get(st, "Action") != "execute-api:ManageConnections" {
-					continue
+				for _, a := range infratest.Actions(st) {
+					require.NotEqual(t, "execute-api:*", a)
+					if a == "execute-api:ManageConnections" {
+						require.Contains(t, infratest.Template{JSON: map[string]any{"r": infratest.Get(st, "Resource")}}.String(), "/test/POST/@connections/*")
+					}
 				}
-				found++
-				res := infratest.Template{JSON: map[string]any{"r": infratest.Get(st, "Resource")}}.String()
-				require.Contains(t, res, apiID)
-				require.Contains(t, res, "/test/*/@connections/*")
 			}
 		}
-		require.Equal(t, len(svc.Functions()), found, "one ManageConnections statement per function role")
+	})
+	t.Run("the fan-out's failed async invocations go to a dead-letter queue", func(t *testing.T) {
+		fan := fns[svc.Name+" "+notifications.FunctionFanOut]
+		q := infratest.Get(fan.Properties, "DeadLetterConfig", "TargetArn", "Fn::GetAtt", 0).(string)
+		r, ok := tpl.Resource(q)
+		require.True(t, ok)
+		require.Equal(t, "AWS::SQS::Queue", r.Type)
+		require.NotContains(t, infratest.CheckovSkips(t, fan), "CKV_AWS_116")
 	})
 	t.Run("fan-out rule is the go subscription", func(t *testing.T) {
 		rules := tpl.Resources("AWS::Events::Rule")

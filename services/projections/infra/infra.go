@@ -21,9 +21,15 @@ import (
 	"github.com/concertsys/services/projections/internal/adapters/dynamoviews"
 )
 
-// EventLogReadActions are what the consumer (gap fill) and the rebuild job may do on
-// the concerts event log: read only.
-var EventLogReadActions = []string{"dynamodb:GetItem", "dynamodb:Query", "dynamodb:Scan", "dynamodb:DescribeTable"}
+// EventLogReadActions are what the consumer may do on the concerts event log: read one
+// aggregate's events to fill a gap (GetItem, Query). Never Scan: a consumer reads the
+// aggregates its events name, not the whole history.
+var EventLogReadActions = []string{"dynamodb:GetItem", "dynamodb:Query"}
+
+// EventLogRebuildActions are the rebuild job's: it recomputes every view, and the log
+// has no index of its aggregates, so it walks the table with a paginated Scan (besides
+// the gap-fill reads). Only the rebuild job, invoked by hand, gets Scan.
+var EventLogRebuildActions = append(append([]string{}, EventLogReadActions...), "dynamodb:Scan")
 
 // Stack is the projections stack.
 type Stack struct {
@@ -56,14 +62,17 @@ func NewStack(scope constructs.Construct, id string, props platforminfra.StackPr
 		ProjectionType: awsdynamodb.ProjectionType_ALL,
 	})
 
-	// The list cursor signing key: a generated secret resolved into the function's
-	// environment at deploy time (the function reads CURSOR_KEY once at start).
+	platforminfra.SkipCheckov(s.Views, platforminfra.SkipDynamoDBCMK)
+
+	// The list cursor signing key: a generated secret that the list function reads at
+	// init through Secrets Manager; its environment carries only the secret's ARN.
 	s.CursorKey = awssecretsmanager.NewSecret(stack, jsii.String("CursorKey"), &awssecretsmanager.SecretProps{
 		Description: jsii.String("projections " + stage + ": HMAC key of list cursors"),
 		GenerateSecretString: &awssecretsmanager.SecretStringGenerator{
 			PasswordLength: jsii.Number(64), ExcludePunctuation: jsii.Bool(true),
 		},
 	})
+	platforminfra.SkipCheckov(s.CursorKey, platforminfra.SkipSecretCMK)
 	platforminfra.Suppress(s.CursorKey, platforminfra.Suppression{
 		ID:     "AwsSolutions-SMG4",
 		Reason: "rotating the cursor key only invalidates outstanding list cursors; it is rotated by redeploying with a new secret when needed",
@@ -71,16 +80,16 @@ func NewStack(scope constructs.Construct, id string, props platforminfra.StackPr
 
 	logName := platforminfra.FromParameter(stack, stage, platforminfra.ParamEventLogTableName)
 	logArn := platforminfra.FromParameter(stack, stage, platforminfra.ParamEventLogTableArn)
-	readLog := func(fn *platforminfra.Function) {
+	readLog := func(fn *platforminfra.Function, actions []string) {
 		fn.Role.AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-			Sid: jsii.String("ReadConcertsEventLog"), Actions: jsii.Strings(EventLogReadActions...), Resources: &[]*string{logArn},
+			Sid: jsii.String("ReadConcertsEventLog"), Actions: jsii.Strings(actions...), Resources: &[]*string{logArn},
 		}))
 	}
 	views := *s.Views.TableName()
-	newFn := func(name string, env map[string]string, memory int, timeout time.Duration) *platforminfra.Function {
+	newFn := func(name string, env map[string]string, memory int, timeout time.Duration, async bool) *platforminfra.Function {
 		env[projections.EnvViewsTable] = views
 		fn := platforminfra.NewFunction(stack, "Fn-"+name, platforminfra.FunctionProps{
-			Service: svc.Name, Name: name, AssetDir: props.AssetDir, Environment: env, MemoryMB: memory, Timeout: timeout,
+			Service: svc.Name, Name: name, AssetDir: props.AssetDir, Environment: env, MemoryMB: memory, Timeout: timeout, Async: async,
 		})
 		s.Functions[name] = fn
 		return fn
@@ -89,10 +98,17 @@ func NewStack(scope constructs.Construct, id string, props platforminfra.StackPr
 	for _, r := range svc.HTTPRoutes {
 		env := map[string]string{}
 		if r.Function == projections.FunctionListConcerts {
-			env[projections.EnvCursorKey] = *s.CursorKey.SecretValue().UnsafeUnwrap()
+			env[projections.EnvCursorKeySecret] = *s.CursorKey.SecretArn()
 		}
-		fn := newFn(r.Function, env, 0, 0)
+		fn := newFn(r.Function, env, 0, 0, false)
 		s.Views.GrantReadData(fn.Role)
+		if r.Function == projections.FunctionListConcerts {
+			// The list function signs and checks cursors: it reads that one secret at init.
+			fn.Role.AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+				Sid: jsii.String("ReadCursorKey"), Actions: jsii.Strings("secretsmanager:GetSecretValue"),
+				Resources: &[]*string{s.CursorKey.SecretArn()},
+			}))
+		}
 		if _, err := platforminfra.NewHTTPRoute(stack, "Route-"+r.Function, shared, r, fn.Function); err != nil {
 			return nil, fmt.Errorf("projections stack: %w", err)
 		}
@@ -101,12 +117,12 @@ func NewStack(scope constructs.Construct, id string, props platforminfra.StackPr
 		fn := newFn(c.Function, map[string]string{
 			projections.EnvEventLogTable: *logName,
 			projections.EnvEventBusName:  *shared.BusName(),
-		}, 0, 30*time.Second)
+		}, 0, 30*time.Second, true)
 		s.Views.GrantReadWriteData(fn.Role)
-		readLog(fn)
-		fn.Role.AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-			Sid: jsii.String("PublishOnTheBusOnly"), Actions: jsii.Strings("events:PutEvents"), Resources: &[]*string{shared.BusArn()},
-		}))
+		readLog(fn, EventLogReadActions)
+		// The consumer publishes ConcertViewUpdated on the shared bus, as source
+		// "projections" only: it cannot forge the concerts service's events.
+		fn.Role.AddToPrincipalPolicy(platforminfra.PutEventsAs(shared.BusArn(), svc.Name))
 		sub, err := platforminfra.NewSubscriber(stack, "Sub-"+c.Function, platforminfra.SubscriberProps{
 			Subscription: c.Subscription, BusName: shared.BusName(), Function: fn.Function,
 		})
@@ -117,9 +133,9 @@ func NewStack(scope constructs.Construct, id string, props platforminfra.StackPr
 	}
 	for _, j := range svc.Jobs {
 		// Invoked by hand (aws lambda invoke) to recompute every view from the log.
-		fn := newFn(j.Function, map[string]string{projections.EnvEventLogTable: *logName}, 1024, 15*time.Minute)
+		fn := newFn(j.Function, map[string]string{projections.EnvEventLogTable: *logName}, 1024, 15*time.Minute, false)
 		s.Views.GrantReadWriteData(fn.Role)
-		readLog(fn)
+		readLog(fn, EventLogRebuildActions)
 	}
 	platforminfra.Suppress(stack, platforminfra.Suppression{
 		ID:           "AwsSolutions-IAM5",

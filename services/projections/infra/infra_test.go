@@ -2,6 +2,7 @@ package infra_test
 
 import (
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -78,7 +79,7 @@ func TestStack(t *testing.T) {
 	t.Run("environment of every function", func(t *testing.T) {
 		want := map[string][]string{
 			projections.FunctionGetConcert:      {"VIEWS_TABLE"},
-			projections.FunctionListConcerts:    {"VIEWS_TABLE", "CURSOR_KEY"},
+			projections.FunctionListConcerts:    {"VIEWS_TABLE", "CURSOR_KEY_SECRET_ARN"},
 			projections.FunctionProjectConcerts: {"VIEWS_TABLE", "EVENT_LOG_TABLE", "EVENT_BUS_NAME"},
 			projections.FunctionRebuild:         {"VIEWS_TABLE", "EVENT_LOG_TABLE"},
 		}
@@ -93,8 +94,13 @@ func TestStack(t *testing.T) {
 				require.Equal(t, map[string]any{"Ref": ssmParam(t, tpl, platforminfra.ParamEventLogTableName)}, v)
 			}
 		}
-		key := infratest.Template{JSON: map[string]any{"v": infratest.Get(fn(projections.FunctionListConcerts).Properties, "Environment", "Variables", "CURSOR_KEY")}}
-		require.Contains(t, key.String(), "resolve:secretsmanager")
+		// The secret's ARN, never its value: no dynamic reference resolves the key into
+		// the environment.
+		secrets := tpl.Resources("AWS::SecretsManager::Secret")
+		require.Len(t, secrets, 1)
+		require.Equal(t, map[string]any{"Ref": secrets[0].LogicalID},
+			infratest.Get(fn(projections.FunctionListConcerts).Properties, "Environment", "Variables", projections.EnvCursorKeySecret))
+		require.NotContains(t, tpl.String(), "resolve:secretsmanager")
 	})
 	t.Run("public query routes", func(t *testing.T) {
 		routes := tpl.Routes()
@@ -104,27 +110,70 @@ func TestStack(t *testing.T) {
 			require.Equal(t, map[string]any{"Ref": ssmParam(t, tpl, platforminfra.ParamHTTPAPIID)}, routes[r.RouteKey]["ApiId"])
 		}
 	})
-	t.Run("reads the event log, writes only the bus", func(t *testing.T) {
+	t.Run("reads the event log: only the rebuild job scans it", func(t *testing.T) {
 		logArn := ssmParam(t, tpl, platforminfra.ParamEventLogTableArn)
-		busArn := ssmParam(t, tpl, platforminfra.ParamBusArn)
-		for _, name := range []string{projections.FunctionProjectConcerts, projections.FunctionRebuild} {
+		want := map[string][]string{
+			projections.FunctionProjectConcerts: {"dynamodb:GetItem", "dynamodb:Query"},
+			projections.FunctionRebuild:         {"dynamodb:GetItem", "dynamodb:Query", "dynamodb:Scan"},
+			projections.FunctionGetConcert:      nil,
+			projections.FunctionListConcerts:    nil,
+		}
+		for name, actions := range want {
 			var logActions []string
 			for _, st := range policyOf(fn(name)) {
 				if infratest.Get(st, "Resource", "Ref") == logArn {
 					logActions = append(logActions, infratest.Actions(st)...)
 				}
 			}
-			require.ElementsMatch(t, infra.EventLogReadActions, logActions, "function %s on the event log", name)
+			require.ElementsMatch(t, actions, logActions, "function %s on the event log", name)
 		}
-		var puts []any
+		require.ElementsMatch(t, want[projections.FunctionProjectConcerts], infra.EventLogReadActions)
+		require.ElementsMatch(t, want[projections.FunctionRebuild], infra.EventLogRebuildActions)
+	})
+	t.Run("only the consumer puts events, on the bus, as source projections only", func(t *testing.T) {
+		busArn := ssmParam(t, tpl, platforminfra.ParamBusArn)
 		for _, f := range fns {
-			for _, st := range policyOf(f) {
-				if slices.Contains(infratest.Actions(st), "events:PutEvents") {
-					puts = append(puts, infratest.Get(st, "Resource"))
+			puts := infratest.WithAction(tpl.FunctionStatements(f), "events:PutEvents")
+			if f.LogicalID != fn(projections.FunctionProjectConcerts).LogicalID {
+				require.Empty(t, puts, "function %s puts events", f.Properties["Description"])
+				continue
+			}
+			infratest.RequirePutEventsOnlyAs(t, tpl.FunctionStatements(f), "projections")
+			require.Len(t, puts, 1)
+			require.Equal(t, map[string]any{"Ref": busArn}, puts[0]["Resource"])
+		}
+	})
+	t.Run("only the list function reads the cursor key, that secret only", func(t *testing.T) {
+		secret := tpl.Resources("AWS::SecretsManager::Secret")[0].LogicalID
+		for _, f := range fns {
+			var secretActions []string
+			for _, st := range tpl.FunctionStatements(f) {
+				for _, a := range infratest.Actions(st) {
+					if strings.HasPrefix(a, "secretsmanager:") {
+						secretActions = append(secretActions, a)
+						require.Equal(t, map[string]any{"Ref": secret}, st["Resource"])
+					}
 				}
 			}
+			if f.LogicalID == fn(projections.FunctionListConcerts).LogicalID {
+				require.Equal(t, []string{"secretsmanager:GetSecretValue"}, secretActions)
+			} else {
+				require.Empty(t, secretActions, "function %s", f.Properties["Description"])
+			}
 		}
-		require.Equal(t, []any{map[string]any{"Ref": busArn}}, puts, "PutEvents only by the consumer, only on the bus")
+	})
+	t.Run("the consumer's failed async invocations go to a dead-letter queue", func(t *testing.T) {
+		consumer := fn(projections.FunctionProjectConcerts)
+		q := infratest.Get(consumer.Properties, "DeadLetterConfig", "TargetArn", "Fn::GetAtt", 0).(string)
+		r, ok := tpl.Resource(q)
+		require.True(t, ok)
+		require.Equal(t, "AWS::SQS::Queue", r.Type)
+		require.NotContains(t, infratest.CheckovSkips(t, consumer), "CKV_AWS_116")
+		for _, f := range fns {
+			if f.LogicalID != consumer.LogicalID {
+				require.Contains(t, infratest.CheckovSkips(t, f), "CKV_AWS_116", "synchronous function %s", f.Properties["Description"])
+			}
+		}
 	})
 	t.Run("no cross-stack exports", func(t *testing.T) {
 		infratest.RequireSelfContained(t, tpl)

@@ -10,9 +10,11 @@ import (
 	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"github.com/concertsys/platform/eventlog/dynamolog"
 	projections "github.com/concertsys/services/projections"
@@ -25,7 +27,7 @@ const minCursorKeyBytes = 32
 var needs = map[string][]string{
 	projections.FunctionProjectConcerts: {projections.EnvEventLogTable, projections.EnvEventBusName},
 	projections.FunctionGetConcert:      nil,
-	projections.FunctionListConcerts:    {projections.EnvCursorKey},
+	projections.FunctionListConcerts:    {projections.EnvCursorKeySecret},
 	projections.FunctionRebuild:         {projections.EnvEventLogTable},
 }
 
@@ -54,17 +56,20 @@ func Build(ctx context.Context, function string, getenv func(string) string, log
 			return nil, fmt.Errorf("environment variable %s is required", name)
 		}
 	}
-	if k := env[projections.EnvCursorKey]; function == projections.FunctionListConcerts && len(k) < minCursorKeyBytes {
-		return nil, fmt.Errorf("%s must be at least %d bytes", projections.EnvCursorKey, minCursorKeyBytes)
-	}
 	cfg, err := config.LoadDefaultConfig(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("load AWS config: %w", err)
 	}
+	var cursorKey []byte
+	if arn := env[projections.EnvCursorKeySecret]; arn != "" {
+		if cursorKey, err = ReadCursorKey(ctx, secretsmanager.NewFromConfig(cfg), arn); err != nil {
+			return nil, err
+		}
+	}
 	ddb := dynamodb.NewFromConfig(cfg)
 	deps := projections.Deps{
 		Views:     projections.NewDynamoViews(ddb, env[projections.EnvViewsTable]),
-		CursorKey: []byte(env[projections.EnvCursorKey]),
+		CursorKey: cursorKey,
 		Logger:    logger,
 	}
 	if table := env[projections.EnvEventLogTable]; table != "" {
@@ -79,4 +84,26 @@ func Build(ctx context.Context, function string, getenv func(string) string, log
 		return nil, err
 	}
 	return svc.Handler(function)
+}
+
+// SecretReader is the Secrets Manager call ReadCursorKey makes.
+type SecretReader interface {
+	GetSecretValue(ctx context.Context, in *secretsmanager.GetSecretValueInput, opts ...func(*secretsmanager.Options)) (*secretsmanager.GetSecretValueOutput, error)
+}
+
+// ReadCursorKey reads the cursor HMAC key from the secret arn (its SecretString, or
+// its SecretBinary) and refuses a key shorter than minCursorKeyBytes.
+func ReadCursorKey(ctx context.Context, client SecretReader, arn string) ([]byte, error) {
+	out, err := client.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(arn)})
+	if err != nil {
+		return nil, fmt.Errorf("read cursor key from %s: %w", projections.EnvCursorKeySecret, err)
+	}
+	key := out.SecretBinary
+	if out.SecretString != nil {
+		key = []byte(*out.SecretString)
+	}
+	if len(key) < minCursorKeyBytes {
+		return nil, fmt.Errorf("cursor key in %s must be at least %d bytes, got %d", projections.EnvCursorKeySecret, minCursorKeyBytes, len(key))
+	}
+	return key, nil
 }

@@ -3,7 +3,6 @@ package wiring
 import (
 	"context"
 	"log/slog"
-	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -14,7 +13,7 @@ import (
 func TestBuildFailsFastOnMissingEnvironment(t *testing.T) {
 	full := map[string]string{
 		projections.EnvViewsTable: "views", projections.EnvEventLogTable: "events", projections.EnvEventBusName: "bus",
-		projections.EnvCursorKey: strings.Repeat("k", 32), "AWS_REGION": "eu-west-1",
+		"AWS_REGION": "eu-west-1",
 	}
 	without := func(name string) map[string]string {
 		env := map[string]string{}
@@ -32,14 +31,12 @@ func TestBuildFailsFastOnMissingEnvironment(t *testing.T) {
 		wantErr  string
 	}{
 		{"consumer", projections.FunctionProjectConcerts, full, ""},
-		{"get", projections.FunctionGetConcert, without(projections.EnvCursorKey), ""},
-		{"list", projections.FunctionListConcerts, full, ""},
+		{"get", projections.FunctionGetConcert, full, ""},
 		{"rebuild", projections.FunctionRebuild, without(projections.EnvEventBusName), ""},
 		{"no views table", projections.FunctionGetConcert, without(projections.EnvViewsTable), projections.EnvViewsTable},
 		{"consumer without log", projections.FunctionProjectConcerts, without(projections.EnvEventLogTable), projections.EnvEventLogTable},
 		{"consumer without bus", projections.FunctionProjectConcerts, without(projections.EnvEventBusName), projections.EnvEventBusName},
-		{"list without key", projections.FunctionListConcerts, without(projections.EnvCursorKey), projections.EnvCursorKey},
-		{"list with short key", projections.FunctionListConcerts, map[string]string{projections.EnvViewsTable: "v", projections.EnvCursorKey: "short"}, "at least 32 bytes"},
+		{"list without key secret", projections.FunctionListConcerts, full, projections.EnvCursorKeySecret},
 		{"rebuild without log", projections.FunctionRebuild, without(projections.EnvEventLogTable), projections.EnvEventLogTable},
 		{"unknown function", "nope", full, "unknown function"},
 	}
