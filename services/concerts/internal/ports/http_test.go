@@ -222,7 +222,15 @@ func TestBadInput(t *testing.T) {
 		tc{name: "price fraction", route: ports.RouteSchedule, body: fmt.Sprintf(`{"artist":"A","venue":"V","startsAt":%q,"capacity":1,"priceCents":9.99}`, startsAt), status: 400, detail: `"priceCents" must be an integer`},
 		tc{name: "If-Match on create", route: ports.RouteSchedule, body: valid[ports.RouteSchedule], headers: map[string]string{"If-Match": `"1"`}, status: 412, detail: "the concert does not exist yet"},
 		tc{name: "If-Match 0 on create", route: ports.RouteSchedule, body: valid[ports.RouteSchedule], headers: map[string]string{"If-Match": `"0"`}, status: 412, detail: `If-Match "0" is stale: expected version 0, but the concert does not exist yet`},
+		tc{name: "upper-case field", route: ports.RouteSchedule, body: fmt.Sprintf(`{"ARTIST":"A","venue":"V","startsAt":%q,"capacity":1,"priceCents":1}`, startsAt), status: 400, detail: `unknown field "ARTIST"`},
+		tc{name: "duplicate field", route: ports.RouteSchedule, body: fmt.Sprintf(`{"artist":"A","artist":"B","venue":"V","startsAt":%q,"capacity":1,"priceCents":1}`, startsAt), status: 400, detail: `duplicate field "artist"`},
+		tc{name: "invalid UTF-8", route: ports.RouteSchedule, body: fmt.Sprintf("{\"artist\":\"A\xff\",\"venue\":\"V\",\"startsAt\":%q,\"capacity\":1,\"priceCents\":1}", startsAt), status: 400, detail: "not valid UTF-8"},
+		tc{name: "artist NUL and RLO", route: ports.RouteSchedule, body: fmt.Sprintf(`{"artist":"\u0000\u202e","venue":"V","startsAt":%q,"capacity":1,"priceCents":1}`, startsAt), status: 400, detail: `field "artist" must not contain a control character`},
+		tc{name: "venue RLO", route: ports.RouteSchedule, body: fmt.Sprintf(`{"artist":"A","venue":"V\u202eX","startsAt":%q,"capacity":1,"priceCents":1}`, startsAt), status: 400, detail: `field "venue" must not contain a bidi override`},
+		tc{name: "venue isolate", route: ports.RouteSchedule, body: fmt.Sprintf(`{"artist":"A","venue":"V\u2066X","startsAt":%q,"capacity":1,"priceCents":1}`, startsAt), status: 400, detail: `field "venue" must not contain a bidi override`},
 		// PATCH
+		tc{name: "patch artist newline", route: ports.RouteUpdate, id: id, body: `{"artist":"a\nb"}`, status: 400, detail: `field "artist" must not contain a control character (U+000A`},
+		tc{name: "patch Venue case", route: ports.RouteUpdate, id: id, body: `{"Venue":"Hall"}`, status: 400, detail: `unknown field "Venue"`},
 		tc{name: "patch no fields", route: ports.RouteUpdate, id: id, body: `{}`, status: 400, detail: "at least one of"},
 		tc{name: "patch only nulls", route: ports.RouteUpdate, id: id, body: `{"artist":null}`, status: 400, detail: "at least one of"},
 		tc{name: "patch blank venue", route: ports.RouteUpdate, id: id, body: `{"venue":" "}`, status: 400, detail: "venue must not be empty"},
@@ -246,7 +254,10 @@ func TestBadInput(t *testing.T) {
 		tc{name: "sold out", route: ports.RouteTickets, id: soldOut, body: `{"quantity":1}`, status: 409, detail: "sold out"},
 		// cancel
 		tc{name: "reason missing", route: ports.RouteCancel, id: id, body: `{}`, status: 400, detail: `field "reason" is required`},
-		tc{name: "reason blank", route: ports.RouteCancel, id: id, body: `{"reason":"\t "}`, status: 400, detail: "reason must not be empty"},
+		tc{name: "reason blank", route: ports.RouteCancel, id: id, body: `{"reason":" "}`, status: 400, detail: "reason must not be empty"},
+		tc{name: "reason tab", route: ports.RouteCancel, id: id, body: `{"reason":"\t "}`, status: 400, detail: `field "reason" must not contain a control character`},
+		tc{name: "reason PDI", route: ports.RouteCancel, id: id, body: `{"reason":"x\u2069"}`, status: 400, detail: `field "reason" must not contain a bidi override`},
+		tc{name: "reason duplicate", route: ports.RouteCancel, id: id, body: `{"reason":"a","reason":"b"}`, status: 400, detail: `duplicate field "reason"`},
 		tc{name: "reason too long", route: ports.RouteCancel, id: id, body: fmt.Sprintf(`{"reason":%q}`, strings.Repeat("r", 501)), status: 400, detail: "reason must be at most 500"},
 		// GET events
 		tc{name: "events unknown id", route: ports.RouteEvents, id: "nope", status: 404, detail: "no concert"},

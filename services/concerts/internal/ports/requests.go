@@ -54,6 +54,9 @@ func (h *HTTP) decodeSchedule(req events.APIGatewayV2HTTPRequest) (run, error) {
 		"startsAt": body.StartsAt != nil, "capacity": body.Capacity != nil, "priceCents": body.PriceCents != nil}); err != nil {
 		return nil, err
 	}
+	if err := checkText(map[string]*string{"artist": body.Artist, "venue": body.Venue}); err != nil {
+		return nil, err
+	}
 	startsAt, err := parseStartsAt(*body.StartsAt)
 	if err != nil {
 		return nil, err
@@ -71,6 +74,9 @@ func (h *HTTP) decodeUpdate(req events.APIGatewayV2HTTPRequest) (run, error) {
 	}
 	if body.Artist == nil && body.Venue == nil && body.PriceCents == nil {
 		return nil, httpapi.NewProblem(http.StatusBadRequest, `body must set at least one of "artist", "venue", "priceCents"`)
+	}
+	if err := checkText(map[string]*string{"artist": body.Artist, "venue": body.Venue}); err != nil {
+		return nil, err
 	}
 	return func(ctx context.Context, id string, meta app.Meta) (app.Result, error) {
 		return h.uc.UpdateConcert.Handle(ctx, app.UpdateConcertInput{ID: id, Artist: body.Artist, Venue: body.Venue, PriceCents: body.PriceCents, Meta: meta})
@@ -115,6 +121,9 @@ func (h *HTTP) decodeCancel(req events.APIGatewayV2HTTPRequest) (run, error) {
 	if err := required(map[string]bool{"reason": body.Reason != nil}); err != nil {
 		return nil, err
 	}
+	if err := checkText(map[string]*string{"reason": body.Reason}); err != nil {
+		return nil, err
+	}
 	return func(ctx context.Context, id string, meta app.Meta) (app.Result, error) {
 		return h.uc.CancelConcert.Handle(ctx, app.CancelConcertInput{ID: id, Reason: *body.Reason, Meta: meta})
 	}, nil
@@ -136,6 +145,24 @@ func required(fields map[string]bool) error {
 		return httpapi.NewProblem(http.StatusBadRequest, fmt.Sprintf("field %s is required", missing[0]))
 	}
 	return httpapi.NewProblem(http.StatusBadRequest, "fields "+strings.Join(missing, ", ")+" are required")
+}
+
+// checkText refuses control and bidi override characters in the set text fields, in
+// name order so the answer is deterministic.
+func checkText(fields map[string]*string) error {
+	names := make([]string, 0, len(fields))
+	for name, v := range fields {
+		if v != nil {
+			names = append(names, name)
+		}
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		if err := httpapi.CheckText(name, *fields[name]); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // rfc3339Pattern is RFC 3339's date-time grammar (section 5.6). time.Parse alone only
