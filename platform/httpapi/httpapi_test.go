@@ -236,3 +236,39 @@ func TestCheckText(t *testing.T) {
 		})
 	}
 }
+
+func TestQuery(t *testing.T) {
+	tests := []struct {
+		name       string
+		raw        string
+		params     map[string]string
+		want       map[string]string
+		wantDetail string // "" = accepted
+	}{
+		{name: "none", want: map[string]string{}},
+		{name: "raw", raw: "limit=5&cursor=abc%3D", want: map[string]string{"limit": "5", "cursor": "abc="}},
+		{name: "params without raw", params: map[string]string{"limit": "5"}, want: map[string]string{"limit": "5"}},
+		{name: "bad percent-encoding", raw: "cursor=%%%%x", wantDetail: `query parameter "cursor" is not valid percent-encoding`},
+		{name: "bad name encoding", raw: "%zz=1", wantDetail: "name"},
+		{name: "repeated", raw: "limit=1&limit=2", wantDetail: `"limit" is given more than once`},
+		{name: "empty value", raw: "cursor=", wantDetail: `"cursor" is empty`},
+		{name: "bare name", raw: "limit", wantDetail: `"limit" is empty`},
+		{name: "unknown", raw: "after=3", wantDetail: `unknown query parameter "after"; accepted: limit, cursor`},
+		{name: "unknown without raw", params: map[string]string{"x": "1"}, wantDetail: `unknown query parameter "x"`},
+		{name: "invalid UTF-8", raw: "cursor=%ff", wantDetail: "not valid UTF-8"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := httpapi.Query(events.APIGatewayV2HTTPRequest{RawQueryString: tc.raw, QueryStringParameters: tc.params}, "limit", "cursor")
+			if tc.wantDetail == "" {
+				require.NoError(t, err, "got an error for %q, want none", tc.raw)
+				require.Equal(t, tc.want, got, "got %v, want %v", got, tc.want)
+				return
+			}
+			var p *httpapi.Problem
+			require.ErrorAs(t, err, &p, "got %v, want a *Problem", err)
+			require.Equal(t, http.StatusBadRequest, p.Status, "got status %d, want 400", p.Status)
+			require.Contains(t, p.Detail, tc.wantDetail, "got detail %q, want it to mention %q", p.Detail, tc.wantDetail)
+		})
+	}
+}

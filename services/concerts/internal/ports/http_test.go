@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -277,11 +278,42 @@ func TestBadInput(t *testing.T) {
 func TestEventsQueryValidation(t *testing.T) {
 	h := newHarness(t, options{})
 	id := h.schedule(t, 10)
-	for _, q := range []map[string]string{{"after": "-1"}, {"after": "x"}, {"limit": "0"}, {"limit": "1001"}, {"limit": "1.5"}, {"after": "99999999999999999999"}} {
-		t.Run(fmt.Sprint(q), func(t *testing.T) {
+	other := h.schedule(t, 10)
+	h.do(t, ports.RouteTickets, other, `{"quantity":1}`, nil)
+	req := request(ports.RouteEvents, other, "", nil)
+	req.RawQueryString = "limit=1"
+	var page struct {
+		NextCursor string `json:"nextCursor"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(h.doReq(t, req).Body), &page))
+	require.NotEmpty(t, page.NextCursor, "got no nextCursor for a page of 1 of 2 events")
+	tests := []struct {
+		raw    string
+		detail string
+	}{
+		{"limit=0", `query parameter "limit" must be an integer between 1 and 1000`},
+		{"limit=1001", `"limit" must be an integer`},
+		{"limit=1.5", `"limit" must be an integer`},
+		{"limit=-1", `"limit" must be an integer`},
+		{"limit=99999999999999999999", `"limit" must be an integer`},
+		{"limit=", `"limit" is empty`},
+		{"limit=1&limit=2", `"limit" is given more than once`},
+		{"cursor=%%%%x", `"cursor" is not valid percent-encoding`},
+		{"cursor=", `"cursor" is empty`},
+		{"cursor=abc", `"cursor" is not a cursor this API issued`},
+		{"cursor=" + base64.RawURLEncoding.EncodeToString([]byte("h1:"+id+":x")), "not a cursor"},
+		{"cursor=" + base64.RawURLEncoding.EncodeToString([]byte("h1:"+id+":0")), "not a cursor"},
+		{"cursor=" + base64.RawURLEncoding.EncodeToString([]byte("h1:"+id+":01")), "not a cursor"},
+		{"cursor=" + base64.RawURLEncoding.EncodeToString([]byte("h1:"+id+":-5")), "not a cursor"},
+		{"cursor=" + page.NextCursor, "not a cursor this API issued for this concert"}, // another concert's cursor
+		{"after=1", `unknown query parameter "after"`},
+		{"x=1", `unknown query parameter "x"`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.raw, func(t *testing.T) {
 			req := request(ports.RouteEvents, id, "", nil)
-			req.QueryStringParameters = q
-			requireProblem(t, h.doReq(t, req), 400, "query parameter")
+			req.RawQueryString = tc.raw
+			requireProblem(t, h.doReq(t, req), 400, tc.detail)
 		})
 	}
 }
@@ -317,8 +349,8 @@ func TestGetConcertEvents(t *testing.T) {
 		Data        json.RawMessage `json:"data"`
 	}
 	var page struct {
-		Events    []view `json:"events"`
-		NextAfter *int64 `json:"nextAfter"`
+		Events     []view `json:"events"`
+		NextCursor string `json:"nextCursor"`
 	}
 	resp := h.do(t, ports.RouteEvents, id, "", nil)
 	require.Equal(t, 200, resp.StatusCode)
@@ -326,7 +358,7 @@ func TestGetConcertEvents(t *testing.T) {
 	dec := json.NewDecoder(strings.NewReader(resp.Body))
 	dec.DisallowUnknownFields()
 	require.NoError(t, dec.Decode(&page))
-	require.Nil(t, page.NextAfter)
+	require.Empty(t, page.NextCursor, "got nextCursor %q on the only page, want none", page.NextCursor)
 	require.Len(t, page.Events, 4)
 	want := []string{concertevents.ConcertScheduled, concertevents.TicketsSold, concertevents.TicketsSold, concertevents.ConcertSoldOut}
 	for i, e := range page.Events {
@@ -338,20 +370,38 @@ func TestGetConcertEvents(t *testing.T) {
 	}
 	require.JSONEq(t, `{"quantity":3,"ticketsSold":5,"ticketsAvailable":0}`, string(page.Events[2].Data))
 
-	req := request(ports.RouteEvents, id, "", nil)
-	req.QueryStringParameters = map[string]string{"after": "1", "limit": "2"}
-	resp = h.doReq(t, req)
-	page.NextAfter = nil
-	require.NoError(t, json.Unmarshal([]byte(resp.Body), &page))
-	require.Len(t, page.Events, 2)
-	require.Equal(t, int64(2), page.Events[0].Version)
-	require.NotNil(t, page.NextAfter)
-	require.Equal(t, int64(3), *page.NextAfter)
+	// Walk the history a page of 3 at a time: 3 events and a cursor, then the last one.
+	var versions []int64
+	cursor, pages := "", 0
+	for {
+		req := request(ports.RouteEvents, id, "", nil)
+		req.RawQueryString = "limit=3"
+		if cursor != "" {
+			req.RawQueryString += "&cursor=" + url.QueryEscape(cursor)
+		}
+		resp := h.doReq(t, req)
+		require.Equal(t, 200, resp.StatusCode, "got %d %s, want 200", resp.StatusCode, resp.Body)
+		page.NextCursor = ""
+		require.NoError(t, json.Unmarshal([]byte(resp.Body), &page))
+		for _, e := range page.Events {
+			versions = append(versions, e.Version)
+		}
+		pages++
+		if page.NextCursor == "" {
+			break
+		}
+		require.Less(t, pages, 5, "got more pages than events")
+		cursor = page.NextCursor
+	}
+	require.Equal(t, []int64{1, 2, 3, 4}, versions, "got versions %v, want 1..4 once each", versions)
+	require.Equal(t, 2, pages, "got %d pages, want 2", pages)
 
-	req.QueryStringParameters = map[string]string{"after": "4"}
+	// A page that ends exactly at the end answers no cursor.
+	req := request(ports.RouteEvents, id, "", nil)
+	req.RawQueryString = "limit=4"
 	resp = h.doReq(t, req)
 	require.Equal(t, 200, resp.StatusCode)
-	require.JSONEq(t, `{"events":[]}`, resp.Body)
+	require.NotContains(t, resp.Body, "nextCursor", "got a cursor on the last page: %s", resp.Body)
 }
 
 func TestBase64Body(t *testing.T) {

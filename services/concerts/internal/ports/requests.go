@@ -2,6 +2,7 @@ package ports
 
 import (
 	"context"
+	"encoding/base64"
 	"fmt"
 	"net/http"
 	"regexp"
@@ -239,8 +240,8 @@ func correlationID(req events.APIGatewayV2HTTPRequest) (string, error) {
 	return v, nil
 }
 
-func parseQueryInt(req events.APIGatewayV2HTTPRequest, name string, lo, hi, def int64) (int64, error) {
-	raw, ok := req.QueryStringParameters[name]
+func parseQueryInt(q map[string]string, name string, lo, hi, def int64) (int64, error) {
+	raw, ok := q[name]
 	if !ok {
 		return def, nil
 	}
@@ -250,4 +251,41 @@ func parseQueryInt(req events.APIGatewayV2HTTPRequest, name string, lo, hi, def 
 			fmt.Sprintf("query parameter %q must be an integer between %d and %d", name, lo, hi))
 	}
 	return n, nil
+}
+
+// eventsCursorPrefix versions the history cursor's format.
+const eventsCursorPrefix = "h1:"
+
+// maxEventsCursorChars bounds what is even decoded; issued cursors are far shorter.
+const maxEventsCursorChars = 256
+
+// encodeEventsCursor makes the opaque history cursor: the concert id and the last
+// version served, base64url. It is not signed (the list cursor is): it carries only a
+// concert's id and a version number, both public in the page itself, so a forged one
+// can only ask for another page of the same public history. Binding the id makes a
+// cursor of one concert a 400 on another.
+func encodeEventsCursor(id string, version int64) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(eventsCursorPrefix + id + ":" + strconv.FormatInt(version, 10)))
+}
+
+// decodeEventsCursor is encodeEventsCursor's inverse; anything it did not issue for
+// this concert is a 400.
+func decodeEventsCursor(id, cursor string) (int64, error) {
+	bad := httpapi.NewProblem(http.StatusBadRequest, `query parameter "cursor" is not a cursor this API issued for this concert; pass "nextCursor" from the previous page`)
+	if len(cursor) > maxEventsCursorChars {
+		return 0, bad
+	}
+	raw, err := base64.RawURLEncoding.Strict().DecodeString(cursor)
+	if err != nil {
+		return 0, bad
+	}
+	rest, ok := strings.CutPrefix(string(raw), eventsCursorPrefix+id+":")
+	if !ok {
+		return 0, bad
+	}
+	v, err := strconv.ParseInt(rest, 10, 64)
+	if err != nil || v < 1 || strconv.FormatInt(v, 10) != rest {
+		return 0, bad
+	}
+	return v, nil
 }
