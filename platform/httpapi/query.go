@@ -14,8 +14,9 @@ import (
 // Query returns the request's query parameters strictly: the raw query string must
 // parse (API Gateway and devstack drop pairs that do not, such as "cursor=%%%%x",
 // which would silently read as an absent parameter), every name must be one of
-// accepted, none may repeat, be empty or hold invalid UTF-8. Every failure is a 400
-// *Problem naming the parameter. Without a raw query string (a test's or a bare
+// accepted, none may repeat or hold invalid UTF-8. Every failure is a 400 *Problem
+// naming the parameter. An empty value ("status=", as an HTML form sends an unset
+// field) is the same as an absent parameter and left out of the result. Without a raw query string (a test's or a bare
 // invocation's event) it checks QueryStringParameters instead.
 func Query(req events.APIGatewayV2HTTPRequest, accepted ...string) (map[string]string, error) {
 	out := map[string]string{}
@@ -51,7 +52,8 @@ func Query(req events.APIGatewayV2HTTPRequest, accepted ...string) (map[string]s
 			return nil, NewProblem(http.StatusBadRequest, fmt.Sprintf("unknown query parameter %q; accepted: %s", name, strings.Join(accepted, ", ")))
 		}
 		if value == "" {
-			return nil, NewProblem(http.StatusBadRequest, fmt.Sprintf("query parameter %q is empty; leave it out for the default", name))
+			delete(out, name)
+			continue
 		}
 		if !utf8.ValidString(value) {
 			return nil, NewProblem(http.StatusBadRequest, fmt.Sprintf("query parameter %q is not valid UTF-8", name))
