@@ -33,8 +33,8 @@ import (
 // issue reports (tails: 35 → 247 MB) is far above it.
 const (
 	abuseSeed           = 12
-	abuseFuzzBodies     = 400 // per round, spread over the write routes
-	abuseRounds         = 3   // the first one is the warm-up
+	abuseFuzzBodies     = 1000 // per round, spread over the write routes
+	abuseRounds         = 3    // the first one is the warm-up
 	abuseGoroutineSlack = 25
 	abuseThreadSlack    = 16
 	abuseRSSSlackKB     = 48 << 10
@@ -403,7 +403,7 @@ func abuseWebSocket(t *testing.T, base string, rng *rand.Rand) {
 	for _, msg := range fixed {
 		send(msg)
 	}
-	for i := range 150 {
+	for i := range 400 {
 		send(mutateJSON(rng, valid[i%len(valid)]))
 	}
 
