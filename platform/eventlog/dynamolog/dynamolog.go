@@ -161,19 +161,7 @@ func (l *Log) LoadAfter(ctx context.Context, aggregateID string, after int64) ([
 	if aggregateID == "" {
 		return nil, nil // DynamoDB rejects an empty key value; no aggregate has it.
 	}
-	p := dynamodb.NewQueryPaginator(l.client, &dynamodb.QueryInput{
-		TableName:              aws.String(l.table),
-		ConsistentRead:         aws.Bool(true),
-		KeyConditionExpression: aws.String("#id = :id AND #v > :after"),
-		ExpressionAttributeNames: map[string]string{
-			"#id": eventlog.AttrAggregateID,
-			"#v":  eventlog.AttrVersion,
-		},
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":id":    dynamotable.S(aggregateID),
-			":after": dynamotable.N(after),
-		},
-	})
+	p := dynamodb.NewQueryPaginator(l.client, l.queryAfter(aggregateID, after))
 	var events []eventlog.Event
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)
@@ -207,19 +195,7 @@ func (l *Log) LoadPage(ctx context.Context, aggregateID string, after int64, lim
 	if aggregateID == "" {
 		return nil, false, nil // DynamoDB rejects an empty key value; no aggregate has it.
 	}
-	in := &dynamodb.QueryInput{
-		TableName:              aws.String(l.table),
-		ConsistentRead:         aws.Bool(true),
-		KeyConditionExpression: aws.String("#id = :id AND #v > :after"),
-		ExpressionAttributeNames: map[string]string{
-			"#id": eventlog.AttrAggregateID,
-			"#v":  eventlog.AttrVersion,
-		},
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":id":    dynamotable.S(aggregateID),
-			":after": dynamotable.N(after),
-		},
-	}
+	in := l.queryAfter(aggregateID, after)
 	var events []eventlog.Event
 	for {
 		in.Limit = aws.Int32(int32(limit + 1 - len(events)))
@@ -244,6 +220,24 @@ func (l *Log) LoadPage(ctx context.Context, aggregateID string, after int64, lim
 		return events[:limit], true, nil
 	}
 	return events, false, nil
+}
+
+// queryAfter is the strongly consistent Query of an aggregate's events with Version >
+// after.
+func (l *Log) queryAfter(aggregateID string, after int64) *dynamodb.QueryInput {
+	return &dynamodb.QueryInput{
+		TableName:              aws.String(l.table),
+		ConsistentRead:         aws.Bool(true),
+		KeyConditionExpression: aws.String("#id = :id AND #v > :after"),
+		ExpressionAttributeNames: map[string]string{
+			"#id": eventlog.AttrAggregateID,
+			"#v":  eventlog.AttrVersion,
+		},
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":id":    dynamotable.S(aggregateID),
+			":after": dynamotable.N(after),
+		},
+	}
 }
 
 // ForEach calls fn for every event in the table with a paginated, consistent Scan.
