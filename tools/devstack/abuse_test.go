@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"strconv"
 	"strings"
 	"testing"
@@ -446,4 +447,40 @@ func readProcStats(t *testing.T, base string, pid int) procStats {
 func devstackHealthy(base string) bool {
 	res, err := tryDo(context.Background(), http.MethodGet, base+"/healthz", "")
 	return err == nil && res.status == http.StatusOK
+}
+
+// TestAbuseAuthorization sends seeded random mutations of a valid organizer token:
+// each is refused by the authorizer (401/403, or 201 when the mutation left the
+// token intact), never a 5xx.
+func TestAbuseAuthorization(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a devstack process")
+	}
+	data := t.TempDir()
+	p := startDevstack(t, freeAddr(t), "-data", data) // auth is on by default
+	out, err := exec.Command(devstackBin, "token", "-data", data).Output()
+	require.NoError(t, err)
+	token := strings.TrimSpace(string(out))
+	body := fmt.Sprintf(`{"artist":"A","venue":"V","startsAt":%q,"capacity":10,"priceCents":100}`, future(24*time.Hour))
+	rng := rand.New(rand.NewPCG(abuseSeed, 99))
+	const alphabet = "ABCxyz019-_.=+/ "
+	for i := range 200 {
+		b := []byte(token)
+		for range 1 + rng.IntN(3) {
+			pos := rng.IntN(len(b))
+			switch rng.IntN(3) {
+			case 0:
+				b[pos] = alphabet[rng.IntN(len(alphabet))]
+			case 1:
+				b = b[:pos]
+			case 2:
+				b = append(b[:pos:pos], append([]byte(strings.Repeat(".", 1+rng.IntN(3))), b[pos:]...)...)
+			}
+		}
+		scheme := []string{"Bearer ", "bearer ", "Basic ", "", "Bearer  "}[i%5]
+		res, err := tryDo(context.Background(), http.MethodPost, p.url+"/concerts", body, "Authorization: "+scheme+string(b))
+		require.NoError(t, err)
+		require.Contains(t, []int{http.StatusCreated, http.StatusUnauthorized, http.StatusForbidden}, res.status,
+			"got %d %s for Authorization %q, want 401, 403 or 201", res.status, res.body, scheme+string(b))
+	}
 }
