@@ -46,6 +46,23 @@ type Log interface {
 	Load(ctx context.Context, aggregateID string) ([]Event, error)
 	// LoadAfter returns the events with Version > after, in order (possibly none).
 	LoadAfter(ctx context.Context, aggregateID string, after int64) ([]Event, error)
+	// LoadPage returns at most limit (1..MaxPageLimit) events with Version > after,
+	// in order, and whether more follow. It reads about limit+1 events from the
+	// store, however long the history: what a page costs follows its size. An
+	// unknown aggregate is an empty page, not an error; limit out of range fails with
+	// ErrInvalid.
+	LoadPage(ctx context.Context, aggregateID string, after int64, limit int) (events []Event, more bool, err error)
+}
+
+// MaxPageLimit bounds LoadPage's limit.
+const MaxPageLimit = 1000
+
+// CheckPageLimit is LoadPage's argument check, shared by the adapters.
+func CheckPageLimit(limit int) error {
+	if limit < 1 || limit > MaxPageLimit {
+		return fmt.Errorf("load page: limit %d, want 1..%d: %w", limit, MaxPageLimit, ErrInvalid)
+	}
+	return nil
 }
 
 // Scanner walks every event of every aggregate, for rebuilding read models. Order is

@@ -105,8 +105,9 @@ func Body(req events.APIGatewayV2HTTPRequest) ([]byte, error) {
 }
 
 // DecodeJSON decodes the request body into dst strictly: JSON content type (415),
-// at most MaxBodyBytes (413), exactly one JSON object with no unknown fields and
-// right types (400). Every failure is a *Problem with a specific detail.
+// at most MaxBodyBytes (413), exactly one JSON object of valid UTF-8 with exact
+// (case-sensitive) field names, no duplicate keys, no unknown fields, nesting at most
+// MaxNestingDepth and right types (400). Every failure is a *Problem with a specific detail.
 func DecodeJSON(req events.APIGatewayV2HTTPRequest, dst any) error {
 	ct := Header(req, "Content-Type")
 	mt, _, err := mime.ParseMediaType(ct)
@@ -126,6 +127,9 @@ func DecodeJSON(req events.APIGatewayV2HTTPRequest, dst any) error {
 	if string(bytes.TrimSpace(body)) == "null" {
 		// encoding/json takes a bare null as an object with no fields.
 		return NewProblem(http.StatusBadRequest, "body must be a JSON object, got null")
+	}
+	if err := validateStrict(body, dst); err != nil {
+		return err
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()

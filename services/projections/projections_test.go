@@ -96,6 +96,20 @@ func list(params map[string]string) events.APIGatewayV2HTTPRequest {
 	return events.APIGatewayV2HTTPRequest{RouteKey: projections.RouteListConcerts, RawPath: "/concerts", QueryStringParameters: params}
 }
 
+// rawList is a GET /concerts as the gateway sends it: the raw query string, and the
+// pairs that parse (none here: the raw string is what the handler must check).
+func rawList(raw string) events.APIGatewayV2HTTPRequest {
+	req := list(nil)
+	req.RawQueryString = raw
+	return req
+}
+
+func rawGet(id, raw string) events.APIGatewayV2HTTPRequest {
+	req := get(id, nil)
+	req.RawQueryString = raw
+	return req
+}
+
 func TestQueryRoutesAnswerBadInputWith4xxProblems(t *testing.T) {
 	s := newStack(t)
 	s.seed(t, 3)
@@ -128,6 +142,13 @@ func TestQueryRoutesAnswerBadInputWith4xxProblems(t *testing.T) {
 		{"cursor without its filter", projections.RouteListConcerts, list(map[string]string{"cursor": page.NextCursor}), http.StatusBadRequest},
 		{"huge cursor", projections.RouteListConcerts, list(map[string]string{"cursor": strings.Repeat("a", 100000)}), http.StatusBadRequest},
 		{"unknown parameter", projections.RouteListConcerts, list(map[string]string{"sort": "artist"}), http.StatusBadRequest},
+		{"unparseable cursor in the raw query", projections.RouteListConcerts, rawList("cursor=%%%%x"), http.StatusBadRequest},
+		{"unparseable limit in the raw query", projections.RouteListConcerts, rawList("limit=%zz"), http.StatusBadRequest},
+		{"unparseable status in the raw query", projections.RouteListConcerts, rawList("status=%"), http.StatusBadRequest},
+		{"repeated limit", projections.RouteListConcerts, rawList("limit=1&limit=2"), http.StatusBadRequest},
+		{"invalid UTF-8 status", projections.RouteListConcerts, rawList("status=%ff"), http.StatusBadRequest},
+		{"get with an unparseable query", projections.RouteGetConcert, rawGet("c000", "x=%%%%x"), http.StatusBadRequest},
+		{"get with a parameter", projections.RouteGetConcert, rawGet("c000", "fields=artist"), http.StatusBadRequest},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -108,15 +108,10 @@ func testStopUnderLoad(t *testing.T, sig syscall.Signal) {
 
 	p = startDevstack(t, addr, "-data", data, "-auth=off")
 	for _, id := range ids {
-		res := do(t, http.MethodGet, p.url+"/concerts/"+id+"/events", "")
-		require.Equal(t, http.StatusOK, res.status, "%s", res.body)
-		var history struct {
-			Events []logEvent `json:"events"`
-		}
-		res.json(t, &history)
+		logged := history(t, p.url, id, 100)
 		inLog := map[int64]string{}
 		sold := 0
-		for i, e := range history.Events {
+		for i, e := range logged {
 			require.Equal(t, int64(i+1), e.Version, "log of %s has a gap", id)
 			inLog[e.Version] = e.Type
 			if e.Type == "TicketsSold" {
@@ -128,7 +123,7 @@ func testStopUnderLoad(t *testing.T, sig syscall.Signal) {
 		}
 		// Every logged event reaches the projector over the bus after the restart: the
 		// read model ends at the log's last version with every sale counted.
-		last := int64(len(history.Events))
+		last := int64(len(logged))
 		eventually(t, "read model of "+id+" catches up with the log", func() error {
 			res := do(t, http.MethodGet, p.url+"/concerts/"+id, "")
 			var v view

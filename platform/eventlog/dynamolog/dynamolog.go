@@ -161,19 +161,7 @@ func (l *Log) LoadAfter(ctx context.Context, aggregateID string, after int64) ([
 	if aggregateID == "" {
 		return nil, nil // DynamoDB rejects an empty key value; no aggregate has it.
 	}
-	p := dynamodb.NewQueryPaginator(l.client, &dynamodb.QueryInput{
-		TableName:              aws.String(l.table),
-		ConsistentRead:         aws.Bool(true),
-		KeyConditionExpression: aws.String("#id = :id AND #v > :after"),
-		ExpressionAttributeNames: map[string]string{
-			"#id": eventlog.AttrAggregateID,
-			"#v":  eventlog.AttrVersion,
-		},
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":id":    dynamotable.S(aggregateID),
-			":after": dynamotable.N(after),
-		},
-	})
+	p := dynamodb.NewQueryPaginator(l.client, l.queryAfter(aggregateID, after))
 	var events []eventlog.Event
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)
@@ -193,6 +181,63 @@ func (l *Log) LoadAfter(ctx context.Context, aggregateID string, after int64) ([
 	// (minidyn v0.8.2 returns 1, 10, 11, 2, …).
 	slices.SortFunc(events, func(a, b eventlog.Event) int { return cmp.Compare(a.Version, b.Version) })
 	return events, nil
+}
+
+// LoadPage reads one page with a single strongly consistent Query: KeyCondition
+// version > after and Limit limit+1 (the extra item only tells whether more follow),
+// so its read capacity follows the page size. DynamoDB stops a Query at 1 MB, so a
+// page of large events may come back short with a LastEvaluatedKey: then the rest
+// is read with ExclusiveStartKey, still bounded by limit+1 items.
+func (l *Log) LoadPage(ctx context.Context, aggregateID string, after int64, limit int) ([]eventlog.Event, bool, error) {
+	if err := eventlog.CheckPageLimit(limit); err != nil {
+		return nil, false, err
+	}
+	if aggregateID == "" {
+		return nil, false, nil // DynamoDB rejects an empty key value; no aggregate has it.
+	}
+	in := l.queryAfter(aggregateID, after)
+	var events []eventlog.Event
+	for {
+		in.Limit = aws.Int32(int32(limit + 1 - len(events)))
+		out, err := l.client.Query(ctx, in)
+		if err != nil {
+			return nil, false, fmt.Errorf("load %s after %d: %w", aggregateID, after, err)
+		}
+		for _, item := range out.Items {
+			e, err := eventlog.FromItem(item)
+			if err != nil {
+				return nil, false, fmt.Errorf("load %s: %w", aggregateID, err)
+			}
+			events = append(events, e)
+		}
+		if len(out.LastEvaluatedKey) == 0 || len(events) > limit {
+			break
+		}
+		in.ExclusiveStartKey = out.LastEvaluatedKey
+	}
+	slices.SortFunc(events, func(a, b eventlog.Event) int { return cmp.Compare(a.Version, b.Version) })
+	if len(events) > limit {
+		return events[:limit], true, nil
+	}
+	return events, false, nil
+}
+
+// queryAfter is the strongly consistent Query of an aggregate's events with Version >
+// after.
+func (l *Log) queryAfter(aggregateID string, after int64) *dynamodb.QueryInput {
+	return &dynamodb.QueryInput{
+		TableName:              aws.String(l.table),
+		ConsistentRead:         aws.Bool(true),
+		KeyConditionExpression: aws.String("#id = :id AND #v > :after"),
+		ExpressionAttributeNames: map[string]string{
+			"#id": eventlog.AttrAggregateID,
+			"#v":  eventlog.AttrVersion,
+		},
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":id":    dynamotable.S(aggregateID),
+			":after": dynamotable.N(after),
+		},
+	}
 }
 
 // ForEach calls fn for every event in the table with a paginated, consistent Scan.

@@ -23,6 +23,10 @@ type Options struct {
 	// NotAtomic leaves out the concurrency case, for a test server whose conditional
 	// writes are not atomic under concurrent requests (see dynamotest.Backend).
 	NotAtomic bool
+	// TextOrderedSortKeys keeps LoadPage's histories under ten events, for a test
+	// server that orders numeric sort keys as text (minidyn v0.8.2 returns 1, 10, 2,
+	// …), where a Query with Limit would page in the wrong order.
+	TextOrderedSortKeys bool
 }
 
 // Run checks that the Log returned by newLog behaves as the eventlog port promises.
@@ -35,6 +39,7 @@ func Run(t *testing.T, opts Options, newLog func(t *testing.T) eventlog.Log) {
 	}{
 		{"AppendThenLoad", testAppendThenLoad},
 		{"LoadAfter", testLoadAfter},
+		{"LoadPage", func(t *testing.T, l eventlog.Log) { testLoadPage(t, l, opts) }},
 		{"UnknownAggregateNotFound", testNotFound},
 		{"VersionConflict", testConflict},
 		{"ConcurrentAppendsWithRetry", testConcurrent},
@@ -145,6 +150,71 @@ func testLoadAfter(t *testing.T, l eventlog.Log) {
 		require.NoError(t, err)
 		require.Empty(t, got, "got %d events for an unknown aggregate, want none", len(got))
 	})
+}
+
+func testLoadPage(t *testing.T, l eventlog.Log, opts Options) {
+	ctx := context.Background()
+	id := uniqueID("page")
+	n := 25
+	if opts.TextOrderedSortKeys {
+		n = 9
+	}
+	events := NewEvents(id, 1, n)
+	require.NoError(t, l.Append(ctx, events))
+	tests := []struct {
+		name     string
+		after    int64
+		limit    int
+		want     []eventlog.Event
+		wantMore bool
+	}{
+		{"first page", 0, 4, events[:4], true},
+		{"negative after is the start", -3, 2, events[:2], true},
+		{"middle page", 4, 3, events[4:7], true},
+		{"page ends exactly at the end", int64(n - 3), 3, events[n-3:], false},
+		{"short last page", int64(n - 2), 5, events[n-2:], false},
+		{"whole history in one page", 0, eventlog.MaxPageLimit, events, false},
+		{"limit one", int64(n - 2), 1, events[n-2 : n-1], true},
+		{"after the end", int64(n), 10, nil, false},
+		{"far after the end", 1 << 40, 10, nil, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got, more, err := l.LoadPage(ctx, id, tc.after, tc.limit)
+			require.NoError(t, err)
+			RequireSameEvents(t, tc.want, got)
+			require.Equal(t, tc.wantMore, more, "got more=%v, want %v", more, tc.wantMore)
+		})
+	}
+	t.Run("walking pages yields the history once", func(t *testing.T) {
+		var got []eventlog.Event
+		after, pages := int64(0), 0
+		for {
+			page, more, err := l.LoadPage(ctx, id, after, 4)
+			require.NoError(t, err)
+			got = append(got, page...)
+			pages++
+			require.LessOrEqual(t, pages, n, "got more pages than events; paging does not advance")
+			if !more {
+				break
+			}
+			after = page[len(page)-1].Version
+		}
+		RequireSameEvents(t, events, got)
+		require.Equal(t, (n+3)/4, pages, "got %d pages, want %d", pages, (n+3)/4)
+	})
+	t.Run("unknown aggregate is an empty page", func(t *testing.T) {
+		got, more, err := l.LoadPage(ctx, uniqueID("nobody"), 0, 10)
+		require.NoError(t, err)
+		require.Empty(t, got, "got %d events for an unknown aggregate, want none", len(got))
+		require.False(t, more, "got more=true for an unknown aggregate")
+	})
+	for _, limit := range []int{0, -1, eventlog.MaxPageLimit + 1} {
+		t.Run(fmt.Sprint("limit ", limit, " is invalid"), func(t *testing.T) {
+			_, _, err := l.LoadPage(ctx, id, 0, limit)
+			require.ErrorIs(t, err, eventlog.ErrInvalid, "got %v, want ErrInvalid", err)
+		})
+	}
 }
 
 func testNotFound(t *testing.T, l eventlog.Log) {

@@ -252,7 +252,28 @@ func (l *Log) LoadAfter(ctx context.Context, aggregateID string, after int64) ([
 	return events, err
 }
 
+// LoadPage returns at most limit events with Version > after and whether more follow;
+// it walks the aggregate's bucket from after+1 and stops after limit+1 keys.
+func (l *Log) LoadPage(ctx context.Context, aggregateID string, after int64, limit int) ([]eventlog.Event, bool, error) {
+	if err := eventlog.CheckPageLimit(limit); err != nil {
+		return nil, false, err
+	}
+	events, _, err := l.loadN(ctx, aggregateID, after, limit+1)
+	if err != nil {
+		return nil, false, err
+	}
+	if len(events) > limit {
+		return events[:limit], true, nil
+	}
+	return events, false, nil
+}
+
 func (l *Log) load(ctx context.Context, aggregateID string, after int64) ([]eventlog.Event, bool, error) {
+	return l.loadN(ctx, aggregateID, after, 0)
+}
+
+// loadN reads the events after after, at most max of them (0: all).
+func (l *Log) loadN(ctx context.Context, aggregateID string, after int64, max int) ([]eventlog.Event, bool, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, false, fmt.Errorf("load %s: %w", aggregateID, err)
 	}
@@ -269,7 +290,7 @@ func (l *Log) load(ctx context.Context, aggregateID string, after int64) ([]even
 			start = 1
 		}
 		c := agg.Cursor()
-		for k, v := c.Seek(versionKey(start)); k != nil; k, v = c.Next() {
+		for k, v := c.Seek(versionKey(start)); k != nil && (max == 0 || len(events) < max); k, v = c.Next() {
 			e, err := decode(aggregateID, k, v)
 			if err != nil {
 				return err

@@ -32,6 +32,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/aws/aws-lambda-go/events"
 
@@ -303,7 +304,10 @@ func (g *Gateway) event(r *http.Request, body []byte, key string, params map[str
 		},
 	}
 	if len(body) > 0 {
-		if isText(r.Header.Get("Content-Type")) {
+		// A text body that is not valid UTF-8 goes base64-encoded too: the invocation
+		// is JSON, which would turn the bad bytes into U+FFFD and hide them from the
+		// handler's strict decoding.
+		if isText(r.Header.Get("Content-Type")) && utf8.Valid(body) {
 			ev.Body = string(body)
 		} else {
 			ev.Body = base64.StdEncoding.EncodeToString(body)

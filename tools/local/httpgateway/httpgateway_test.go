@@ -197,9 +197,11 @@ func TestBodyEncoding(t *testing.T) {
 		{"image/png", binary, true},
 		{"application/x-www-form-urlencoded", []byte("a=1"), true},
 		{"", []byte("no type"), true},
+		{"application/json; invalid UTF-8", []byte("{\"a\":\"\xff\"}"), true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.contentType, func(t *testing.T) {
+			tc.contentType, _, _ = strings.Cut(tc.contentType, "; invalid")
 			req := newRequest(t, "POST", srv.URL+"/b", bytes.NewReader(tc.body))
 			if tc.contentType != "" {
 				req.Header.Set("Content-Type", tc.contentType)

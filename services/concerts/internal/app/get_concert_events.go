@@ -10,8 +10,8 @@ import (
 
 // Paging limits of GetConcertEvents.
 const (
-	DefaultEventsLimit = 1000
-	MaxEventsLimit     = 1000
+	DefaultEventsLimit = 100
+	MaxEventsLimit     = eventlog.MaxPageLimit
 )
 
 // GetConcertEventsInput asks for a concert's history: the events with a version above
@@ -28,7 +28,8 @@ type ConcertEvents struct {
 	More   bool
 }
 
-// GetConcertEvents reads a concert's history from the log.
+// GetConcertEvents reads a concert's history from the log, one page at a time: a
+// request costs about Limit reads, however long the history is.
 type GetConcertEvents struct {
 	log eventlog.Log
 }
@@ -42,17 +43,17 @@ func (g *GetConcertEvents) Handle(ctx context.Context, in GetConcertEventsInput)
 	if limit <= 0 {
 		limit = DefaultEventsLimit
 	}
-	var (
-		evs []eventlog.Event
-		err error
-	)
-	if in.After <= 0 {
-		evs, err = g.log.Load(ctx, in.ID)
-	} else {
-		evs, err = g.log.LoadAfter(ctx, in.ID, in.After)
-		if err == nil && len(evs) == 0 {
-			// An empty page is only an answer for a concert that exists.
-			_, err = g.log.Load(ctx, in.ID)
+	limit = min(limit, MaxEventsLimit)
+	evs, more, err := g.log.LoadPage(ctx, in.ID, in.After, limit)
+	if err == nil && len(evs) == 0 {
+		if in.After <= 0 {
+			err = eventlog.ErrNotFound
+		} else {
+			// An empty page is only an answer for a concert that exists: one read says so.
+			var first []eventlog.Event
+			if first, _, err = g.log.LoadPage(ctx, in.ID, 0, 1); err == nil && len(first) == 0 {
+				err = eventlog.ErrNotFound
+			}
 		}
 	}
 	if errors.Is(err, eventlog.ErrNotFound) {
@@ -61,8 +62,5 @@ func (g *GetConcertEvents) Handle(ctx context.Context, in GetConcertEventsInput)
 	if err != nil {
 		return ConcertEvents{}, fmt.Errorf("load events of concert %s: %w", in.ID, err)
 	}
-	if len(evs) > limit {
-		return ConcertEvents{Events: evs[:limit], More: true}, nil
-	}
-	return ConcertEvents{Events: evs}, nil
+	return ConcertEvents{Events: evs, More: more}, nil
 }

@@ -116,11 +116,15 @@ type eventView struct {
 
 type eventsResponse struct {
 	Events []eventView `json:"events"`
-	// NextAfter is set when the history goes on: pass it as ?after= for the rest.
-	NextAfter *int64 `json:"nextAfter,omitempty"`
+	// NextCursor is set when the history goes on: pass it as ?cursor= for the rest.
+	NextCursor string `json:"nextCursor,omitempty"`
 }
 
-// GetConcertEvents handles GET /concerts/{id}/events[?after=<version>&limit=<1..1000>].
+// eventsParams are the query parameters GET /concerts/{id}/events accepts.
+var eventsParams = []string{"limit", "cursor"}
+
+// GetConcertEvents handles GET /concerts/{id}/events[?limit=<1..1000>&cursor=<nextCursor>].
+// The page is read from the log with the limit, so its cost follows the page size.
 func (h *HTTP) GetConcertEvents(ctx context.Context, req events.APIGatewayV2HTTPRequest) (resp events.APIGatewayV2HTTPResponse, err error) {
 	defer h.recoverPanic(ctx, RouteEvents, &resp, &err)
 	id := req.PathParameters["id"]
@@ -128,13 +132,19 @@ func (h *HTTP) GetConcertEvents(ctx context.Context, req events.APIGatewayV2HTTP
 	if !idPattern.MatchString(id) {
 		return h.errorResponse(ctx, app.ErrNotFound, instance), nil
 	}
-	after, err := parseQueryInt(req, "after", 0, 1<<62, 0)
+	q, err := httpapi.Query(req, eventsParams...)
 	if err != nil {
 		return h.errorResponse(ctx, err, instance), nil
 	}
-	limit, err := parseQueryInt(req, "limit", 1, app.MaxEventsLimit, app.DefaultEventsLimit)
+	limit, err := parseQueryInt(q, "limit", 1, app.MaxEventsLimit, app.DefaultEventsLimit)
 	if err != nil {
 		return h.errorResponse(ctx, err, instance), nil
+	}
+	var after int64
+	if raw, ok := q["cursor"]; ok {
+		if after, err = decodeEventsCursor(id, raw); err != nil {
+			return h.errorResponse(ctx, err, instance), nil
+		}
 	}
 	page, err := h.uc.GetConcertEvents.Handle(ctx, app.GetConcertEventsInput{ID: id, After: after, Limit: int(limit)})
 	if err != nil {
@@ -146,8 +156,7 @@ func (h *HTTP) GetConcertEvents(ctx context.Context, req events.APIGatewayV2HTTP
 			Type: e.EventType, OccurredAt: e.OccurredAt.UTC(), Data: e.Data}
 	}
 	if page.More {
-		next := page.Events[len(page.Events)-1].Version
-		out.NextAfter = &next
+		out.NextCursor = encodeEventsCursor(id, page.Events[len(page.Events)-1].Version)
 	}
 	return httpapi.JSON(http.StatusOK, out, nil), nil
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -222,7 +223,15 @@ func TestBadInput(t *testing.T) {
 		tc{name: "price fraction", route: ports.RouteSchedule, body: fmt.Sprintf(`{"artist":"A","venue":"V","startsAt":%q,"capacity":1,"priceCents":9.99}`, startsAt), status: 400, detail: `"priceCents" must be an integer`},
 		tc{name: "If-Match on create", route: ports.RouteSchedule, body: valid[ports.RouteSchedule], headers: map[string]string{"If-Match": `"1"`}, status: 412, detail: "the concert does not exist yet"},
 		tc{name: "If-Match 0 on create", route: ports.RouteSchedule, body: valid[ports.RouteSchedule], headers: map[string]string{"If-Match": `"0"`}, status: 412, detail: `If-Match "0" is stale: expected version 0, but the concert does not exist yet`},
+		tc{name: "upper-case field", route: ports.RouteSchedule, body: fmt.Sprintf(`{"ARTIST":"A","venue":"V","startsAt":%q,"capacity":1,"priceCents":1}`, startsAt), status: 400, detail: `unknown field "ARTIST"`},
+		tc{name: "duplicate field", route: ports.RouteSchedule, body: fmt.Sprintf(`{"artist":"A","artist":"B","venue":"V","startsAt":%q,"capacity":1,"priceCents":1}`, startsAt), status: 400, detail: `duplicate field "artist"`},
+		tc{name: "invalid UTF-8", route: ports.RouteSchedule, body: fmt.Sprintf("{\"artist\":\"A\xff\",\"venue\":\"V\",\"startsAt\":%q,\"capacity\":1,\"priceCents\":1}", startsAt), status: 400, detail: "not valid UTF-8"},
+		tc{name: "artist NUL and RLO", route: ports.RouteSchedule, body: fmt.Sprintf(`{"artist":"\u0000\u202e","venue":"V","startsAt":%q,"capacity":1,"priceCents":1}`, startsAt), status: 400, detail: `field "artist" must not contain a control character`},
+		tc{name: "venue RLO", route: ports.RouteSchedule, body: fmt.Sprintf(`{"artist":"A","venue":"V\u202eX","startsAt":%q,"capacity":1,"priceCents":1}`, startsAt), status: 400, detail: `field "venue" must not contain a bidi override`},
+		tc{name: "venue isolate", route: ports.RouteSchedule, body: fmt.Sprintf(`{"artist":"A","venue":"V\u2066X","startsAt":%q,"capacity":1,"priceCents":1}`, startsAt), status: 400, detail: `field "venue" must not contain a bidi override`},
 		// PATCH
+		tc{name: "patch artist newline", route: ports.RouteUpdate, id: id, body: `{"artist":"a\nb"}`, status: 400, detail: `field "artist" must not contain a control character (U+000A`},
+		tc{name: "patch Venue case", route: ports.RouteUpdate, id: id, body: `{"Venue":"Hall"}`, status: 400, detail: `unknown field "Venue"`},
 		tc{name: "patch no fields", route: ports.RouteUpdate, id: id, body: `{}`, status: 400, detail: "at least one of"},
 		tc{name: "patch only nulls", route: ports.RouteUpdate, id: id, body: `{"artist":null}`, status: 400, detail: "at least one of"},
 		tc{name: "patch blank venue", route: ports.RouteUpdate, id: id, body: `{"venue":" "}`, status: 400, detail: "venue must not be empty"},
@@ -246,7 +255,10 @@ func TestBadInput(t *testing.T) {
 		tc{name: "sold out", route: ports.RouteTickets, id: soldOut, body: `{"quantity":1}`, status: 409, detail: "sold out"},
 		// cancel
 		tc{name: "reason missing", route: ports.RouteCancel, id: id, body: `{}`, status: 400, detail: `field "reason" is required`},
-		tc{name: "reason blank", route: ports.RouteCancel, id: id, body: `{"reason":"\t "}`, status: 400, detail: "reason must not be empty"},
+		tc{name: "reason blank", route: ports.RouteCancel, id: id, body: `{"reason":" "}`, status: 400, detail: "reason must not be empty"},
+		tc{name: "reason tab", route: ports.RouteCancel, id: id, body: `{"reason":"\t "}`, status: 400, detail: `field "reason" must not contain a control character`},
+		tc{name: "reason PDI", route: ports.RouteCancel, id: id, body: `{"reason":"x\u2069"}`, status: 400, detail: `field "reason" must not contain a bidi override`},
+		tc{name: "reason duplicate", route: ports.RouteCancel, id: id, body: `{"reason":"a","reason":"b"}`, status: 400, detail: `duplicate field "reason"`},
 		tc{name: "reason too long", route: ports.RouteCancel, id: id, body: fmt.Sprintf(`{"reason":%q}`, strings.Repeat("r", 501)), status: 400, detail: "reason must be at most 500"},
 		// GET events
 		tc{name: "events unknown id", route: ports.RouteEvents, id: "nope", status: 404, detail: "no concert"},
@@ -266,11 +278,40 @@ func TestBadInput(t *testing.T) {
 func TestEventsQueryValidation(t *testing.T) {
 	h := newHarness(t, options{})
 	id := h.schedule(t, 10)
-	for _, q := range []map[string]string{{"after": "-1"}, {"after": "x"}, {"limit": "0"}, {"limit": "1001"}, {"limit": "1.5"}, {"after": "99999999999999999999"}} {
-		t.Run(fmt.Sprint(q), func(t *testing.T) {
+	other := h.schedule(t, 10)
+	h.do(t, ports.RouteTickets, other, `{"quantity":1}`, nil)
+	req := request(ports.RouteEvents, other, "", nil)
+	req.RawQueryString = "limit=1"
+	var page struct {
+		NextCursor string `json:"nextCursor"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(h.doReq(t, req).Body), &page))
+	require.NotEmpty(t, page.NextCursor, "got no nextCursor for a page of 1 of 2 events")
+	tests := []struct {
+		raw    string
+		detail string
+	}{
+		{"limit=0", `query parameter "limit" must be an integer between 1 and 1000`},
+		{"limit=1001", `"limit" must be an integer`},
+		{"limit=1.5", `"limit" must be an integer`},
+		{"limit=-1", `"limit" must be an integer`},
+		{"limit=99999999999999999999", `"limit" must be an integer`},
+		{"limit=1&limit=2", `"limit" is given more than once`},
+		{"cursor=%%%%x", `"cursor" is not valid percent-encoding`},
+		{"cursor=abc", `"cursor" is not a cursor this API issued`},
+		{"cursor=" + base64.RawURLEncoding.EncodeToString([]byte("h1:"+id+":x")), "not a cursor"},
+		{"cursor=" + base64.RawURLEncoding.EncodeToString([]byte("h1:"+id+":0")), "not a cursor"},
+		{"cursor=" + base64.RawURLEncoding.EncodeToString([]byte("h1:"+id+":01")), "not a cursor"},
+		{"cursor=" + base64.RawURLEncoding.EncodeToString([]byte("h1:"+id+":-5")), "not a cursor"},
+		{"cursor=" + page.NextCursor, "not a cursor this API issued for this concert"}, // another concert's cursor
+		{"after=1", `unknown query parameter "after"`},
+		{"x=1", `unknown query parameter "x"`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.raw, func(t *testing.T) {
 			req := request(ports.RouteEvents, id, "", nil)
-			req.QueryStringParameters = q
-			requireProblem(t, h.doReq(t, req), 400, "query parameter")
+			req.RawQueryString = tc.raw
+			requireProblem(t, h.doReq(t, req), 400, tc.detail)
 		})
 	}
 }
@@ -306,8 +347,8 @@ func TestGetConcertEvents(t *testing.T) {
 		Data        json.RawMessage `json:"data"`
 	}
 	var page struct {
-		Events    []view `json:"events"`
-		NextAfter *int64 `json:"nextAfter"`
+		Events     []view `json:"events"`
+		NextCursor string `json:"nextCursor"`
 	}
 	resp := h.do(t, ports.RouteEvents, id, "", nil)
 	require.Equal(t, 200, resp.StatusCode)
@@ -315,7 +356,7 @@ func TestGetConcertEvents(t *testing.T) {
 	dec := json.NewDecoder(strings.NewReader(resp.Body))
 	dec.DisallowUnknownFields()
 	require.NoError(t, dec.Decode(&page))
-	require.Nil(t, page.NextAfter)
+	require.Empty(t, page.NextCursor, "got nextCursor %q on the only page, want none", page.NextCursor)
 	require.Len(t, page.Events, 4)
 	want := []string{concertevents.ConcertScheduled, concertevents.TicketsSold, concertevents.TicketsSold, concertevents.ConcertSoldOut}
 	for i, e := range page.Events {
@@ -327,20 +368,38 @@ func TestGetConcertEvents(t *testing.T) {
 	}
 	require.JSONEq(t, `{"quantity":3,"ticketsSold":5,"ticketsAvailable":0}`, string(page.Events[2].Data))
 
-	req := request(ports.RouteEvents, id, "", nil)
-	req.QueryStringParameters = map[string]string{"after": "1", "limit": "2"}
-	resp = h.doReq(t, req)
-	page.NextAfter = nil
-	require.NoError(t, json.Unmarshal([]byte(resp.Body), &page))
-	require.Len(t, page.Events, 2)
-	require.Equal(t, int64(2), page.Events[0].Version)
-	require.NotNil(t, page.NextAfter)
-	require.Equal(t, int64(3), *page.NextAfter)
+	// Walk the history a page of 3 at a time: 3 events and a cursor, then the last one.
+	var versions []int64
+	cursor, pages := "", 0
+	for {
+		req := request(ports.RouteEvents, id, "", nil)
+		req.RawQueryString = "limit=3"
+		if cursor != "" {
+			req.RawQueryString += "&cursor=" + url.QueryEscape(cursor)
+		}
+		resp := h.doReq(t, req)
+		require.Equal(t, 200, resp.StatusCode, "got %d %s, want 200", resp.StatusCode, resp.Body)
+		page.NextCursor = ""
+		require.NoError(t, json.Unmarshal([]byte(resp.Body), &page))
+		for _, e := range page.Events {
+			versions = append(versions, e.Version)
+		}
+		pages++
+		if page.NextCursor == "" {
+			break
+		}
+		require.Less(t, pages, 5, "got more pages than events")
+		cursor = page.NextCursor
+	}
+	require.Equal(t, []int64{1, 2, 3, 4}, versions, "got versions %v, want 1..4 once each", versions)
+	require.Equal(t, 2, pages, "got %d pages, want 2", pages)
 
-	req.QueryStringParameters = map[string]string{"after": "4"}
+	// A page that ends exactly at the end answers no cursor.
+	req := request(ports.RouteEvents, id, "", nil)
+	req.RawQueryString = "limit=4"
 	resp = h.doReq(t, req)
 	require.Equal(t, 200, resp.StatusCode)
-	require.JSONEq(t, `{"events":[]}`, resp.Body)
+	require.NotContains(t, resp.Body, "nextCursor", "got a cursor on the last page: %s", resp.Body)
 }
 
 func TestBase64Body(t *testing.T) {

@@ -2,6 +2,7 @@ package ports
 
 import (
 	"context"
+	"encoding/base64"
 	"fmt"
 	"net/http"
 	"regexp"
@@ -54,6 +55,9 @@ func (h *HTTP) decodeSchedule(req events.APIGatewayV2HTTPRequest) (run, error) {
 		"startsAt": body.StartsAt != nil, "capacity": body.Capacity != nil, "priceCents": body.PriceCents != nil}); err != nil {
 		return nil, err
 	}
+	if err := checkText(map[string]*string{"artist": body.Artist, "venue": body.Venue}); err != nil {
+		return nil, err
+	}
 	startsAt, err := parseStartsAt(*body.StartsAt)
 	if err != nil {
 		return nil, err
@@ -71,6 +75,9 @@ func (h *HTTP) decodeUpdate(req events.APIGatewayV2HTTPRequest) (run, error) {
 	}
 	if body.Artist == nil && body.Venue == nil && body.PriceCents == nil {
 		return nil, httpapi.NewProblem(http.StatusBadRequest, `body must set at least one of "artist", "venue", "priceCents"`)
+	}
+	if err := checkText(map[string]*string{"artist": body.Artist, "venue": body.Venue}); err != nil {
+		return nil, err
 	}
 	return func(ctx context.Context, id string, meta app.Meta) (app.Result, error) {
 		return h.uc.UpdateConcert.Handle(ctx, app.UpdateConcertInput{ID: id, Artist: body.Artist, Venue: body.Venue, PriceCents: body.PriceCents, Meta: meta})
@@ -115,6 +122,9 @@ func (h *HTTP) decodeCancel(req events.APIGatewayV2HTTPRequest) (run, error) {
 	if err := required(map[string]bool{"reason": body.Reason != nil}); err != nil {
 		return nil, err
 	}
+	if err := checkText(map[string]*string{"reason": body.Reason}); err != nil {
+		return nil, err
+	}
 	return func(ctx context.Context, id string, meta app.Meta) (app.Result, error) {
 		return h.uc.CancelConcert.Handle(ctx, app.CancelConcertInput{ID: id, Reason: *body.Reason, Meta: meta})
 	}, nil
@@ -136,6 +146,24 @@ func required(fields map[string]bool) error {
 		return httpapi.NewProblem(http.StatusBadRequest, fmt.Sprintf("field %s is required", missing[0]))
 	}
 	return httpapi.NewProblem(http.StatusBadRequest, "fields "+strings.Join(missing, ", ")+" are required")
+}
+
+// checkText refuses control and bidi override characters in the set text fields, in
+// name order so the answer is deterministic.
+func checkText(fields map[string]*string) error {
+	names := make([]string, 0, len(fields))
+	for name, v := range fields {
+		if v != nil {
+			names = append(names, name)
+		}
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		if err := httpapi.CheckText(name, *fields[name]); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // rfc3339Pattern is RFC 3339's date-time grammar (section 5.6). time.Parse alone only
@@ -212,8 +240,8 @@ func correlationID(req events.APIGatewayV2HTTPRequest) (string, error) {
 	return v, nil
 }
 
-func parseQueryInt(req events.APIGatewayV2HTTPRequest, name string, lo, hi, def int64) (int64, error) {
-	raw, ok := req.QueryStringParameters[name]
+func parseQueryInt(q map[string]string, name string, lo, hi, def int64) (int64, error) {
+	raw, ok := q[name]
 	if !ok {
 		return def, nil
 	}
@@ -223,4 +251,41 @@ func parseQueryInt(req events.APIGatewayV2HTTPRequest, name string, lo, hi, def 
 			fmt.Sprintf("query parameter %q must be an integer between %d and %d", name, lo, hi))
 	}
 	return n, nil
+}
+
+// eventsCursorPrefix versions the history cursor's format.
+const eventsCursorPrefix = "h1:"
+
+// maxEventsCursorChars bounds what is even decoded; issued cursors are far shorter.
+const maxEventsCursorChars = 256
+
+// encodeEventsCursor makes the opaque history cursor: the concert id and the last
+// version served, base64url. It is not signed (the list cursor is): it carries only a
+// concert's id and a version number, both public in the page itself, so a forged one
+// can only ask for another page of the same public history. Binding the id makes a
+// cursor of one concert a 400 on another.
+func encodeEventsCursor(id string, version int64) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(eventsCursorPrefix + id + ":" + strconv.FormatInt(version, 10)))
+}
+
+// decodeEventsCursor is encodeEventsCursor's inverse; anything it did not issue for
+// this concert is a 400.
+func decodeEventsCursor(id, cursor string) (int64, error) {
+	bad := httpapi.NewProblem(http.StatusBadRequest, `query parameter "cursor" is not a cursor this API issued for this concert; pass "nextCursor" from the previous page`)
+	if len(cursor) > maxEventsCursorChars {
+		return 0, bad
+	}
+	raw, err := base64.RawURLEncoding.Strict().DecodeString(cursor)
+	if err != nil {
+		return 0, bad
+	}
+	rest, ok := strings.CutPrefix(string(raw), eventsCursorPrefix+id+":")
+	if !ok {
+		return 0, bad
+	}
+	v, err := strconv.ParseInt(rest, 10, 64)
+	if err != nil || v < 1 || strconv.FormatInt(v, 10) != rest {
+		return 0, bad
+	}
+	return v, nil
 }

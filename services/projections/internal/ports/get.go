@@ -18,6 +18,14 @@ import (
 // GetConcert serves GET /concerts/{id} with ETag "<version>" and If-None-Match.
 func GetConcert(q *app.GetConcert, logger *slog.Logger) service.HTTPHandler {
 	return func(ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
+		// The route takes no parameters; a query string that does not parse, or any
+		// parameter, is a 400 rather than silently ignored.
+		if _, err := httpapi.Query(req); err != nil {
+			var problem *httpapi.Problem
+			if errors.As(err, &problem) {
+				return badRequest(req, problem.Detail), nil
+			}
+		}
 		id := req.PathParameters["id"]
 		view, err := q.Handle(ctx, id)
 		switch {

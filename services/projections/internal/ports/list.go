@@ -5,7 +5,6 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
-	"slices"
 
 	"github.com/aws/aws-lambda-go/events"
 
@@ -20,12 +19,13 @@ var listParams = []string{"status", "limit", "cursor"}
 // ListConcerts serves GET /concerts?status=&limit=&cursor=.
 func ListConcerts(q *app.ListConcerts, logger *slog.Logger) service.HTTPHandler {
 	return func(ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
-		for name := range req.QueryStringParameters {
-			if !slices.Contains(listParams, name) {
-				return badRequest(req, "unknown query parameter "+name+"; accepted: status, limit, cursor"), nil
-			}
+		// A parameter that is present must parse: "cursor=%%%%x" (dropped by the
+		// gateway's parser) or "cursor=" are a 400, never the first page.
+		p, err := httpapi.Query(req, listParams...)
+		var problem *httpapi.Problem
+		if errors.As(err, &problem) {
+			return badRequest(req, problem.Detail), nil
 		}
-		p := req.QueryStringParameters
 		page, err := q.Handle(ctx, app.ListParams{Status: p["status"], Limit: p["limit"], Cursor: p["cursor"]})
 		var invalid *app.InvalidQueryError
 		switch {
