@@ -44,9 +44,9 @@ func (v Violation) String() string {
 	}
 	return fmt.Sprintf("%s (%s v%d): %s: %s [rule %s]. Within schema version %d only backward-compatible changes ship "+
 		"(a new optional property, a widened constraint); to ship this one, add a new Go type (e.g. %sV%d) as a new "+
-		"catalog entry with Version: %d beside the released version %d, publish both until every consumer reads v%d, "+
-		"then run make release-schemas",
-		v.Schema, name, version, where, v.Detail, v.Rule, version, name, version+1, version+1, version, version+1)
+		"catalog entry with Version: %d beside the released version %d (make schemas; make release-schemas records it), "+
+		"keep publishing v%d until every consumer reads v%d, then retire it: make release-schemas RETIRE=%s",
+		v.Schema, name, version, where, v.Detail, v.Rule, version, name, version+1, version+1, version, version, version+1, v.Schema)
 }
 
 // schemaNameVersion parses "source/Name.vN.json".
