@@ -145,25 +145,27 @@ func (c *comparer) node(prop string, old, cur map[string]any) {
 	}
 
 	// Lower bounds may only go down or disappear; upper bounds only up or disappear.
-	for _, k := range []string{"minimum", "exclusiveMinimum", "minLength", "minItems", "minProperties"} {
-		if cn, ok := number(cur[k]); ok {
-			on, had := number(old[k])
-			switch {
-			case !had:
-				c.add(prop, RuleMinimumRaised, "%s %s added", k, cn.RatString())
-			case cn.Cmp(on) > 0:
-				c.add(prop, RuleMinimumRaised, "%s %s raised to %s", k, on.RatString(), cn.RatString())
-			}
-		}
+	bounds := []struct {
+		sign  int // the direction of a narrowing change
+		rule  string
+		moved string
+		keys  []string
+	}{
+		{+1, RuleMinimumRaised, "raised", []string{"minimum", "exclusiveMinimum", "minLength", "minItems", "minProperties"}},
+		{-1, RuleMaximumLowered, "lowered", []string{"maximum", "exclusiveMaximum", "maxLength", "maxItems", "maxProperties"}},
 	}
-	for _, k := range []string{"maximum", "exclusiveMaximum", "maxLength", "maxItems", "maxProperties"} {
-		if cn, ok := number(cur[k]); ok {
+	for _, b := range bounds {
+		for _, k := range b.keys {
+			cn, ok := number(cur[k])
+			if !ok {
+				continue
+			}
 			on, had := number(old[k])
 			switch {
 			case !had:
-				c.add(prop, RuleMaximumLowered, "%s %s added", k, cn.RatString())
-			case cn.Cmp(on) < 0:
-				c.add(prop, RuleMaximumLowered, "%s %s lowered to %s", k, on.RatString(), cn.RatString())
+				c.add(prop, b.rule, "%s %s added", k, cn.RatString())
+			case cn.Cmp(on) == b.sign:
+				c.add(prop, b.rule, "%s %s %s to %s", k, on.RatString(), b.moved, cn.RatString())
 			}
 		}
 	}
