@@ -219,6 +219,18 @@ func TestReleaseRefusesIncompatibleAndRecordsCompatible(t *testing.T) {
 	require.NotContains(t, l.Schemas, "concerts/TicketsSold.v1.json")
 }
 
+func TestCheckWithoutLockFails(t *testing.T) {
+	dir := t.TempDir()
+	files, err := Generate(catalogs())
+	require.NoError(t, err)
+	require.NoError(t, write(dir, files))
+	_, err = Check(dir)
+	require.ErrorContains(t, err, "make release-schemas", "got no error without a lock, want the gate to refuse")
+	fresh, err := Unreleased(dir)
+	require.NoError(t, err)
+	require.Len(t, fresh, len(files))
+}
+
 func TestConsumerContracts(t *testing.T) {
 	files, err := Generate(catalogs())
 	require.NoError(t, err)

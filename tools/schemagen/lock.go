@@ -76,6 +76,9 @@ func readLock(dir string) (lock, error) {
 // Check compares the schemas in dir with the lock of released schemas in dir and
 // returns the incompatible changes.
 func Check(dir string) ([]Violation, error) {
+	if _, err := os.Stat(filepath.Join(dir, LockFile)); err != nil {
+		return nil, fmt.Errorf("no lock of released schemas (%w): run make release-schemas once to create it", err)
+	}
 	l, err := readLock(dir)
 	if err != nil {
 		return nil, err
@@ -91,10 +94,15 @@ func Check(dir string) ([]Violation, error) {
 // except retiring the released versions named in retire (paths under dir) that are
 // no longer generated.
 func Release(dir string, retire []string) error {
-	vs, err := Check(dir)
+	l, err := readLock(dir) // none yet: everything is new
 	if err != nil {
 		return err
 	}
+	cur, err := loadSchemas(dir)
+	if err != nil {
+		return err
+	}
+	vs := Compare(l.Schemas, cur)
 	retired := map[string]bool{}
 	for _, r := range retire {
 		retired[r] = true
@@ -108,10 +116,6 @@ func Release(dir string, retire []string) error {
 	}
 	if len(blocking) > 0 {
 		return fmt.Errorf("not released, %d incompatible change(s):\n%s", len(blocking), strings.Join(blocking, "\n"))
-	}
-	cur, err := loadSchemas(dir)
-	if err != nil {
-		return err
 	}
 	b, err := encode(lock{Comment: lockComment, Schemas: cur})
 	if err != nil {
@@ -145,6 +149,26 @@ func jsonTextOr(v any, def string) string {
 		return def
 	}
 	return jsonText(v)
+}
+
+// Unreleased lists the schemas in dir that the lock does not have yet.
+func Unreleased(dir string) ([]string, error) {
+	l, err := readLock(dir)
+	if err != nil {
+		return nil, err
+	}
+	cur, err := loadSchemas(dir)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for p := range cur {
+		if _, ok := l.Schemas[p]; !ok {
+			out = append(out, p)
+		}
+	}
+	sort.Strings(out)
+	return out, nil
 }
 
 // formatViolations is the gate's report.

@@ -71,6 +71,9 @@ func checkDir(dir string) error {
 	}
 	broken := CheckConsumers(cur, consumers())
 	if len(vs) == 0 && len(broken) == 0 {
+		if fresh, err := Unreleased(dir); err == nil && len(fresh) > 0 {
+			fmt.Printf("not released yet (make release-schemas when they ship): %s\n", strings.Join(fresh, ", "))
+		}
 		return nil
 	}
 	var b strings.Builder
