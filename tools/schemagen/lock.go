@@ -79,26 +79,28 @@ func Check(dir string) ([]Violation, error) {
 	if _, err := os.Stat(filepath.Join(dir, LockFile)); err != nil {
 		return nil, fmt.Errorf("no lock of released schemas (%w): run make release-schemas once to create it", err)
 	}
-	l, err := readLock(dir)
-	if err != nil {
-		return nil, err
-	}
-	cur, err := loadSchemas(dir)
+	l, cur, err := lockAndCurrent(dir)
 	if err != nil {
 		return nil, err
 	}
 	return Compare(l.Schemas, cur), nil
 }
 
+// lockAndCurrent reads dir's lock (empty when there is none yet) and its current schemas.
+func lockAndCurrent(dir string) (lock, map[string]map[string]any, error) {
+	l, err := readLock(dir)
+	if err != nil {
+		return lock{}, nil, err
+	}
+	cur, err := loadSchemas(dir)
+	return l, cur, err
+}
+
 // Release records the schemas in dir as released. It refuses incompatible changes,
 // except retiring the released versions named in retire (paths under dir) that are
 // no longer generated.
 func Release(dir string, retire []string) error {
-	l, err := readLock(dir) // none yet: everything is new
-	if err != nil {
-		return err
-	}
-	cur, err := loadSchemas(dir)
+	l, cur, err := lockAndCurrent(dir)
 	if err != nil {
 		return err
 	}
@@ -153,11 +155,7 @@ func jsonTextOr(v any, def string) string {
 
 // Unreleased lists the schemas in dir that the lock does not have yet.
 func Unreleased(dir string) ([]string, error) {
-	l, err := readLock(dir)
-	if err != nil {
-		return nil, err
-	}
-	cur, err := loadSchemas(dir)
+	l, cur, err := lockAndCurrent(dir)
 	if err != nil {
 		return nil, err
 	}
