@@ -186,7 +186,7 @@ func TestGateOnGoTypeChanges(t *testing.T) {
 		for i := range typ.NumField() {
 			fields = append(fields, typ.Field(i))
 		}
-		fields = append(fields, reflect.StructField{Name: "Channel", Type: reflect.TypeFor[string](), Tag: `json:"channel,omitempty"`})
+		fields = append(fields, reflect.StructField{Name: "ScratchOptionalNote", Type: reflect.TypeFor[string](), Tag: `json:"scratchOptionalNote,omitempty"`})
 		return reflect.StructOf(fields)
 	})
 	vs, err = Check(scratch(t, added))
