@@ -15,6 +15,8 @@ VENV := $(CURDIR)/.tools/venv
 MOTO_VERSION := 5.2.5
 CFN_LINT_VERSION := 1.58.0
 CHECKOV_VERSION := 3.3.30
+ASYNCAPI_CLI_VERSION := 6.2.0
+ASYNCAPI := $(CURDIR)/.tools/node_modules/.bin/asyncapi
 export GOFLAGS := -buildvcs=false
 export MOTO_SERVER := $(VENV)/bin/moto_server
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
@@ -22,12 +24,13 @@ export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 18,20
 
 .PHONY: dev test schemas build synth deploy bench tools browser check-format vet gowork-off \
-	tidy-check schemas-check go-test cfn-lint checkov deps-check conformance-ruler
+	tidy-check schemas-check go-test cfn-lint checkov deps-check conformance-ruler \
+	schemas-compat release-schemas asyncapi-validate asyncapi-cli
 
 dev: ## run the whole system locally: http://127.0.0.1:8080
 	go run ./tools/devstack $(ARGS)
 
-test: tools browser check-format gowork-off deps-check schemas-check go-test cfn-lint checkov tidy-check ## every check CI runs (gowork-off vets)
+test: tools browser check-format gowork-off deps-check schemas-check schemas-compat asyncapi-validate go-test cfn-lint checkov tidy-check ## every check CI runs (gowork-off vets)
 	@echo "make test: all checks passed"
 
 # The stamp names the versions, so a venv made before a tool was added or bumped is
@@ -69,12 +72,29 @@ deps-check: ## every deployed function links only what it runs; no service modul
 	done; \
 	[ $$fail = 0 ] && echo "deployed functions link only what they run"
 
-schemas: ## regenerate schemas/ from the Go event types
+schemas: ## regenerate schemas/ (JSON Schemas and asyncapi.json) from the Go event types and subscriptions
 	go run ./tools/schemagen -out schemas
 
-schemas-check:
+schemas-check: ## schemas/ is what make schemas writes (released.lock.json is written only by release-schemas)
 	@tmp=$$(mktemp -d); go run ./tools/schemagen -out $$tmp; \
-	if ! diff -r schemas $$tmp >/dev/null; then echo "schemas/ is stale: run make schemas"; diff -r schemas $$tmp | head -40; rm -rf $$tmp; exit 1; fi; rm -rf $$tmp; echo "schemas/ up to date"
+	if ! diff -r -x released.lock.json schemas $$tmp >/dev/null; then echo "schemas/ is stale: run make schemas"; diff -r -x released.lock.json schemas $$tmp | head -40; rm -rf $$tmp; exit 1; fi; rm -rf $$tmp; echo "schemas/ up to date"
+
+schemas-compat: ## compatibility gate: schemas/ against schemas/released.lock.json, and every consumer's Reads()
+	@go run ./tools/schemagen -check schemas && echo "schemas/ compatible with their released versions; consumer contracts hold"
+
+release-schemas: ## record schemas/ as released (refuses incompatible changes); RETIRE="concerts/X.v1.json ..." drops retired versions
+	go run ./tools/schemagen -release schemas $(foreach r,$(RETIRE),-retire $(r))
+
+asyncapi-cli: $(ASYNCAPI)
+
+$(ASYNCAPI): Makefile
+	npm install --prefix .tools --no-audit --no-fund --loglevel error @asyncapi/cli@$(ASYNCAPI_CLI_VERSION)
+	@printf '{"analyticsEnabled":"false","infoMessageShown":"true","userID":"make"}' > .tools/asyncapi-analytics.json
+	touch $@
+
+asyncapi-validate: $(ASYNCAPI) ## validate schemas/asyncapi.json with the AsyncAPI CLI
+	ASYNCAPI_METRICS_CONFIG_PATH=$(CURDIR)/.tools/asyncapi-analytics.json SUPPRESS_NO_CONFIG_WARNING=1 \
+	  $(ASYNCAPI) validate schemas/asyncapi.json --fail-severity error
 
 go-test: tools
 	@for m in $(MODULES); do echo "GOWORK=off go test $$m"; (cd $$m && GOWORK=off go test -count=1 -timeout 15m ./...); done

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -12,6 +14,7 @@ import (
 
 	"github.com/concertsys/platform/testkit/schemavalidate"
 	"github.com/concertsys/services/notifications"
+	"github.com/concertsys/services/notifications/internal/domain"
 )
 
 // Consumer contract: the fan-out is built from the published schemas, never from the
@@ -75,5 +78,17 @@ func TestSubscribedEventTypesHaveSchemas(t *testing.T) {
 				require.True(t, published[[2]string{source, dt}], "subscription %s: no schema for %s/%s in schemas/", c.Subscription.Name, source, dt)
 			}
 		}
+	}
+}
+
+// The declared consumer contract (Reads, checked against the producer's schema by
+// make schemas-compat) covers every view field this service decodes and forwards.
+func TestReadsCoverTheDecodedView(t *testing.T) {
+	reads := notifications.Reads()["projections/ConcertViewUpdated.v1.json"]
+	require.NotEmpty(t, reads, "Reads() declares nothing for ConcertViewUpdated v1")
+	view := reflect.TypeFor[domain.ConcertView]()
+	for i := range view.NumField() {
+		name, _, _ := strings.Cut(view.Field(i).Tag.Get("json"), ",")
+		require.Contains(t, reads, "data."+name, "got Reads() without data.%s, which the fan-out decodes", name)
 	}
 }

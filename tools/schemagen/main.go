@@ -32,12 +32,58 @@ import (
 const BaseID = "https://schemas.concertsys.dev/"
 
 func main() {
-	out := flag.String("out", "schemas", "directory to write the schemas into")
+	out := flag.String("out", "schemas", "directory to write the schemas and the AsyncAPI document into")
+	check := flag.String("check", "", "instead of generating: check the schemas in this directory against its lock of released schemas and the consumers' contracts")
+	release := flag.String("release", "", "instead of generating: record the schemas in this directory as released (refuses incompatible changes)")
+	var retire multiFlag
+	flag.Var(&retire, "retire", "with -release: drop this released schema (path under the dir, e.g. concerts/X.v1.json) that is no longer generated; repeatable")
 	flag.Parse()
-	if err := run(*out); err != nil {
+	var err error
+	switch {
+	case *check != "":
+		err = checkDir(*check)
+	case *release != "":
+		err = Release(*release, retire)
+	default:
+		err = run(*out)
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "schemagen:", err)
 		os.Exit(1)
 	}
+}
+
+type multiFlag []string
+
+func (m *multiFlag) String() string     { return strings.Join(*m, ",") }
+func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
+
+// checkDir is the compatibility gate: released schemas against the current ones,
+// then every consumer's declared reads against the current schemas.
+func checkDir(dir string) error {
+	vs, err := Check(dir)
+	if err != nil {
+		return err
+	}
+	cur, err := loadSchemas(dir)
+	if err != nil {
+		return err
+	}
+	broken := CheckConsumers(cur, consumers())
+	if len(vs) == 0 && len(broken) == 0 {
+		if fresh, err := Unreleased(dir); err == nil && len(fresh) > 0 {
+			fmt.Printf("not released yet (make release-schemas when they ship): %s\n", strings.Join(fresh, ", "))
+		}
+		return nil
+	}
+	var b strings.Builder
+	if len(vs) > 0 {
+		fmt.Fprintf(&b, "compatibility gate: %d incompatible change(s) against %s/%s:\n%s\n", len(vs), dir, LockFile, formatViolations(vs))
+	}
+	if len(broken) > 0 {
+		fmt.Fprintf(&b, "consumer contracts: %d broken:\n  %s\n", len(broken), strings.Join(broken, "\n  "))
+	}
+	return errors.New(strings.TrimSuffix(b.String(), "\n"))
 }
 
 // catalogs is every service's published event catalog.
@@ -46,10 +92,16 @@ func catalogs() []eventcatalog.Type {
 }
 
 func run(out string) error {
-	files, err := Generate(catalogs())
+	types := catalogs()
+	files, err := Generate(types)
 	if err != nil {
 		return err
 	}
+	doc, err := AsyncAPI(types, files, services())
+	if err != nil {
+		return fmt.Errorf("asyncapi: %w", err)
+	}
+	files[AsyncAPIFile] = doc
 	return write(out, files)
 }
 
@@ -138,14 +190,7 @@ func schemaFor(t eventcatalog.Type) ([]byte, error) {
 	}
 	s["examples"] = examples
 
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	enc.SetIndent("", "  ")
-	if err := enc.Encode(s); err != nil { // maps encode with sorted keys; Encode ends with "\n"
-		return nil, err
-	}
-	return buf.Bytes(), nil
+	return encode(s) // maps encode with sorted keys; encode ends with "\n"
 }
 
 // decode keeps numbers as json.Number so they are written back exactly.
@@ -172,7 +217,9 @@ func write(out string, files map[string][]byte) error {
 	sources := map[string]bool{}
 	for p := range files {
 		paths = append(paths, p)
-		sources[strings.SplitN(p, "/", 2)[0]] = true
+		if src, _, ok := strings.Cut(p, "/"); ok {
+			sources[src] = true
+		}
 	}
 	sort.Strings(paths)
 	for _, p := range paths {

@@ -39,7 +39,8 @@ type Registry struct {
 	schemas map[Key]*jsonschema.Schema
 }
 
-// Load compiles every <source>/<EventType>.v<N>.json under dir. Formats such as
+// Load compiles every <source>/<EventType>.v<N>.json under dir (files directly in dir
+// are not event schemas and are skipped). Formats such as
 // date-time are asserted, not just annotated.
 func Load(dir string) (*Registry, error) {
 	c := jsonschema.NewCompiler()
@@ -53,6 +54,9 @@ func Load(dir string) (*Registry, error) {
 		rel, err := filepath.Rel(dir, path)
 		if err != nil {
 			return err
+		}
+		if !strings.Contains(filepath.ToSlash(rel), "/") {
+			return nil // not an event schema: the lock of released schemas, the AsyncAPI document
 		}
 		key, err := keyOf(filepath.ToSlash(rel))
 		if err != nil {

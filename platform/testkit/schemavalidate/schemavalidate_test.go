@@ -147,6 +147,7 @@ func TestLoadFailsClearly(t *testing.T) {
 		files map[string]string
 	}{
 		{"empty directory", nil},
+		{"only top-level files (lock, AsyncAPI)", map[string]string{"released.lock.json": `{}`, "asyncapi.json": `{}`}},
 		{"badly named file", map[string]string{"concerts/TicketsSold.json": `{}`}},
 		{"not JSON", map[string]string{"concerts/TicketsSold.v1.json": `{`}},
 		{"not a schema", map[string]string{"concerts/TicketsSold.v1.json": `{"type":"nonsense"}`}},
