@@ -110,6 +110,9 @@ type Options struct {
 	DeadLetterRetention time.Duration
 	// Now is the clock (time.Now if nil); tests inject one to age events.
 	Now func() time.Time
+	// MaxReplays bounds the replays running at once (default DefaultMaxReplays);
+	// StartReplay fails with ErrTooManyReplays beyond it.
+	MaxReplays int
 }
 
 // Entry is one event to put on the bus, the PutEventsRequestEntry of the EventBridge API.
@@ -159,6 +162,13 @@ type Bus struct {
 	tailMu sync.RWMutex
 	tails  map[*tail]struct{}
 
+	// archMu guards archives; it is taken after mu, never before.
+	archMu   sync.Mutex
+	arch     archiveStore
+	archives map[string]*archive
+	replayMu sync.Mutex
+	replays  map[string]*Replay
+
 	// base is the parent context of every delivery; cancel aborts them when Close's
 	// deadline passes.
 	base   context.Context
@@ -201,6 +211,9 @@ func New(opts Options) (*Bus, error) {
 	if opts.MaxTails <= 0 {
 		opts.MaxTails = DefaultMaxTails
 	}
+	if opts.MaxReplays <= 0 {
+		opts.MaxReplays = DefaultMaxReplays
+	}
 	if opts.DeadLetterRetention <= 0 {
 		opts.DeadLetterRetention = DefaultDeadLetterRetention
 	}
@@ -213,26 +226,37 @@ func New(opts Options) (*Bus, error) {
 		now = time.Now
 	}
 	var st store
+	var as archiveStore
 	if opts.DataDir == "" {
-		st = newMemStore()
+		ms := newMemStore()
+		st, as = ms, ms
 	} else {
 		bs, err := openBoltStore(filepath.Join(opts.DataDir, dataFileName))
 		if err != nil {
 			return nil, fmt.Errorf("open bus store in %s: %w", opts.DataDir, err)
 		}
-		st = bs
+		st, as = bs, bs
 	}
 	base, cancel := context.WithCancel(context.Background())
-	return &Bus{
-		opts:   opts,
-		log:    logger.With("bus", opts.Name),
-		store:  st,
-		now:    now,
-		rules:  make(map[string]*rule),
-		tails:  make(map[*tail]struct{}),
-		base:   base,
-		cancel: cancel,
-	}, nil
+	b := &Bus{
+		opts:     opts,
+		log:      logger.With("bus", opts.Name),
+		store:    st,
+		arch:     as,
+		archives: make(map[string]*archive),
+		replays:  make(map[string]*Replay),
+		now:      now,
+		rules:    make(map[string]*rule),
+		tails:    make(map[*tail]struct{}),
+		base:     base,
+		cancel:   cancel,
+	}
+	if err := b.loadArchives(); err != nil {
+		cancel()
+		_ = st.close()
+		return nil, fmt.Errorf("load archives: %w", err)
+	}
+	return b, nil
 }
 
 // Name is the bus name events are put on.
@@ -386,6 +410,15 @@ func (b *Bus) Put(ctx context.Context, entries []Entry) ([]PutResult, error) {
 			return nil, fmt.Errorf("persist %d deliveries: %w", len(ds), err)
 		}
 	}
+	if len(evs) > 0 {
+		raws, ids, times := make([][]byte, len(evs)), make([]string, len(evs)), make([]time.Time, len(evs))
+		for i, a := range evs {
+			raws[i], ids[i], times[i] = a.raw, a.event.ID, a.event.Time
+		}
+		if err := b.archiveEvents(raws, ids, times); err != nil {
+			return nil, fmt.Errorf("archive %d events: %w", len(evs), err)
+		}
+	}
 	for i, d := range ds {
 		targets[i].push(d)
 	}
@@ -424,6 +457,12 @@ func (b *Bus) envelope(e Entry, now time.Time) events.EventBridgeEvent {
 // Subscribe adds a rule. Deliveries for this rule name that a previous process left
 // pending in DataDir (or that were redriven meanwhile) start right away.
 func (b *Bus) Subscribe(sub subscription.Subscription, target subscription.Target) error {
+	return b.SubscribeFunction(sub, target, "")
+}
+
+// SubscribeFunction is Subscribe for a target that is the Lambda function with ARN
+// functionARN, as ListTargetsByRule shows it (empty: a function named after the rule).
+func (b *Bus) SubscribeFunction(sub subscription.Subscription, target subscription.Target, functionARN string) error {
 	p, err := compileSubscription(sub)
 	if err != nil {
 		return err
@@ -451,6 +490,7 @@ func (b *Bus) Subscribe(sub subscription.Subscription, target subscription.Targe
 		return fmt.Errorf("load pending deliveries of rule %s: %w", sub.Name, err)
 	}
 	r := newRule(b, sub, target, p)
+	r.targetARN = functionARN
 	b.rules[sub.Name] = r
 	for _, d := range pending {
 		r.push(d)

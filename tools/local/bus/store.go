@@ -54,13 +54,16 @@ type memStore struct {
 	mu       sync.Mutex
 	pend     map[string]delivery
 	dead     map[string]deadRecord
+	archs    map[string]archiveMeta
+	archEvs  map[string][]archivedEvent
 	isClosed bool
 }
 
 var _ store = (*memStore)(nil)
 
 func newMemStore() *memStore {
-	return &memStore{pend: make(map[string]delivery), dead: make(map[string]deadRecord)}
+	return &memStore{pend: make(map[string]delivery), dead: make(map[string]deadRecord),
+		archs: make(map[string]archiveMeta), archEvs: make(map[string][]archivedEvent)}
 }
 
 func (m *memStore) addPending(ds []*delivery) error {
