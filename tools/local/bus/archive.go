@@ -376,9 +376,6 @@ func (b *Bus) StartReplay(cfg ReplayConfig) (Replay, error) {
 	if !cfg.End.After(cfg.Start) {
 		return Replay{}, fmt.Errorf("%w: EventEndTime must be after EventStartTime", ErrInvalidArgument)
 	}
-	if cfg.End.After(b.now()) {
-		return Replay{}, fmt.Errorf("%w: EventEndTime must not be in the future", ErrInvalidArgument)
-	}
 	if cfg.DestinationARN != b.ARN() {
 		return Replay{}, fmt.Errorf("%w: Destination.Arn %q must be the archive's event bus %s", ErrInvalidArgument, cfg.DestinationARN, b.ARN())
 	}
@@ -403,6 +400,9 @@ func (b *Bus) StartReplay(cfg ReplayConfig) (Replay, error) {
 
 	b.replayMu.Lock()
 	defer b.replayMu.Unlock()
+	if b.replaysStopped {
+		return Replay{}, ErrClosed
+	}
 	if _, ok := b.replays[cfg.Name]; ok {
 		return Replay{}, fmt.Errorf("%w: %s", ErrReplayExists, cfg.Name)
 	}
@@ -437,10 +437,6 @@ func (b *Bus) setReplay(r *Replay, f func(*Replay)) {
 	f(r)
 }
 
-// replayStartDelay is how long a replay stays STARTING, so a caller can observe the
-// state (EventBridge takes about a minute); tests may shorten it.
-var replayStartDelay = 200 * time.Millisecond
-
 func (b *Bus) runReplay(r *Replay, archName string, only []string) {
 	defer b.wg.Done()
 	finish := func(state, reason string) {
@@ -452,10 +448,10 @@ func (b *Bus) runReplay(r *Replay, archName string, only []string) {
 	case <-r.cancel:
 		finish(ReplayCancelled, "cancelled before it started")
 		return
-	case <-b.base.Done():
+	case <-b.stopReplays:
 		finish(ReplayFailed, "the bus closed")
 		return
-	case <-time.After(replayStartDelay):
+	case <-time.After(b.opts.ReplayStartDelay):
 	}
 	b.setReplay(r, func(r *Replay) { r.State = ReplayRunning })
 
@@ -487,7 +483,7 @@ func (b *Bus) runReplay(r *Replay, archName string, only []string) {
 		case <-r.cancel:
 			finish(ReplayCancelled, "cancelled")
 			return
-		case <-b.base.Done():
+		case <-b.stopReplays:
 			finish(ReplayFailed, "the bus closed")
 			return
 		default:
@@ -559,6 +555,17 @@ func (b *Bus) replayEvent(replay string, e archivedEvent, only []string) (int, e
 		targets[i].push(d)
 	}
 	return len(ds), nil
+}
+
+// haltReplays stops the running replays (they end FAILED); Close calls it before
+// waiting for its goroutines.
+func (b *Bus) haltReplays() {
+	b.replayMu.Lock()
+	defer b.replayMu.Unlock()
+	if !b.replaysStopped {
+		b.replaysStopped = true
+		close(b.stopReplays)
+	}
 }
 
 // DescribeReplay describes one replay.

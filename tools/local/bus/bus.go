@@ -50,11 +50,12 @@ const (
 // Defaults of Options; the retry delays suit local development (a fixed consumer
 // catches up within seconds), not EventBridge's 24-hour schedule.
 const (
-	defaultWorkersPerRule  = 4
-	defaultRetryBaseDelay  = 200 * time.Millisecond
-	defaultRetryMaxDelay   = time.Minute
-	defaultDeliveryTimeout = 5 * time.Minute
-	defaultTailBuffer      = 256
+	defaultWorkersPerRule   = 4
+	defaultRetryBaseDelay   = 200 * time.Millisecond
+	defaultRetryMaxDelay    = time.Minute
+	defaultDeliveryTimeout  = 5 * time.Minute
+	defaultTailBuffer       = 256
+	defaultReplayStartDelay = 100 * time.Millisecond
 	// DefaultMaxTails is Options.MaxTails's default: room for a few developers'
 	// terminals and load generators, not for an unbounded number of idle streams.
 	DefaultMaxTails = 32
@@ -113,6 +114,9 @@ type Options struct {
 	// MaxReplays bounds the replays running at once (default DefaultMaxReplays);
 	// StartReplay fails with ErrTooManyReplays beyond it.
 	MaxReplays int
+	// ReplayStartDelay is how long a replay stays STARTING before it runs (default
+	// 100ms; EventBridge takes about a minute), so callers can observe the state.
+	ReplayStartDelay time.Duration
 }
 
 // Entry is one event to put on the bus, the PutEventsRequestEntry of the EventBridge API.
@@ -166,8 +170,11 @@ type Bus struct {
 	archMu   sync.Mutex
 	arch     archiveStore
 	archives map[string]*archive
-	replayMu sync.Mutex
-	replays  map[string]*Replay
+	// replayMu guards replays and replaysStopped; stopReplays closes on Close.
+	replayMu       sync.Mutex
+	replays        map[string]*Replay
+	replaysStopped bool
+	stopReplays    chan struct{}
 
 	// base is the parent context of every delivery; cancel aborts them when Close's
 	// deadline passes.
@@ -211,6 +218,9 @@ func New(opts Options) (*Bus, error) {
 	if opts.MaxTails <= 0 {
 		opts.MaxTails = DefaultMaxTails
 	}
+	if opts.ReplayStartDelay <= 0 {
+		opts.ReplayStartDelay = defaultReplayStartDelay
+	}
 	if opts.MaxReplays <= 0 {
 		opts.MaxReplays = DefaultMaxReplays
 	}
@@ -239,17 +249,18 @@ func New(opts Options) (*Bus, error) {
 	}
 	base, cancel := context.WithCancel(context.Background())
 	b := &Bus{
-		opts:     opts,
-		log:      logger.With("bus", opts.Name),
-		store:    st,
-		arch:     as,
-		archives: make(map[string]*archive),
-		replays:  make(map[string]*Replay),
-		now:      now,
-		rules:    make(map[string]*rule),
-		tails:    make(map[*tail]struct{}),
-		base:     base,
-		cancel:   cancel,
+		opts:        opts,
+		log:         logger.With("bus", opts.Name),
+		store:       st,
+		arch:        as,
+		archives:    make(map[string]*archive),
+		replays:     make(map[string]*Replay),
+		stopReplays: make(chan struct{}),
+		now:         now,
+		rules:       make(map[string]*rule),
+		tails:       make(map[*tail]struct{}),
+		base:        base,
+		cancel:      cancel,
 	}
 	if err := b.loadArchives(); err != nil {
 		cancel()
@@ -519,6 +530,7 @@ func (b *Bus) Close(ctx context.Context) error {
 		r.stop()
 	}
 	b.mu.Unlock()
+	b.haltReplays()
 	b.closeTails()
 
 	done := make(chan struct{})
@@ -550,6 +562,7 @@ func (b *Bus) abandon() {
 		r.stop()
 	}
 	b.mu.Unlock()
+	b.haltReplays()
 	b.closeTails()
 	b.cancel()
 	_ = b.store.close()
