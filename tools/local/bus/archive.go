@@ -144,7 +144,8 @@ type archiveStore interface {
 	putArchive(m archiveMeta) error
 	deleteArchive(name string) error
 	archives() ([]archiveMeta, error)
-	addArchived(evs []archivedEvent) error
+	// addPendingArchived adds deliveries (store.addPending) and archived events at once.
+	addPendingArchived(ds []*delivery, evs []archivedEvent) error
 	// archived calls fn for the archive's events in time order until fn returns false.
 	archived(name string, fn func(archivedEvent) bool) error
 	// purgeArchived deletes the archive's events older than before.
@@ -330,9 +331,11 @@ func (b *Bus) purgeArchiveLocked(a *archive) error {
 	return b.arch.purgeArchived(a.meta.Name, b.now().Add(-time.Duration(a.meta.RetentionDays)*24*time.Hour))
 }
 
-// archiveEvents records the events (raw envelopes and times) in each archive whose
-// pattern they match. Put calls it for new events only, never for replayed ones.
-func (b *Bus) archiveEvents(raws [][]byte, ids []string, times []time.Time) error {
+// archivedFor lists what each archive whose pattern matches keeps of the events. Put
+// calls it for new events only, never for replayed ones, and stores the result with
+// the deliveries in one commit; an event racing with DeleteArchive is dropped by the
+// store (it skips unknown archives).
+func (b *Bus) archivedFor(raws [][]byte, ids []string, times []time.Time) []archivedEvent {
 	b.archMu.Lock()
 	defer b.archMu.Unlock()
 	var out []archivedEvent
@@ -347,10 +350,7 @@ func (b *Bus) archiveEvents(raws [][]byte, ids []string, times []time.Time) erro
 			out = append(out, archivedEvent{Archive: a.meta.Name, EventID: ids[i], Time: times[i], Event: raw})
 		}
 	}
-	if len(out) == 0 {
-		return nil
-	}
-	return b.arch.addArchived(out)
+	return out
 }
 
 // archiveName returns the archive name of an archive ARN (or a bare name).

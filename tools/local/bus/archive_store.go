@@ -46,14 +46,16 @@ func (m *memStore) archives() ([]archiveMeta, error) {
 	return out, nil
 }
 
-func (m *memStore) addArchived(evs []archivedEvent) error {
+func (m *memStore) addPendingArchived(ds []*delivery, evs []archivedEvent) error {
+	if err := m.addPending(ds); err != nil {
+		return err
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if m.isClosed {
-		return ErrClosed
-	}
 	for _, e := range evs {
-		m.archEvs[e.Archive] = append(m.archEvs[e.Archive], e)
+		if _, ok := m.archs[e.Archive]; ok { // deleted meanwhile: drop
+			m.archEvs[e.Archive] = append(m.archEvs[e.Archive], e)
+		}
 	}
 	return nil
 }
@@ -141,20 +143,19 @@ func (s *boltStore) archives() ([]archiveMeta, error) {
 	return out, err
 }
 
-// addArchived commits with bolt's Batch, so concurrent Puts share an fsync.
-func (s *boltStore) addArchived(evs []archivedEvent) error {
-	return s.db.Batch(func(tx *bolt.Tx) error {
-		for _, e := range evs {
-			b, err := tx.CreateBucketIfNotExists(archiveBucket(e.Archive))
-			if err != nil {
-				return err
-			}
-			if err := b.Put(archivedKey(e.Time, e.EventID), e.Event); err != nil {
-				return err
-			}
+// putArchived writes archived events in tx; events of an archive deleted meanwhile are
+// dropped.
+func putArchived(tx *bolt.Tx, evs []archivedEvent) error {
+	for _, e := range evs {
+		b := tx.Bucket(archiveBucket(e.Archive))
+		if b == nil {
+			continue
 		}
-		return nil
-	})
+		if err := b.Put(archivedKey(e.Time, e.EventID), e.Event); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (s *boltStore) archived(name string, fn func(archivedEvent) bool) error {

@@ -416,18 +416,13 @@ func (b *Bus) Put(ctx context.Context, entries []Entry) ([]PutResult, error) {
 			}
 		}
 	}
-	if len(ds) > 0 {
-		if err := b.store.addPending(ds); err != nil {
-			return nil, fmt.Errorf("persist %d deliveries: %w", len(ds), err)
-		}
+	raws, ids, times := make([][]byte, len(evs)), make([]string, len(evs)), make([]time.Time, len(evs))
+	for i, a := range evs {
+		raws[i], ids[i], times[i] = a.raw, a.event.ID, a.event.Time
 	}
-	if len(evs) > 0 {
-		raws, ids, times := make([][]byte, len(evs)), make([]string, len(evs)), make([]time.Time, len(evs))
-		for i, a := range evs {
-			raws[i], ids[i], times[i] = a.raw, a.event.ID, a.event.Time
-		}
-		if err := b.archiveEvents(raws, ids, times); err != nil {
-			return nil, fmt.Errorf("archive %d events: %w", len(evs), err)
+	if arch := b.archivedFor(raws, ids, times); len(ds) > 0 || len(arch) > 0 {
+		if err := b.arch.addPendingArchived(ds, arch); err != nil {
+			return nil, fmt.Errorf("persist %d deliveries and %d archived events: %w", len(ds), len(arch), err)
 		}
 	}
 	for i, d := range ds {
