@@ -276,7 +276,8 @@ func TestReplaySelectsByEventTime(t *testing.T) {
 			}
 			waitFor(t, "live deliveries", func() bool { return f.got.total("r1") == 3 })
 			f.replay(t, "w"+string(rune('0'+i)), "all", base.Add(tt.from), base.Add(tt.to))
-			time.Sleep(50 * time.Millisecond)
+			waitFor(t, "replayed deliveries", func() bool { return f.got.total("r1") >= 3+tt.want })
+			time.Sleep(50 * time.Millisecond) // room for a wrong extra delivery
 			got := f.got.total("r1") - 3
 			require.Equalf(t, tt.want, got, "got %d replayed events, want %d", got, tt.want)
 		})
