@@ -1,7 +1,8 @@
 // Package bus is a local EventBridge-compatible event bus: rules declared in Go
 // (Subscription), targets that take the aws-lambda-go EventBridgeEvent, asynchronous
 // at-least-once delivery with retries, exponential backoff and a dead-letter store,
-// optional durability in a bbolt file, and a live tail of every event.
+// optional durability in a bbolt file, a live tail of every event, and EventBridge's
+// archives and replays (archive.go).
 //
 // Like EventBridge it is unordered and at-least-once: a target may see an event more
 // than once (after a failure, a crash or a redrive) and in any order.
