@@ -47,6 +47,7 @@ var (
 	ErrTooManyReplays   = errors.New("too many replays running")
 	replaySuffix        = "#replay:"
 	maxArchiveNameChars = 48
+	maxReplayNameChars  = 64
 )
 
 // ArchiveConfig creates or updates an archive.
@@ -172,8 +173,8 @@ func (b *Bus) FunctionARN(name string) string {
 	return fmt.Sprintf("arn:aws:lambda:%s:%s:function:%s", b.opts.Region, b.opts.Account, name)
 }
 
-func validName(name string) bool {
-	if name == "" || len(name) > maxArchiveNameChars {
+func validName(name string, most int) bool {
+	if name == "" || len(name) > most {
 		return false
 	}
 	for _, c := range name {
@@ -213,7 +214,7 @@ func (b *Bus) loadArchives() error {
 
 // CreateArchive creates an archive of this bus's events from now on.
 func (b *Bus) CreateArchive(cfg ArchiveConfig) (Archive, error) {
-	if !validName(cfg.Name) {
+	if !validName(cfg.Name, maxArchiveNameChars) {
 		return Archive{}, fmt.Errorf("%w: archive name %q must be 1 to %d of [.\\-_A-Za-z0-9]", ErrInvalidArgument, cfg.Name, maxArchiveNameChars)
 	}
 	if cfg.RetentionDays < 0 {
@@ -367,8 +368,8 @@ func (b *Bus) ruleName(arnOrName string) string {
 // the rules named by FilterARNs (every rule if empty). It returns at once in state
 // STARTING; the replay runs in the background (see DescribeReplay).
 func (b *Bus) StartReplay(cfg ReplayConfig) (Replay, error) {
-	if !validName(cfg.Name) {
-		return Replay{}, fmt.Errorf("%w: replay name %q must be 1 to %d of [.\\-_A-Za-z0-9]", ErrInvalidArgument, cfg.Name, maxArchiveNameChars)
+	if !validName(cfg.Name, maxReplayNameChars) {
+		return Replay{}, fmt.Errorf("%w: replay name %q must be 1 to %d of [.\\-_A-Za-z0-9]", ErrInvalidArgument, cfg.Name, maxReplayNameChars)
 	}
 	if cfg.Start.IsZero() || cfg.End.IsZero() {
 		return Replay{}, fmt.Errorf("%w: EventStartTime and EventEndTime are required", ErrInvalidArgument)
