@@ -16,7 +16,10 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
+	ebtypes "github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
 
 	"github.com/concertsys/tools/devstack/internal/stack"
 	"github.com/concertsys/tools/local/bus"
@@ -278,4 +281,112 @@ func baseURL(addr string) string {
 		return strings.TrimSuffix(addr, "/")
 	}
 	return "http://" + addr
+}
+
+// cmdReplay starts a replay of the bus archive and follows it until it ends: every
+// archived event in [-from, -to) goes back on the bus, to the -rules (all if empty),
+// with replay-name set. Ctrl-C cancels the replay.
+func cmdReplay(args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("devstack replay", flag.ContinueOnError)
+	addr := fs.String("addr", defaultAddr, "address of the running devstack")
+	archive := fs.String("archive", stack.ArchiveName, "archive to replay")
+	rules := fs.String("rules", "", "comma-separated rule names or ARNs to replay to (empty: every rule)")
+	from := fs.String("from", "", "replay events at or after this RFC 3339 time (empty: from the first)")
+	to := fs.String("to", "", "replay events before this RFC 3339 time (empty: now)")
+	name := fs.String("name", "", "replay name (empty: devstack-<unix time>)")
+	data, file := credentialFlags(fs)
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "usage: devstack replay [-addr A] [-data DIR | -credentials-file FILE] [-archive NAME] [-rules r1,r2] [-from T] [-to T] [-name N]")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	start, end := time.Unix(0, 0).UTC(), time.Now().UTC().Add(time.Second)
+	for _, t := range []struct {
+		flag, v string
+		dst     *time.Time
+	}{{"from", *from, &start}, {"to", *to, &end}} {
+		if t.v == "" {
+			continue
+		}
+		v, err := time.Parse(time.RFC3339, t.v)
+		if err != nil {
+			return fmt.Errorf("-%s: %w", t.flag, err)
+		}
+		*t.dst = v
+	}
+	if *name == "" {
+		*name = fmt.Sprintf("devstack-%d", time.Now().UnixNano())
+	}
+	var filter []string
+	for _, r := range strings.Split(*rules, ",") {
+		if r = strings.TrimSpace(r); r == "" {
+			continue
+		}
+		if !strings.HasPrefix(r, "arn:") {
+			r = fmt.Sprintf("arn:aws:events:%s:%s:rule/%s/%s", stack.Region, stack.Account, stack.BusName, r)
+		}
+		filter = append(filter, r)
+	}
+	store, err := loadIAM(*data, *file, false)
+	if err != nil {
+		return err
+	}
+	c, err := store.Credentials(localiam.Developer)
+	if err != nil {
+		return err
+	}
+	client := eventbridge.New(eventbridge.Options{
+		Region: stack.Region, BaseEndpoint: aws.String(baseURL(*addr) + stack.EventsAPIPath),
+		Credentials: credentials.NewStaticCredentialsProvider(c.AccessKeyID, c.SecretAccessKey, ""),
+	})
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	busARN := fmt.Sprintf("arn:aws:events:%s:%s:event-bus/%s", stack.Region, stack.Account, stack.BusName)
+	out, err := client.StartReplay(ctx, &eventbridge.StartReplayInput{
+		ReplayName:     name,
+		EventSourceArn: aws.String(fmt.Sprintf("arn:aws:events:%s:%s:archive/%s", stack.Region, stack.Account, *archive)),
+		EventStartTime: aws.Time(start), EventEndTime: aws.Time(end),
+		Destination: &ebtypes.ReplayDestination{Arn: aws.String(busARN), FilterArns: filter},
+	})
+	if err != nil {
+		return fmt.Errorf("start replay: %w", err)
+	}
+	fmt.Fprintf(stdout, "replay %s of %s [%s, %s): %s\n", *name, *archive, start.Format(time.RFC3339), end.Format(time.RFC3339), out.State)
+	last, cancelled := out.State, false
+	for {
+		select {
+		case <-ctx.Done():
+			if !cancelled {
+				cancelled = true
+				if _, err := client.CancelReplay(context.Background(), &eventbridge.CancelReplayInput{ReplayName: name}); err != nil {
+					fmt.Fprintf(stdout, "cancel: %v\n", err)
+				}
+			}
+		case <-time.After(200 * time.Millisecond):
+		}
+		d, err := client.DescribeReplay(context.Background(), &eventbridge.DescribeReplayInput{ReplayName: name})
+		if err != nil {
+			return fmt.Errorf("describe replay: %w", err)
+		}
+		if d.State != last {
+			progress := ""
+			if d.EventLastReplayedTime != nil {
+				progress = " (replayed up to " + d.EventLastReplayedTime.UTC().Format(time.RFC3339) + ")"
+			}
+			fmt.Fprintf(stdout, "replay %s: %s%s\n", *name, d.State, progress)
+			last = d.State
+		}
+		switch d.State {
+		case ebtypes.ReplayStateCompleted:
+			return nil
+		case ebtypes.ReplayStateCancelled, ebtypes.ReplayStateFailed:
+			reason := ""
+			if d.StateReason != nil {
+				reason = ": " + *d.StateReason
+			}
+			return fmt.Errorf("replay %s %s%s", *name, d.State, reason)
+		}
+	}
 }

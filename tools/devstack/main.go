@@ -8,6 +8,8 @@
 //	devstack token [-data DIR]                       print an organizer JWT
 //	devstack tail [-addr A] [-pattern JSON]          print bus events as they pass
 //	devstack dead-letters [-addr A] [list|redrive [ID...]]
+//	devstack replay [-addr A] [-archive NAME] [-rules r1,r2] [-from T] [-to T]
+//	                                                 replay the bus archive to rules
 //	devstack rebuild-projections [-addr A]           rebuild the read model from the log
 package main
 
@@ -53,6 +55,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 			return cmdTail(args[1:], stdout)
 		case "dead-letters":
 			return cmdDeadLetters(args[1:], stdout)
+		case "replay":
+			return cmdReplay(args[1:], stdout)
 		case "rebuild-projections":
 			return cmdRebuild(args[1:], stdout)
 		case "health":

@@ -3,7 +3,7 @@ package bus
 import (
 	"context"
 	"encoding/json"
-	"fmt"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -17,8 +17,12 @@ import (
 func BenchmarkPutAndDeliver(b *testing.B) {
 	detail := json.RawMessage(`{"metadata":{"eventId":"e","aggregateId":"c-1","aggregateVersion":3,"eventType":"TicketsSold"},"data":{"quantity":2}}`)
 	for _, store := range []string{"memory", "bbolt"} {
-		for _, batch := range []int{1, 10} {
-			b.Run(fmt.Sprintf("%s/batch=%d", store, batch), func(b *testing.B) {
+		for _, variant := range []string{"batch=1", "batch=10", "batch=1/archived"} {
+			batch := 1
+			if variant == "batch=10" {
+				batch = 10
+			}
+			b.Run(store+"/"+variant, func(b *testing.B) {
 				opts := Options{}
 				if store == "bbolt" {
 					opts.DataDir = b.TempDir()
@@ -28,6 +32,11 @@ func BenchmarkPutAndDeliver(b *testing.B) {
 					b.Fatal(err)
 				}
 				defer bus.Close(context.Background())
+				if strings.HasSuffix(variant, "/archived") { // devstack's archive of every event
+					if _, err := bus.CreateArchive(ArchiveConfig{Name: "all"}); err != nil {
+						b.Fatal(err)
+					}
+				}
 				var delivered atomic.Int64
 				err = bus.Subscribe(subscription.Subscription{Name: "bench", Pattern: json.RawMessage(`{"source":["concerts"],"detail":{"data":{"quantity":[{"numeric":[">",0]}]}}}`)},
 					func(context.Context, events.EventBridgeEvent) error { delivered.Add(1); return nil })

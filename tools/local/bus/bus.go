@@ -1,7 +1,8 @@
 // Package bus is a local EventBridge-compatible event bus: rules declared in Go
 // (Subscription), targets that take the aws-lambda-go EventBridgeEvent, asynchronous
 // at-least-once delivery with retries, exponential backoff and a dead-letter store,
-// optional durability in a bbolt file, and a live tail of every event.
+// optional durability in a bbolt file, a live tail of every event, and EventBridge's
+// archives and replays (archive.go).
 //
 // Like EventBridge it is unordered and at-least-once: a target may see an event more
 // than once (after a failure, a crash or a redrive) and in any order.
@@ -50,11 +51,12 @@ const (
 // Defaults of Options; the retry delays suit local development (a fixed consumer
 // catches up within seconds), not EventBridge's 24-hour schedule.
 const (
-	defaultWorkersPerRule  = 4
-	defaultRetryBaseDelay  = 200 * time.Millisecond
-	defaultRetryMaxDelay   = time.Minute
-	defaultDeliveryTimeout = 5 * time.Minute
-	defaultTailBuffer      = 256
+	defaultWorkersPerRule   = 4
+	defaultRetryBaseDelay   = 200 * time.Millisecond
+	defaultRetryMaxDelay    = time.Minute
+	defaultDeliveryTimeout  = 5 * time.Minute
+	defaultTailBuffer       = 256
+	defaultReplayStartDelay = 100 * time.Millisecond
 	// DefaultMaxTails is Options.MaxTails's default: room for a few developers'
 	// terminals and load generators, not for an unbounded number of idle streams.
 	DefaultMaxTails = 32
@@ -110,6 +112,12 @@ type Options struct {
 	DeadLetterRetention time.Duration
 	// Now is the clock (time.Now if nil); tests inject one to age events.
 	Now func() time.Time
+	// MaxReplays bounds the replays running at once (default DefaultMaxReplays);
+	// StartReplay fails with ErrTooManyReplays beyond it.
+	MaxReplays int
+	// ReplayStartDelay is how long a replay stays STARTING before it runs (default
+	// 100ms; EventBridge takes about a minute), so callers can observe the state.
+	ReplayStartDelay time.Duration
 }
 
 // Entry is one event to put on the bus, the PutEventsRequestEntry of the EventBridge API.
@@ -159,6 +167,16 @@ type Bus struct {
 	tailMu sync.RWMutex
 	tails  map[*tail]struct{}
 
+	// archMu guards archives; it is taken after mu, never before.
+	archMu   sync.Mutex
+	arch     archiveStore
+	archives map[string]*archive
+	// replayMu guards replays and replaysStopped; stopReplays closes on Close.
+	replayMu       sync.Mutex
+	replays        map[string]*Replay
+	replaysStopped bool
+	stopReplays    chan struct{}
+
 	// base is the parent context of every delivery; cancel aborts them when Close's
 	// deadline passes.
 	base   context.Context
@@ -201,6 +219,12 @@ func New(opts Options) (*Bus, error) {
 	if opts.MaxTails <= 0 {
 		opts.MaxTails = DefaultMaxTails
 	}
+	if opts.ReplayStartDelay <= 0 {
+		opts.ReplayStartDelay = defaultReplayStartDelay
+	}
+	if opts.MaxReplays <= 0 {
+		opts.MaxReplays = DefaultMaxReplays
+	}
 	if opts.DeadLetterRetention <= 0 {
 		opts.DeadLetterRetention = DefaultDeadLetterRetention
 	}
@@ -213,26 +237,38 @@ func New(opts Options) (*Bus, error) {
 		now = time.Now
 	}
 	var st store
+	var as archiveStore
 	if opts.DataDir == "" {
-		st = newMemStore()
+		ms := newMemStore()
+		st, as = ms, ms
 	} else {
 		bs, err := openBoltStore(filepath.Join(opts.DataDir, dataFileName))
 		if err != nil {
 			return nil, fmt.Errorf("open bus store in %s: %w", opts.DataDir, err)
 		}
-		st = bs
+		st, as = bs, bs
 	}
 	base, cancel := context.WithCancel(context.Background())
-	return &Bus{
-		opts:   opts,
-		log:    logger.With("bus", opts.Name),
-		store:  st,
-		now:    now,
-		rules:  make(map[string]*rule),
-		tails:  make(map[*tail]struct{}),
-		base:   base,
-		cancel: cancel,
-	}, nil
+	b := &Bus{
+		opts:        opts,
+		log:         logger.With("bus", opts.Name),
+		store:       st,
+		arch:        as,
+		archives:    make(map[string]*archive),
+		replays:     make(map[string]*Replay),
+		stopReplays: make(chan struct{}),
+		now:         now,
+		rules:       make(map[string]*rule),
+		tails:       make(map[*tail]struct{}),
+		base:        base,
+		cancel:      cancel,
+	}
+	if err := b.loadArchives(); err != nil {
+		cancel()
+		_ = st.close()
+		return nil, fmt.Errorf("load archives: %w", err)
+	}
+	return b, nil
 }
 
 // Name is the bus name events are put on.
@@ -381,9 +417,13 @@ func (b *Bus) Put(ctx context.Context, entries []Entry) ([]PutResult, error) {
 			}
 		}
 	}
-	if len(ds) > 0 {
-		if err := b.store.addPending(ds); err != nil {
-			return nil, fmt.Errorf("persist %d deliveries: %w", len(ds), err)
+	raws, ids, times := make([][]byte, len(evs)), make([]string, len(evs)), make([]time.Time, len(evs))
+	for i, a := range evs {
+		raws[i], ids[i], times[i] = a.raw, a.event.ID, a.event.Time
+	}
+	if arch := b.archivedFor(raws, ids, times); len(ds) > 0 || len(arch) > 0 {
+		if err := b.arch.addPendingArchived(ds, arch); err != nil {
+			return nil, fmt.Errorf("persist %d deliveries and %d archived events: %w", len(ds), len(arch), err)
 		}
 	}
 	for i, d := range ds {
@@ -424,6 +464,12 @@ func (b *Bus) envelope(e Entry, now time.Time) events.EventBridgeEvent {
 // Subscribe adds a rule. Deliveries for this rule name that a previous process left
 // pending in DataDir (or that were redriven meanwhile) start right away.
 func (b *Bus) Subscribe(sub subscription.Subscription, target subscription.Target) error {
+	return b.SubscribeFunction(sub, target, "")
+}
+
+// SubscribeFunction is Subscribe for a target that is the Lambda function with ARN
+// functionARN, as ListTargetsByRule shows it (empty: a function named after the rule).
+func (b *Bus) SubscribeFunction(sub subscription.Subscription, target subscription.Target, functionARN string) error {
 	p, err := compileSubscription(sub)
 	if err != nil {
 		return err
@@ -451,6 +497,7 @@ func (b *Bus) Subscribe(sub subscription.Subscription, target subscription.Targe
 		return fmt.Errorf("load pending deliveries of rule %s: %w", sub.Name, err)
 	}
 	r := newRule(b, sub, target, p)
+	r.targetARN = functionARN
 	b.rules[sub.Name] = r
 	for _, d := range pending {
 		r.push(d)
@@ -479,6 +526,7 @@ func (b *Bus) Close(ctx context.Context) error {
 		r.stop()
 	}
 	b.mu.Unlock()
+	b.haltReplays()
 	b.closeTails()
 
 	done := make(chan struct{})
@@ -510,6 +558,7 @@ func (b *Bus) abandon() {
 		r.stop()
 	}
 	b.mu.Unlock()
+	b.haltReplays()
 	b.closeTails()
 	b.cancel()
 	_ = b.store.close()

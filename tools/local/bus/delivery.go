@@ -38,6 +38,8 @@ type rule struct {
 	sub     subscription.Subscription
 	target  subscription.Target
 	pattern matcher
+	// targetARN is the target's Lambda function ARN, for ListTargetsByRule.
+	targetARN string
 
 	mu      sync.Mutex
 	cond    *sync.Cond

@@ -54,13 +54,16 @@ type memStore struct {
 	mu       sync.Mutex
 	pend     map[string]delivery
 	dead     map[string]deadRecord
+	archs    map[string]archiveMeta
+	archEvs  map[string][]archivedEvent
 	isClosed bool
 }
 
 var _ store = (*memStore)(nil)
 
 func newMemStore() *memStore {
-	return &memStore{pend: make(map[string]delivery), dead: make(map[string]deadRecord)}
+	return &memStore{pend: make(map[string]delivery), dead: make(map[string]deadRecord),
+		archs: make(map[string]archiveMeta), archEvs: make(map[string][]archivedEvent)}
 }
 
 func (m *memStore) addPending(ds []*delivery) error {
@@ -201,6 +204,7 @@ type boltStore struct {
 
 type addReq struct {
 	keys, vals [][]byte
+	arch       []archivedEvent // archived in the same commit
 	done       chan error
 }
 
@@ -290,6 +294,9 @@ func (s *boltStore) commitLoop() {
 						return err
 					}
 				}
+				if err := putArchived(tx, r.arch); err != nil {
+					return err
+				}
 			}
 			for _, k := range keys {
 				if err := b.Delete(k); err != nil {
@@ -306,8 +313,11 @@ func (s *boltStore) commitLoop() {
 	}
 }
 
-func (s *boltStore) addPending(ds []*delivery) error {
-	req := addReq{keys: make([][]byte, len(ds)), vals: make([][]byte, len(ds)), done: make(chan error, 1)}
+func (s *boltStore) addPending(ds []*delivery) error { return s.addPendingArchived(ds, nil) }
+
+// addPendingArchived commits deliveries and archived events in one group commit.
+func (s *boltStore) addPendingArchived(ds []*delivery, arch []archivedEvent) error {
+	req := addReq{keys: make([][]byte, len(ds)), vals: make([][]byte, len(ds)), arch: arch, done: make(chan error, 1)}
 	for i, d := range ds {
 		v, err := json.Marshal(d)
 		if err != nil {

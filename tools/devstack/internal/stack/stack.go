@@ -61,6 +61,10 @@ const (
 	Region  = "us-east-1"
 	Account = "000000000000"
 	BusName = "concertsys"
+	// ArchiveName is the archive of every bus event devstack creates on first start,
+	// as platform/infra's platform stack gives the bus one (BusArchive); devstack
+	// keeps it forever (RetentionDays 0) so a replay reaches the whole history.
+	ArchiveName = "concertsys-archive"
 	// WorkersPerRule is how many deliveries run at once per bus rule. A delivery
 	// mostly waits (HTTP calls back into devstack, group-committed fsyncs), so a
 	// rule's throughput is about WorkersPerRule / latency: 16 capped the read side
@@ -201,6 +205,9 @@ func Start(ctx context.Context, cfg Config) (st *Stack, err error) {
 	}
 	// Close closes the bus before the stores; this is for a failed Start.
 	s.closers = append(s.closers, func() error { return s.bus.Close(context.Background()) })
+	if err := ensureArchive(s.bus); err != nil {
+		return nil, err
+	}
 
 	if err := s.openIAM(cfg); err != nil {
 		return nil, err
@@ -246,7 +253,7 @@ func Start(ctx context.Context, cfg Config) (st *Stack, err error) {
 		httpRoutes = append(httpRoutes, svc.HTTPRoutes...)
 		wsRoutes = append(wsRoutes, svc.WebSocketRoutes...)
 		for _, c := range svc.Consumers {
-			if err := s.bus.Subscribe(c.Subscription, c.Handler); err != nil {
+			if err := s.bus.SubscribeFunction(c.Subscription, c.Handler, lambdainvoke.ARN(Region, Account, c.Function)); err != nil {
 				return nil, fmt.Errorf("subscribe %s/%s: %w", svc.Name, c.Function, err)
 			}
 		}
@@ -420,4 +427,13 @@ func (s *Stack) closeStores() error {
 	}
 	s.closers = nil
 	return errors.Join(errs...)
+}
+
+// ensureArchive creates ArchiveName unless a previous start did.
+func ensureArchive(b *bus.Bus) error {
+	_, err := b.CreateArchive(bus.ArchiveConfig{Name: ArchiveName, Description: "every event of the " + BusName + " bus, for replay"})
+	if err != nil && !errors.Is(err, bus.ErrArchiveExists) {
+		return fmt.Errorf("bus archive: %w", err)
+	}
+	return nil
 }

@@ -14,6 +14,13 @@
 //     empty, the bus name and the bus ARN are known).
 //   - AWSEvents.TestEventPattern: Result, InvalidEventPatternException for a bad pattern,
 //     ValidationException for an Event lacking AWS's mandatory envelope fields.
+//   - CreateArchive, DescribeArchive, ListArchives, UpdateArchive, DeleteArchive,
+//     StartReplay, DescribeReplay, ListReplays, CancelReplay (see bus.Bus's archive
+//     methods): ResourceNotFoundException, ResourceAlreadyExistsException,
+//     ValidationException, InvalidEventPatternException, IllegalStatusException and
+//     LimitExceededException (too many replays at once) as EventBridge answers them.
+//   - ListRules, DescribeRule, ListTargetsByRule: the subscribed rules (ARNs
+//     arn:aws:events:REGION:ACCOUNT:rule/BUS/NAME, Lambda function targets).
 //   - anything else: UnknownOperationException.
 //
 // Developer endpoints (JSON; errors application/problem+json):
@@ -126,8 +133,8 @@ func (h *Handler) serveAPI(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	op := r.Header.Get("X-Amz-Target")
-	if op != OpPutEvents && op != OpTestEventPattern {
-		writeAPIError(w, http.StatusBadRequest, errUnknownOperation, fmt.Sprintf("operation %q is not supported; supported: %s, %s", op, OpPutEvents, OpTestEventPattern))
+	if _, ok := archiveOps[op]; !ok && op != OpPutEvents && op != OpTestEventPattern {
+		writeAPIError(w, http.StatusBadRequest, errUnknownOperation, fmt.Sprintf("operation %q is not supported; supported: PutEvents, TestEventPattern, archives, replays and ListRules, DescribeRule, ListTargetsByRule", op))
 		return
 	}
 	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil ||
@@ -150,6 +157,8 @@ func (h *Handler) serveAPI(w http.ResponseWriter, r *http.Request) {
 		h.putEvents(w, r, body)
 	case OpTestEventPattern:
 		h.testEventPattern(w, body)
+	default:
+		archiveOps[op](h, w, body)
 	}
 }
 

@@ -274,7 +274,7 @@ func TestTestEventPattern(t *testing.T) {
 
 func TestUnknownOperation(t *testing.T) {
 	f := newFixture(t, eventsapi.Options{})
-	_, err := f.client.ListRules(context.Background(), &eventbridge.ListRulesInput{})
+	_, err := f.client.PutRule(context.Background(), &eventbridge.PutRuleInput{Name: aws.String("r")})
 	require.Error(t, err)
 	require.Equal(t, "UnknownOperationException", apiCode(t, err))
 }
