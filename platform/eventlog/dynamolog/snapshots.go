@@ -77,10 +77,10 @@ func (s *Snapshots) Latest(ctx context.Context, aggregateID string) (eventlog.Sn
 	}
 	d := dynamotable.NewDecoder(out.Item)
 	snap := eventlog.Snapshot{
-		AggregateID: d.S(eventlog.AttrAggregateID),
-		Version:     d.Int(eventlog.AttrVersion),
+		AggregateID:  d.S(eventlog.AttrAggregateID),
+		Version:      d.Int(eventlog.AttrVersion),
 		StateVersion: int(d.Int(eventlog.AttrStateVersion)),
-		State:       []byte(d.S(eventlog.AttrState)),
+		State:        []byte(d.S(eventlog.AttrState)),
 	}
 	if err := d.Err(); err != nil {
 		return eventlog.Snapshot{}, fmt.Errorf("snapshot of %s: %w", aggregateID, err)
