@@ -171,7 +171,7 @@ func coldService(t *testing.T, st costStores, n *readCounter) routes {
 
 // seedHistory stores a concert with ConcertScheduled and count-1 single-ticket sales
 // straight into the log, in batches, as years of commands would have left it.
-func seedHistory(t *testing.T, log eventlog.Log, id string, count int) {
+func seedHistory(t testing.TB, log eventlog.Log, id string, count int) {
 	t.Helper()
 	ctx := context.Background()
 	at := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
