@@ -69,8 +69,29 @@ func main() {
 	flag.DurationVar(&cfg.settle, "settle", 15*time.Second, "how long to wait for outstanding events after the last write")
 	flag.StringVar(&cfg.credsFile, "credentials-file", "", "with -addr: the devstack's /_aws keys file for the signed bus tail (default: the -data directory's, else .devstack's)")
 	flag.StringVar(&cfg.out, "out", "", "also write the results as JSON to this file")
+	ceiling := flag.Bool("ceiling", false, "measure the bare-HTTP ceiling instead: the same client and -concurrency against a do-nothing handler for -duration")
+	summary := flag.String("summary", "", "write the bench summary (design keys) to this file from -from-load, -from-ceiling and -from-bench, then exit")
+	var in summaryInputs
+	var benchFiles string
+	flag.StringVar(&in.load, "from-load", "", "with -summary: the -out JSON of the durable run at the highest rate")
+	flag.StringVar(&in.ceiling, "from-ceiling", "", "with -summary: the -out JSON of the -ceiling run")
+	flag.StringVar(&benchFiles, "from-bench", "", "with -summary: comma-separated go test -bench outputs")
 	flag.Parse()
-	if err := run(context.Background(), cfg); err != nil {
+	var err error
+	switch {
+	case *summary != "":
+		if in.load == "" || in.ceiling == "" || benchFiles == "" {
+			err = errNoInputs
+		} else {
+			in.bench = strings.Split(benchFiles, ",")
+			err = writeSummary(*summary, in)
+		}
+	case *ceiling:
+		err = runCeiling(context.Background(), cfg)
+	default:
+		err = run(context.Background(), cfg)
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "loadgen:", err)
 		os.Exit(1)
 	}
@@ -92,7 +113,7 @@ func run(ctx context.Context, cfg config) error {
 	} else if !strings.HasPrefix(base, "http") {
 		base = "http://" + base
 	}
-	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: cfg.concurrency * 2}, Timeout: 30 * time.Second}
+	client := newClient(cfg)
 	obs := newObserver()
 
 	// Observers attach before the first write so nothing is missed.
