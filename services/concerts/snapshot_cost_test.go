@@ -144,16 +144,6 @@ type costStores struct {
 	idem  concerts.IdempotencyStore
 }
 
-func sellCall(t *testing.T, svc routes, id string) {
-	t.Helper()
-	resp, err := svc["POST /concerts/{id}/tickets"](context.Background(), events.APIGatewayV2HTTPRequest{
-		RouteKey: "POST /concerts/{id}/tickets", Body: `{"quantity":1}`,
-		Headers: map[string]string{"content-type": "application/json"}, PathParameters: map[string]string{"id": id},
-	})
-	require.NoError(t, err)
-	require.Equal(t, 200, resp.StatusCode, resp.Body)
-}
-
 type routes map[string]func(context.Context, events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error)
 
 func coldService(t *testing.T, st costStores, n *readCounter) routes {
@@ -214,7 +204,7 @@ func coldCost(t *testing.T, st costStores, between func(label string)) (fresh, a
 	newID := resp.Headers["Location"][len("/concerts/"):]
 	n.reset()
 	between("")
-	sellCall(t, coldService(t, st, n), newID)
+	sell(t, coldService(t, st, n), newID)
 	fresh, _ = n.reset()
 	between("new concert")
 
@@ -222,22 +212,22 @@ func coldCost(t *testing.T, st costStores, between func(label string)) (fresh, a
 	// command folds them all and stores a snapshot.
 	bigID := "stadium"
 	seedHistory(t, st.log, bigID, longHistory)
-	sellCall(t, coldService(t, st, n), bigID)
+	sell(t, coldService(t, st, n), bigID)
 	migrate, _ := n.reset()
 	require.Equal(t, longHistory, migrate, "the first load without a snapshot folds the whole history once")
 	between("")
 	warm := coldService(t, st, n)
-	sellCall(t, warm, bigID) // cold: the snapshot just stored
+	sell(t, warm, bigID) // cold: the snapshot just stored
 	afterSnap, _ = n.reset()
 	between("20000 events, just after a snapshot")
 	// Advance to every-1 events after the latest snapshot: the most a cold load reads.
 	// Snapshots are stored at 20,001 (the fold above) and at every multiple of every.
 	for v := longHistory + 2; v%every != every-1 || v < longHistory+every; v++ {
-		sellCall(t, warm, bigID)
+		sell(t, warm, bigID)
 	}
 	n.reset()
 	between("")
-	sellCall(t, coldService(t, st, n), bigID)
+	sell(t, coldService(t, st, n), bigID)
 	worst, _ = n.reset()
 	between("20000 events, worst point")
 	return fresh, afterSnap, worst
