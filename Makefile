@@ -113,7 +113,12 @@ bench: ## benchmarks and the end-to-end load tests; every figure in bench-result
 	go run ./tools/loadgen -ceiling -duration 10s -concurrency 16 -out bench-results/ceiling.json
 	go run ./tools/loadgen -devstack .tools/devstack -duration 15s -concurrency 16 -rate 200 -out bench-results/loadgen-rate200.json
 	go run ./tools/loadgen -devstack .tools/devstack -duration 10s -concurrency 16 -out bench-results/loadgen-max.json
-	d=$$(mktemp -d) && go run ./tools/loadgen -devstack .tools/devstack -data $$d -duration 10s -concurrency 16 -out bench-results/loadgen-max-durable.json; s=$$?; rm -rf $$d; exit $$s
+	d=$$(mktemp -d) && go run ./tools/loadgen -devstack .tools/devstack -data $$d -duration 10s -concurrency 16 \
+	  -cpuprofile bench-results/durable-cpu.pprof -out bench-results/loadgen-max-durable.json; s=$$?; rm -rf $$d; exit $$s
+	@w=$$(sed -n 's/^  "acked": \([0-9]*\),/\1/p' bench-results/loadgen-max-durable.json); \
+	  echo "top stages of devstack by CPU per acknowledged write ($$w writes, durable run; cumulative):"; \
+	  go tool pprof -top -cum -nodecount=300 -divide_by=$$w .tools/devstack bench-results/durable-cpu.pprof 2>/dev/null | \
+	  grep -E 'Total samples|github.com/concertsys/' | head -25 | tee bench-results/durable-cpu-top.txt
 	cd tools/local && go test -run '^$$' -bench . -benchtime 1s ./eventpattern/ ./bus/ ./pipe/ ./boltlog/ | tee ../../bench-results/local.txt
 	cd services/concerts && go test -run '^$$' -bench . -benchtime 1s ./internal/ports/ | tee ../../bench-results/concerts.txt
 	cd services/concerts && go test -run '^$$' -bench ColdCommand -benchtime 50x . | tee ../../bench-results/concerts-cold.txt

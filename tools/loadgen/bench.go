@@ -246,3 +246,36 @@ func machine() Machine {
 }
 
 var errNoInputs = errors.New("-summary needs -from-load, -from-ceiling and -from-bench")
+
+// captureCPUProfile fetches devstack's CPU profile (it runs with -pprof) over d, the
+// write phase, into path.
+func captureCPUProfile(ctx context.Context, client *http.Client, base string, d time.Duration, path string) error {
+	secs := max(1, int(d.Seconds()))
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, fmt.Sprintf("%s/debug/pprof/profile?seconds=%d", base, secs), nil)
+	if err != nil {
+		return err
+	}
+	c := *client
+	c.Timeout = d + 30*time.Second
+	resp, err := c.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		b, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+		return fmt.Errorf("%s: %s", resp.Status, b)
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(f, resp.Body); err != nil {
+		_ = f.Close()
+		return err
+	}
+	return f.Close()
+}
