@@ -118,10 +118,10 @@ bench: ## benchmarks and the end-to-end load tests; every figure in bench-result
 	@w=$$(sed -n 's/^  "acked": \([0-9]*\),/\1/p' bench-results/loadgen-max-durable.json); \
 	  echo "top stages of devstack by CPU per acknowledged write ($$w writes, durable run; cumulative):"; \
 	  go tool pprof -top -cum -nodecount=300 -divide_by=$$w .tools/devstack bench-results/durable-cpu.pprof 2>/dev/null | \
-	  grep -E 'Total samples|github.com/concertsys/' | head -25 | tee bench-results/durable-cpu-top.txt
+	  awk '/Total samples/ || (/github.com\/concertsys\// && n++ < 25)' | tee bench-results/durable-cpu-top.txt
 	cd tools/local && go test -run '^$$' -bench . -benchtime 1s ./eventpattern/ ./bus/ ./pipe/ ./boltlog/ | tee ../../bench-results/local.txt
 	cd services/concerts && go test -run '^$$' -bench . -benchtime 1s ./internal/ports/ | tee ../../bench-results/concerts.txt
-	cd services/concerts && go test -run '^$$' -bench ColdCommand -benchtime 50x . | tee ../../bench-results/concerts-cold.txt
+	cd services/concerts && go test -run '^$$' -bench ColdCommand -benchtime 200x . | tee ../../bench-results/concerts-cold.txt
 	cd services/projections && go test -run '^$$' -bench . -benchtime 1s ./internal/app/ | tee ../../bench-results/projections.txt
 	go run ./tools/loadgen -summary bench-results/summary.json -from-load bench-results/loadgen-max-durable.json \
 	  -from-ceiling bench-results/ceiling.json -from-bench bench-results/concerts-cold.txt,bench-results/projections.txt
