@@ -127,14 +127,24 @@ deploy: build ## deploy one stack: make deploy SERVICE=platform|concerts|project
 	  notifications) s=NotificationsStack;; *) echo "usage: make deploy SERVICE=platform|concerts|projections|notifications"; exit 1;; esac; \
 	$(CDK) deploy $$s -c stage=$(STAGE) $(CDK_ARGS)
 
-bench: ## benchmarks and the end-to-end load test; results in bench-results/
+bench: ## benchmarks and the end-to-end load tests; every figure in bench-results/, the design's keys in bench-results/summary.json
 	@mkdir -p bench-results
 	go build -o .tools/devstack ./tools/devstack
+	go run ./tools/loadgen -ceiling -duration 10s -concurrency 16 -out bench-results/ceiling.json
 	go run ./tools/loadgen -devstack .tools/devstack -duration 15s -concurrency 16 -rate 200 -out bench-results/loadgen-rate200.json
 	go run ./tools/loadgen -devstack .tools/devstack -duration 10s -concurrency 16 -out bench-results/loadgen-max.json
+	d=$$(mktemp -d) && go run ./tools/loadgen -devstack .tools/devstack -data $$d -duration 10s -concurrency 16 \
+	  -cpuprofile bench-results/durable-cpu.pprof -out bench-results/loadgen-max-durable.json; s=$$?; rm -rf $$d; exit $$s
+	@w=$$(sed -n 's/^  "acked": \([0-9]*\),/\1/p' bench-results/loadgen-max-durable.json); \
+	  echo "top stages of devstack by CPU per acknowledged write ($$w writes, durable run; cumulative):"; \
+	  go tool pprof -top -cum -nodecount=300 -divide_by=$$w .tools/devstack bench-results/durable-cpu.pprof 2>/dev/null | \
+	  awk '/Total samples/ || (/github.com\/concertsys\// && n++ < 25)' | tee bench-results/durable-cpu-top.txt
 	cd tools/local && go test -run '^$$' -bench . -benchtime 1s ./eventpattern/ ./bus/ ./pipe/ ./boltlog/ | tee ../../bench-results/local.txt
 	cd services/concerts && go test -run '^$$' -bench . -benchtime 1s ./internal/ports/ | tee ../../bench-results/concerts.txt
+	cd services/concerts && go test -run '^$$' -bench ColdCommand -benchtime 200x . | tee ../../bench-results/concerts-cold.txt
 	cd services/projections && go test -run '^$$' -bench . -benchtime 1s ./internal/app/ | tee ../../bench-results/projections.txt
+	go run ./tools/loadgen -summary bench-results/summary.json -from-load bench-results/loadgen-max-durable.json \
+	  -from-ceiling bench-results/ceiling.json -from-bench bench-results/concerts-cold.txt,bench-results/projections.txt
 
 # JDK for the event-ruler harness: 19 or later (JDK 17's Double.toString is not always the
 # shortest form, which changes which numbers event-ruler compares). JAVA_HOME wins when it

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/concertsys/platform/eventlog"
+	"github.com/concertsys/platform/eventlog/dynamolog"
 	"github.com/concertsys/platform/service"
 
 	"github.com/concertsys/services/concerts/concertevents"
@@ -39,7 +40,13 @@ const (
 const (
 	EnvEventLogTable    = "EVENT_LOG_TABLE"
 	EnvIdempotencyTable = "IDEMPOTENCY_TABLE"
+	// EnvSnapshotTable names the snapshot table of the command functions.
+	EnvSnapshotTable = "SNAPSHOT_TABLE"
 )
+
+// The snapshot table: partition key SnapshotKeyAttribute (S), no sort key, no stream
+// (it is not the event log: nothing in it reaches the bus).
+const SnapshotKeyAttribute = eventlog.AttrAggregateID
 
 // The idempotency table: partition key IdempotencyKeyAttribute (S), TTL enabled on
 // IdempotencyTTLAttribute.
@@ -57,13 +64,17 @@ type (
 )
 
 // Deps is what New needs. Now, NewID and Logger default to time.Now, random UUIDs
-// and slog.Default().
+// and slog.Default(). Snapshots is optional: without it every cold load folds the
+// concert's whole history; with it a snapshot is stored every SnapshotEvery events
+// (0: DefaultSnapshotEvery).
 type Deps struct {
-	Log         eventlog.Log
-	Idempotency IdempotencyStore
-	Now         func() time.Time
-	NewID       func() string
-	Logger      *slog.Logger
+	Log           eventlog.Log
+	Idempotency   IdempotencyStore
+	Snapshots     eventlog.SnapshotStore
+	SnapshotEvery int
+	Now           func() time.Time
+	NewID         func() string
+	Logger        *slog.Logger
 }
 
 // Describe lists the functions and their triggers, with nil handlers.
@@ -103,6 +114,12 @@ func New(ctx context.Context, deps Deps) (service.Service, error) {
 	if err != nil {
 		return service.Service{}, fmt.Errorf("concerts: %w", err)
 	}
+	if deps.Snapshots != nil {
+		logger := deps.Logger
+		repo.UseSnapshots(deps.Snapshots, deps.SnapshotEvery, func(err error) {
+			logger.WarnContext(ctx, "snapshot skipped", "error", err)
+		})
+	}
 	h := ports.NewHTTP(ports.UseCases{
 		ScheduleConcert:   app.NewScheduleConcert(repo, deps.Now),
 		UpdateConcert:     app.NewUpdateConcert(repo),
@@ -125,6 +142,17 @@ func New(ctx context.Context, deps Deps) (service.Service, error) {
 	}
 	return svc, nil
 }
+
+// DefaultSnapshotEvery is how many events apart snapshots are stored by default.
+const DefaultSnapshotEvery = app.DefaultSnapshotEvery
+
+// NewDynamoSnapshots is the DynamoDB snapshot store over table (one of its own: an item
+// in the event log's table would be a stream INSERT the Pipe forwards to the bus).
+var NewDynamoSnapshots = dynamolog.NewSnapshots
+
+// CreateSnapshotTable creates the DynamoDB snapshot table (tests, local AWS emulators;
+// the CDK stack declares it on AWS).
+var CreateSnapshotTable = dynamolog.CreateSnapshotTable
 
 // NewDynamoIdempotency is the DynamoDB idempotency store over table.
 var NewDynamoIdempotency = dynamoidempotency.New

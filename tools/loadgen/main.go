@@ -54,6 +54,7 @@ type config struct {
 	settle      time.Duration
 	out         string
 	credsFile   string
+	cpuProfile  string
 }
 
 func main() {
@@ -69,8 +70,30 @@ func main() {
 	flag.DurationVar(&cfg.settle, "settle", 15*time.Second, "how long to wait for outstanding events after the last write")
 	flag.StringVar(&cfg.credsFile, "credentials-file", "", "with -addr: the devstack's /_aws keys file for the signed bus tail (default: the -data directory's, else .devstack's)")
 	flag.StringVar(&cfg.out, "out", "", "also write the results as JSON to this file")
+	flag.StringVar(&cfg.cpuProfile, "cpuprofile", "", "write a CPU profile of the started devstack over the write phase to this file (starts it with -pprof)")
+	ceiling := flag.Bool("ceiling", false, "measure the bare-HTTP ceiling instead: the same client and -concurrency against a do-nothing handler for -duration")
+	summary := flag.String("summary", "", "write the bench summary (design keys) to this file from -from-load, -from-ceiling and -from-bench, then exit")
+	var in summaryInputs
+	var benchFiles string
+	flag.StringVar(&in.load, "from-load", "", "with -summary: the -out JSON of the durable run at the highest rate")
+	flag.StringVar(&in.ceiling, "from-ceiling", "", "with -summary: the -out JSON of the -ceiling run")
+	flag.StringVar(&benchFiles, "from-bench", "", "with -summary: comma-separated go test -bench outputs")
 	flag.Parse()
-	if err := run(context.Background(), cfg); err != nil {
+	var err error
+	switch {
+	case *summary != "":
+		if in.load == "" || in.ceiling == "" || benchFiles == "" {
+			err = errNoInputs
+		} else {
+			in.bench = strings.Split(benchFiles, ",")
+			err = writeSummary(*summary, in)
+		}
+	case *ceiling:
+		err = runCeiling(context.Background(), cfg)
+	default:
+		err = run(context.Background(), cfg)
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "loadgen:", err)
 		os.Exit(1)
 	}
@@ -92,7 +115,7 @@ func run(ctx context.Context, cfg config) error {
 	} else if !strings.HasPrefix(base, "http") {
 		base = "http://" + base
 	}
-	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: cfg.concurrency * 2}, Timeout: 30 * time.Second}
+	client := newClient(cfg)
 	obs := newObserver()
 
 	// Observers attach before the first write so nothing is missed.
@@ -120,7 +143,16 @@ func run(ctx context.Context, cfg config) error {
 	fmt.Fprintf(os.Stderr, "loadgen: %d concerts scheduled; driving writes for %s with %d workers (rate %s)\n",
 		len(ids), cfg.duration, cfg.concurrency, rateString(cfg.rate))
 
+	profiled := make(chan error, 1)
+	if cfg.cpuProfile != "" {
+		go func() { profiled <- captureCPUProfile(ctx, client, base, cfg.duration, cfg.cpuProfile) }()
+	} else {
+		profiled <- nil
+	}
 	writes, elapsed := drive(ctx, cfg, client, base, ids, obs)
+	if err := <-profiled; err != nil {
+		return fmt.Errorf("cpu profile: %w", err)
+	}
 
 	// Wait until every acknowledged write was seen on the bus and the WebSocket, or settle runs out.
 	deadline := time.Now().Add(cfg.settle)
@@ -130,6 +162,10 @@ func run(ctx context.Context, cfg config) error {
 	stopTail()
 	res := summarize(cfg, writes, elapsed, obs)
 	res.print(os.Stdout)
+	if cfg.cpuProfile != "" {
+		fmt.Printf("cpu profile of devstack over the write phase: %s (go tool pprof -top %s; %d acked writes)\n",
+			cfg.cpuProfile, cfg.cpuProfile, res.Acked)
+	}
 	if cfg.out != "" {
 		b, _ := json.MarshalIndent(res, "", "  ")
 		if err := os.MkdirAll(filepath.Dir(cfg.out), 0o755); err != nil {
@@ -185,6 +221,9 @@ func startDevstack(ctx context.Context, cfg config) (*devstackProc, error) {
 		args = append(args, "-data", cfg.dataDir)
 	} else {
 		args = append(args, "-in-memory")
+	}
+	if cfg.cpuProfile != "" {
+		args = append(args, "-pprof")
 	}
 	cmd := exec.Command(bin, args...)
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr

@@ -26,6 +26,8 @@ var (
 	LogAppendActions = []string{"dynamodb:PutItem", "dynamodb:ConditionCheckItem"}
 	LogReadActions   = []string{"dynamodb:GetItem", "dynamodb:Query"}
 	LogWriteActions  = append(append([]string{}, LogAppendActions...), LogReadActions...)
+	// SnapshotActions are the command role's only rights on the snapshot table.
+	SnapshotActions = []string{"dynamodb:GetItem", "dynamodb:PutItem"}
 )
 
 // LogAttributes are the only top-level attributes an append may write: the event
@@ -54,6 +56,10 @@ type Stack struct {
 	awscdk.Stack
 	EventLog    awsdynamodb.Table
 	Idempotency awsdynamodb.Table
+	// Snapshots holds the latest snapshot of each concert. It is a table of its own, with
+	// no stream: a snapshot item in the event log's table would be an INSERT on its
+	// stream, which the Pipe forwards to the bus.
+	Snapshots awsdynamodb.Table
 	// CommandRole is the one role of every command (write) function.
 	CommandRole awsiam.Role
 	Functions   map[string]*platforminfra.Function
@@ -87,8 +93,16 @@ func NewStack(scope constructs.Construct, id string, props platforminfra.StackPr
 		RemovalPolicy:                    awscdk.RemovalPolicy_DESTROY, // remembered responses expire anyway
 	})
 
+	s.Snapshots = awsdynamodb.NewTable(stack, jsii.String("Snapshots"), &awsdynamodb.TableProps{
+		PartitionKey:                     &awsdynamodb.Attribute{Name: jsii.String(concerts.SnapshotKeyAttribute), Type: awsdynamodb.AttributeType_STRING},
+		BillingMode:                      awsdynamodb.BillingMode_PAY_PER_REQUEST,
+		PointInTimeRecoverySpecification: &awsdynamodb.PointInTimeRecoverySpecification{PointInTimeRecoveryEnabled: jsii.Bool(true)},
+		RemovalPolicy:                    awscdk.RemovalPolicy_DESTROY, // a cache of the log's fold: rebuilt from the log
+	})
+
 	platforminfra.SkipCheckov(s.EventLog, platforminfra.SkipDynamoDBCMK)
 	platforminfra.SkipCheckov(s.Idempotency, platforminfra.SkipDynamoDBCMK)
+	platforminfra.SkipCheckov(s.Snapshots, platforminfra.SkipDynamoDBCMK)
 
 	s.CommandRole = platforminfra.NewLambdaRole(stack, "CommandRole")
 	conditions := AppendConditions()
@@ -106,10 +120,17 @@ func NewStack(scope constructs.Construct, id string, props platforminfra.StackPr
 		Resources: &[]*string{s.EventLog.TableArn()},
 	}))
 	s.Idempotency.GrantReadWriteData(s.CommandRole)
+	// Snapshots: read the latest, put a newer one (conditional). Nothing else.
+	s.CommandRole.AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:       jsii.String("ReadWriteSnapshots"),
+		Actions:   jsii.Strings(SnapshotActions...),
+		Resources: &[]*string{s.Snapshots.TableArn()},
+	}))
 
 	env := map[string]string{
 		concerts.EnvEventLogTable:    *s.EventLog.TableName(),
 		concerts.EnvIdempotencyTable: *s.Idempotency.TableName(),
+		concerts.EnvSnapshotTable:    *s.Snapshots.TableName(),
 	}
 	for _, r := range svc.HTTPRoutes {
 		fp := platforminfra.FunctionProps{Service: svc.Name, Name: r.Function, AssetDir: props.AssetDir, Environment: env}

@@ -51,14 +51,18 @@ func TestStack(t *testing.T) {
 	require.NoError(t, err)
 	tpl := infratest.Synth(t, s.Stack)
 
-	var logTable, idemTable infratest.Resource
+	var logTable, idemTable, snapTable infratest.Resource
 	for _, r := range tpl.Resources("AWS::DynamoDB::Table") {
-		if r.Properties["StreamSpecification"] != nil {
+		switch {
+		case r.Properties["StreamSpecification"] != nil:
 			logTable = r
-		} else {
+		case r.Properties["TimeToLiveSpecification"] != nil:
 			idemTable = r
+		default:
+			snapTable = r
 		}
 	}
+	require.NotEmpty(t, snapTable.LogicalID, "no snapshot table")
 	require.NotEmpty(t, logTable.LogicalID, "no table with a stream")
 	fns := tpl.Functions()
 
@@ -96,7 +100,25 @@ func TestStack(t *testing.T) {
 			}
 			require.True(t, refersTo(vars[concerts.EnvEventLogTable], logTable.LogicalID), "%s: EVENT_LOG_TABLE got %v", name, vars)
 			require.True(t, refersTo(vars[concerts.EnvIdempotencyTable], idemTable.LogicalID), "%s: IDEMPOTENCY_TABLE got %v", name, vars)
+			require.True(t, refersTo(vars[concerts.EnvSnapshotTable], snapTable.LogicalID), "%s: SNAPSHOT_TABLE got %v", name, vars)
 		}
+	})
+	t.Run("snapshots in a table of their own, no stream, command role may only get and put", func(t *testing.T) {
+		p := snapTable.Properties
+		require.Nil(t, p["StreamSpecification"], "nothing in the snapshot table may reach the Pipe")
+		require.Equal(t, []any{map[string]any{"AttributeName": concerts.SnapshotKeyAttribute, "KeyType": "HASH"}}, p["KeySchema"])
+		roleID := *s.Stack.GetLogicalId(s.CommandRole.Node().DefaultChild().(awscdk.CfnElement))
+		var actions []string
+		for _, pol := range tpl.Resources("AWS::IAM::Policy") {
+			stmts, _ := infratest.Get(pol.Properties, "PolicyDocument", "Statement").([]any)
+			for _, st := range stmts {
+				if refersTo(infratest.Get(st, "Resource"), snapTable.LogicalID) {
+					require.True(t, refersTo(pol.Properties["Roles"], roleID), "only the command role uses snapshots")
+					actions = append(actions, infratest.Actions(st)...)
+				}
+			}
+		}
+		require.ElementsMatch(t, infra.SnapshotActions, actions)
 	})
 	t.Run("routes on the shared http api", func(t *testing.T) {
 		routes := tpl.Routes()

@@ -35,7 +35,16 @@ type Repository struct {
 	maxAttempts int
 	cache       *aggregateCache
 	locks       *keyedLocks
+
+	snapshots     eventlog.SnapshotStore // nil: no snapshots
+	snapshotEvery int64
+	report        func(error)
 }
+
+// DefaultSnapshotEvery is how many events apart snapshots are taken by default: a cold
+// load then reads one snapshot and fewer than this many events (a few KB, one read
+// unit's worth on DynamoDB), however long the history.
+const DefaultSnapshotEvery = 10
 
 // NewRepository builds the repository over log; now stamps events and newID names
 // them. maxAttempts bounds the tries of a write without If-Match that keeps losing
@@ -49,6 +58,22 @@ func NewRepository(log eventlog.Log, now func() time.Time, newID func() string, 
 	}
 	return &Repository{log: log, now: now, newID: newID, maxAttempts: maxAttempts,
 		cache: newAggregateCache(cacheSize), locks: newKeyedLocks()}, nil
+}
+
+// UseSnapshots makes the repository load concerts from their latest snapshot in store
+// plus the events after it, and store a snapshot whenever a write crosses a multiple of
+// every events (or followed a load that folded at least every events). Snapshots are a
+// cache of the fold: one that cannot be read or was written under another
+// domain.StateVersion is ignored, and a failure to save one is passed to report (nil:
+// ignored) without failing the command. Call it before the repository is used.
+func (r *Repository) UseSnapshots(store eventlog.SnapshotStore, every int, report func(error)) {
+	if every <= 0 {
+		every = DefaultSnapshotEvery
+	}
+	if report == nil {
+		report = func(error) {}
+	}
+	r.snapshots, r.snapshotEvery, r.report = store, int64(every), report
 }
 
 // Update loads concert id, runs update on it and appends what it recorded. A version
@@ -78,10 +103,11 @@ func (r *Repository) Update(ctx context.Context, id string, meta Meta, update fu
 
 // try is one attempt of Update.
 func (r *Repository) try(ctx context.Context, id string, meta Meta, update func(*domain.Concert) error) (Result, error) {
-	c, err := r.load(ctx, id)
+	c, folded, err := r.load(ctx, id)
 	if err != nil {
 		return Result{}, err
 	}
+	before := c.CommittedVersion()
 	if meta.IfMatch != nil && *meta.IfMatch != c.Version() {
 		return Result{}, &PreconditionError{Expected: *meta.IfMatch, Current: c.Version()}
 	}
@@ -98,7 +124,33 @@ func (r *Repository) try(ctx context.Context, id string, meta Meta, update func(
 	if err != nil {
 		return Result{}, err
 	}
+	r.maybeSnapshot(ctx, c, before, folded)
 	return Result{ID: id, Version: c.Version()}, nil
+}
+
+// maybeSnapshot stores the committed concert's snapshot when its write crossed a
+// multiple of snapshotEvery or its load folded that many events.
+func (r *Repository) maybeSnapshot(ctx context.Context, c *domain.Concert, before int64, folded int) {
+	if r.snapshots == nil {
+		return
+	}
+	if c.CommittedVersion()/r.snapshotEvery == before/r.snapshotEvery && int64(folded) < r.snapshotEvery {
+		return
+	}
+	s, err := c.Snapshot()
+	if err != nil {
+		r.report(err)
+		return
+	}
+	state, err := json.Marshal(s)
+	if err != nil {
+		r.report(fmt.Errorf("encode snapshot of concert %s: %w", c.ID(), err))
+		return
+	}
+	if err := r.snapshots.Save(ctx, eventlog.Snapshot{AggregateID: c.ID(), Version: s.Version,
+		StateVersion: domain.StateVersion, State: state}); err != nil {
+		r.report(err)
+	}
 }
 
 // Create appends a new concert's events; ErrAlreadyExists if its id is taken.
@@ -115,34 +167,78 @@ func (r *Repository) Create(ctx context.Context, c *domain.Concert, meta Meta) (
 
 func isConflict(err error) bool { return errors.Is(err, eventlog.ErrConflict) }
 
-// load returns a private copy of the concert at its latest stored version. A cached
-// copy is caught up with only the events stored after it: the log is append-only, so
-// what was cached never becomes wrong, only old.
-func (r *Repository) load(ctx context.Context, id string) (*domain.Concert, error) {
+// load returns a private copy of the concert at its latest stored version, and how
+// many events it folded to get there. A cached copy is caught up with only the events
+// stored after it: the log is append-only, so what was cached never becomes wrong, only
+// old. Otherwise the concert starts from its snapshot, if any, or from scratch.
+func (r *Repository) load(ctx context.Context, id string) (*domain.Concert, int, error) {
 	if c, ok := r.cache.get(id); ok {
 		evs, err := r.log.LoadAfter(ctx, id, c.CommittedVersion())
 		if err != nil {
-			return nil, fmt.Errorf("load concert %s after version %d: %w", id, c.CommittedVersion(), err)
+			return nil, 0, fmt.Errorf("load concert %s after version %d: %w", id, c.CommittedVersion(), err)
 		}
 		if err := c.ApplyStored(recorded(evs)); err == nil {
 			r.cache.put(c)
-			return c.Clone(), nil
+			return c.Clone(), len(evs), nil
 		}
 		r.cache.drop(id) // should not happen; rebuild from scratch below
 	}
+	if c, folded, ok := r.loadFromSnapshot(ctx, id); ok {
+		r.cache.put(c)
+		return c.Clone(), folded, nil
+	}
 	evs, err := r.log.Load(ctx, id)
 	if errors.Is(err, eventlog.ErrNotFound) {
-		return nil, fmt.Errorf("concert %s: %w", id, ErrNotFound)
+		return nil, 0, fmt.Errorf("concert %s: %w", id, ErrNotFound)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("load concert %s: %w", id, err)
+		return nil, 0, fmt.Errorf("load concert %s: %w", id, err)
 	}
 	c, err := domain.Rehydrate(id, recorded(evs))
 	if err != nil {
-		return nil, fmt.Errorf("rebuild concert %s: %w", id, err)
+		return nil, 0, fmt.Errorf("rebuild concert %s: %w", id, err)
 	}
 	r.cache.put(c)
-	return c.Clone(), nil
+	return c.Clone(), len(evs), nil
+}
+
+// loadFromSnapshot restores the concert from its latest snapshot and the events after
+// it. ok is false when there is no usable snapshot (none, another StateVersion, not
+// decodable, or the events after it do not fold): the caller folds from scratch.
+func (r *Repository) loadFromSnapshot(ctx context.Context, id string) (c *domain.Concert, folded int, ok bool) {
+	if r.snapshots == nil {
+		return nil, 0, false
+	}
+	stored, err := r.snapshots.Latest(ctx, id)
+	if err != nil {
+		if !errors.Is(err, eventlog.ErrNoSnapshot) {
+			r.report(err)
+		}
+		return nil, 0, false
+	}
+	if stored.StateVersion != domain.StateVersion {
+		return nil, 0, false // written by another shape of the aggregate
+	}
+	var s domain.Snapshot
+	if err := json.Unmarshal(stored.State, &s); err != nil || s.ID != id || s.Version != stored.Version {
+		r.report(fmt.Errorf("snapshot of concert %s at %d: unusable (%v)", id, stored.Version, err))
+		return nil, 0, false
+	}
+	c, err = domain.FromSnapshot(s)
+	if err != nil {
+		r.report(err)
+		return nil, 0, false
+	}
+	evs, err := r.log.LoadAfter(ctx, id, s.Version)
+	if err != nil {
+		r.report(fmt.Errorf("load concert %s after snapshot %d: %w", id, s.Version, err))
+		return nil, 0, false
+	}
+	if err := c.ApplyStored(recorded(evs)); err != nil {
+		r.report(err)
+		return nil, 0, false
+	}
+	return c, len(evs), true
 }
 
 // append stores the concert's pending events and marks them committed.

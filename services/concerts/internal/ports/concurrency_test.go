@@ -3,6 +3,7 @@ package ports_test
 import (
 	"encoding/json"
 	"fmt"
+	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -10,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/concertsys/platform/httpapi"
+	"github.com/concertsys/tools/local/boltlog"
 
 	"github.com/concertsys/services/concerts/concertevents"
 	"github.com/concertsys/services/concerts/internal/ports"
@@ -24,10 +26,15 @@ func TestConcurrentSalesNeverOversell(t *testing.T) {
 		instances = 3
 		buyers    = 24
 	)
-	first := newHarness(t, options{})
+	// The instances share the log and a snapshot store taken every 3 events, so
+	// they also race on snapshots and load from each other's.
+	snaps, err := boltlog.OpenSnapshots(filepath.Join(t.TempDir(), "snapshots.db"))
+	require.NoError(t, err)
+	t.Cleanup(func() { require.NoError(t, snaps.Close()) })
+	first := newHarness(t, options{snapshots: snaps, snapshotEvery: 3})
 	hs := []*harness{first}
 	for range instances - 1 {
-		hs = append(hs, newHarness(t, options{log: first.log}))
+		hs = append(hs, newHarness(t, options{log: first.log, snapshots: snaps, snapshotEvery: 3}))
 	}
 	id := first.schedule(t, capacity)
 

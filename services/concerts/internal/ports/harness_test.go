@@ -50,6 +50,10 @@ type harness struct {
 type options struct {
 	wrap func(eventlog.Log) eventlog.Log // fault injection around the real log
 	log  *boltlog.Log                    // share a log between harnesses
+	// snapshots, when set, is the repository's snapshot store, taken every
+	// snapshotEvery events.
+	snapshots     eventlog.SnapshotStore
+	snapshotEvery int
 }
 
 // newHarness builds the handlers on a real boltlog and bbolt idempotency store in
@@ -79,6 +83,9 @@ func newHarness(t testing.TB, opts options) *harness {
 	logger := slog.New(slog.DiscardHandler)
 	repo, err := app.NewRepository(log, h.clock.Now, h.newID, 0)
 	require.NoError(t, err)
+	if opts.snapshots != nil {
+		repo.UseSnapshots(opts.snapshots, opts.snapshotEvery, func(err error) { t.Errorf("snapshot: %v", err) })
+	}
 	h.http = ports.NewHTTP(ports.UseCases{
 		ScheduleConcert:   app.NewScheduleConcert(repo, h.clock.Now),
 		UpdateConcert:     app.NewUpdateConcert(repo),

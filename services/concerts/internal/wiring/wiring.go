@@ -37,9 +37,9 @@ func Build(ctx context.Context, function string, getenv func(string) string, log
 		// The enricher only reshapes stream records: it needs no table.
 		return ports.NewEnricher(logger), nil
 	}
-	logTable, idemTable := getenv(concerts.EnvEventLogTable), getenv(concerts.EnvIdempotencyTable)
-	if logTable == "" || idemTable == "" {
-		return nil, fmt.Errorf("%s and %s must be set", concerts.EnvEventLogTable, concerts.EnvIdempotencyTable)
+	logTable, idemTable, snapTable := getenv(concerts.EnvEventLogTable), getenv(concerts.EnvIdempotencyTable), getenv(concerts.EnvSnapshotTable)
+	if logTable == "" || idemTable == "" || snapTable == "" {
+		return nil, fmt.Errorf("%s, %s and %s must be set", concerts.EnvEventLogTable, concerts.EnvIdempotencyTable, concerts.EnvSnapshotTable)
 	}
 	cfg, err := config.LoadDefaultConfig(ctx)
 	if err != nil {
@@ -49,6 +49,7 @@ func Build(ctx context.Context, function string, getenv func(string) string, log
 	svc, err := concerts.New(ctx, concerts.Deps{
 		Log:         dynamolog.New(client, logTable),
 		Idempotency: concerts.NewDynamoIdempotency(client, idemTable),
+		Snapshots:   concerts.NewDynamoSnapshots(client, snapTable),
 		Logger:      logger,
 	})
 	if err != nil {

@@ -16,7 +16,7 @@ func TestBuild(t *testing.T) {
 	env := func(vars map[string]string) func(string) string {
 		return func(k string) string { return vars[k] }
 	}
-	full := env(map[string]string{concerts.EnvEventLogTable: "events", concerts.EnvIdempotencyTable: "idempotency"})
+	full := env(map[string]string{concerts.EnvEventLogTable: "events", concerts.EnvIdempotencyTable: "idempotency", concerts.EnvSnapshotTable: "snapshots"})
 	tests := []struct {
 		name     string
 		function string
@@ -26,6 +26,7 @@ func TestBuild(t *testing.T) {
 		{name: "enricher needs no table", function: concerts.FunctionEnrichEvents, getenv: env(nil)},
 		{name: "write without env fails fast", function: concerts.FunctionSellTickets, getenv: env(nil), wantErr: true},
 		{name: "write without idempotency table", function: concerts.FunctionSellTickets, getenv: env(map[string]string{concerts.EnvEventLogTable: "events"}), wantErr: true},
+		{name: "write without snapshot table", function: concerts.FunctionSellTickets, getenv: env(map[string]string{concerts.EnvEventLogTable: "events", concerts.EnvIdempotencyTable: "idempotency"}), wantErr: true},
 		{name: "unknown function", function: "nope", getenv: full, wantErr: true},
 	}
 	for _, r := range concerts.Describe().HTTPRoutes {

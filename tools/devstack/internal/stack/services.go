@@ -53,7 +53,14 @@ func buildServices(ctx context.Context, env environment) (out services, err erro
 		return out, fmt.Errorf("concerts idempotency store: %w", err)
 	}
 	out.closers = append(out.closers, idem.Close)
-	conc, err := concerts.New(ctx, concerts.Deps{Log: env.events, Idempotency: idem, Logger: env.logger})
+	// Snapshots in a file of their own: the log's file (and so its feed, which the pipe
+	// forwards to the bus) never holds one.
+	snaps, err := boltlog.OpenSnapshots(filepath.Join(env.dataDir, "concerts-snapshots.db"))
+	if err != nil {
+		return out, fmt.Errorf("concerts snapshot store: %w", err)
+	}
+	out.closers = append(out.closers, snaps.Close)
+	conc, err := concerts.New(ctx, concerts.Deps{Log: env.events, Idempotency: idem, Snapshots: snaps, Logger: env.logger})
 	if err != nil {
 		return out, err
 	}
