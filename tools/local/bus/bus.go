@@ -9,6 +9,7 @@
 package bus
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -189,45 +190,19 @@ type Bus struct {
 // New opens a bus. With DataDir set it opens (or creates) DataDir/bus.db; deliveries
 // left pending by a previous process resume as soon as their rule is subscribed again.
 func New(opts Options) (*Bus, error) {
-	if opts.Name == "" {
-		opts.Name = defaultBusName
-	}
-	if opts.Account == "" {
-		opts.Account = defaultAccount
-	}
-	if opts.Region == "" {
-		opts.Region = defaultRegion
-	}
-	if opts.WorkersPerRule <= 0 {
-		opts.WorkersPerRule = defaultWorkersPerRule
-	}
-	if opts.RetryBaseDelay <= 0 {
-		opts.RetryBaseDelay = defaultRetryBaseDelay
-	}
-	if opts.RetryMaxDelay <= 0 {
-		opts.RetryMaxDelay = defaultRetryMaxDelay
-	}
-	if opts.RetryMaxDelay < opts.RetryBaseDelay {
-		opts.RetryMaxDelay = opts.RetryBaseDelay
-	}
-	if opts.DeliveryTimeout <= 0 {
-		opts.DeliveryTimeout = defaultDeliveryTimeout
-	}
-	if opts.TailBuffer <= 0 {
-		opts.TailBuffer = defaultTailBuffer
-	}
-	if opts.MaxTails <= 0 {
-		opts.MaxTails = DefaultMaxTails
-	}
-	if opts.ReplayStartDelay <= 0 {
-		opts.ReplayStartDelay = defaultReplayStartDelay
-	}
-	if opts.MaxReplays <= 0 {
-		opts.MaxReplays = DefaultMaxReplays
-	}
-	if opts.DeadLetterRetention <= 0 {
-		opts.DeadLetterRetention = DefaultDeadLetterRetention
-	}
+	opts.Name = cmp.Or(opts.Name, defaultBusName)
+	opts.Account = cmp.Or(opts.Account, defaultAccount)
+	opts.Region = cmp.Or(opts.Region, defaultRegion)
+	opts.WorkersPerRule = positiveOr(opts.WorkersPerRule, defaultWorkersPerRule)
+	opts.RetryBaseDelay = positiveOr(opts.RetryBaseDelay, defaultRetryBaseDelay)
+	opts.RetryMaxDelay = positiveOr(opts.RetryMaxDelay, defaultRetryMaxDelay)
+	opts.RetryMaxDelay = max(opts.RetryMaxDelay, opts.RetryBaseDelay)
+	opts.DeliveryTimeout = positiveOr(opts.DeliveryTimeout, defaultDeliveryTimeout)
+	opts.TailBuffer = positiveOr(opts.TailBuffer, defaultTailBuffer)
+	opts.MaxTails = positiveOr(opts.MaxTails, DefaultMaxTails)
+	opts.ReplayStartDelay = positiveOr(opts.ReplayStartDelay, defaultReplayStartDelay)
+	opts.MaxReplays = positiveOr(opts.MaxReplays, DefaultMaxReplays)
+	opts.DeadLetterRetention = positiveOr(opts.DeadLetterRetention, DefaultDeadLetterRetention)
 	logger := opts.Logger
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
@@ -562,4 +537,13 @@ func (b *Bus) abandon() {
 	b.closeTails()
 	b.cancel()
 	_ = b.store.close()
+}
+
+// positiveOr is v, or def when v is zero or negative: an option left unset (or set to
+// nonsense) takes its default.
+func positiveOr[T ~int | ~int64](v, def T) T {
+	if v <= 0 {
+		return def
+	}
+	return v
 }
