@@ -157,6 +157,8 @@ func TestStacks(t *testing.T) {
 		archives := pt.Resources("AWS::Events::Archive")
 		require.Len(t, archives, 1)
 		require.Equal(t, map[string]any{"Fn::GetAtt": []any{buses[0].LogicalID, "Arn"}}, archives[0].Properties["SourceArn"])
+		require.Equal(t, "concertsys-test-archive", archives[0].Properties["ArchiveName"],
+			"got archive %v, want <bus>-archive as devstack names it", archives[0].Properties["ArchiveName"])
 	})
 	t.Run("platform schema registry", func(t *testing.T) {
 		require.Len(t, pt.Resources("AWS::EventSchemas::Registry"), 1)

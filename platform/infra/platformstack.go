@@ -72,7 +72,10 @@ func NewPlatformStack(scope constructs.Construct, id string, props PlatformStack
 	if retention == 0 {
 		retention = 365
 	}
+	// Named <bus>-archive, as devstack names its own, so a replay names the same archive
+	// in both places.
 	p.Archive = awsevents.NewCfnArchive(stack, jsii.String("BusArchive"), &awsevents.CfnArchiveProps{
+		ArchiveName:   jsii.String("concertsys-" + stage + "-archive"),
 		SourceArn:     p.Bus.EventBusArn(),
 		Description:   jsii.String("every event of the concertsys-" + stage + " bus, for replay"),
 		RetentionDays: jsii.Number(float64(retention)),

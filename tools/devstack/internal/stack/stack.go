@@ -62,9 +62,10 @@ const (
 	Account = "000000000000"
 	BusName = "concertsys"
 	// ArchiveName is the archive of every bus event devstack creates on first start,
-	// as platform/infra's platform stack gives the bus one (BusArchive); devstack
-	// keeps it forever (RetentionDays 0) so a replay reaches the whole history.
-	ArchiveName = "concertsys-archive"
+	// named <bus>-archive as platform/infra's platform stack names the bus's archive
+	// on AWS; devstack keeps it forever (RetentionDays 0) so a replay reaches the
+	// whole history.
+	ArchiveName = BusName + "-archive"
 	// WorkersPerRule is how many deliveries run at once per bus rule. A delivery
 	// mostly waits (HTTP calls back into devstack, group-committed fsyncs), so a
 	// rule's throughput is about WorkersPerRule / latency: 16 capped the read side
