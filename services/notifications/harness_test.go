@@ -74,6 +74,9 @@ type harness struct {
 
 type harnessOptions struct {
 	concurrency int
+	// maxConnections raises the gateway's connection limits (total and per client
+	// address) when set; 0 keeps its defaults.
+	maxConnections int
 }
 
 func newHarness(t testing.TB, store notifications.Store, opts harnessOptions) *harness {
@@ -93,7 +96,7 @@ func newHarness(t testing.TB, store notifications.Store, opts harnessOptions) *h
 	})
 	require.NoError(t, err)
 	h.svc = svc
-	h.gw, err = wsgateway.New(svc.WebSocketRoutes, wsgateway.Options{})
+	h.gw, err = wsgateway.New(svc.WebSocketRoutes, wsgateway.Options{MaxConnections: opts.maxConnections, MaxConnectionsPerClient: opts.maxConnections})
 	require.NoError(t, err)
 	t.Cleanup(func() {
 		// Closing runs every connection's $disconnect; many connections take a while.
