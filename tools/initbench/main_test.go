@@ -2,20 +2,29 @@ package main
 
 import "testing"
 
-func TestParseInitDuration(t *testing.T) {
-	log := "START RequestId: 1 Version: $LATEST\nEND RequestId: 1\nREPORT RequestId: 1\tInit Duration: 12.34 ms\tDuration: 1.20 ms\tBilled Duration: 2 ms\tMemory Size: 3008 MB\tMax Memory Used: 3008 MB\t\n"
-	line := ReportLine(log)
-	if line == "" {
-		t.Fatal("no REPORT line")
+func TestParseReports(t *testing.T) {
+	log := "START RequestId: 1 Version: $LATEST\nEND RequestId: 1\n" +
+		"REPORT RequestId: 1\tInit Duration: 0.02 ms\tDuration: 59.21 ms\tBilled Duration: 60 ms\tMemory Size: 3008 MB\tMax Memory Used: 3008 MB\t\n" +
+		"START RequestId: 2 Version: $LATEST\nEND RequestId: 2\n" +
+		"REPORT RequestId: 2\tDuration: 1.21 ms\tBilled Duration: 2 ms\tMemory Size: 3008 MB\tMax Memory Used: 3008 MB\t\n"
+	lines := ReportLines(log)
+	if len(lines) != 2 {
+		t.Fatalf("got %d REPORT lines", len(lines))
 	}
-	ms, ok := ParseInitDuration(line)
-	if !ok || ms != 12.34 {
-		t.Fatalf("got %v %v", ms, ok)
+	if ms, ok := ParseInitDuration(lines[0]); !ok || ms != 0.02 {
+		t.Fatalf("Init Duration: got %v %v", ms, ok)
 	}
-	if _, ok := ParseInitDuration("REPORT RequestId: 2\tDuration: 1.00 ms"); ok {
-		t.Fatal("warm invoke has no Init Duration")
+	if _, ok := ParseInitDuration(lines[1]); ok {
+		t.Fatal("a warm invoke has no Init Duration")
 	}
-	if ReportLine("START RequestId: 1") != "" {
+	ms, err := InitMs(lines[0], lines[1])
+	if err != nil || ms < 57.99 || ms > 58.01 {
+		t.Fatalf("InitMs: got %v %v", ms, err)
+	}
+	if _, err := InitMs("REPORT RequestId: 3", lines[1]); err == nil {
+		t.Fatal("want an error without Duration")
+	}
+	if len(ReportLines("START RequestId: 1")) != 0 {
 		t.Fatal("no REPORT expected")
 	}
 }
