@@ -127,7 +127,11 @@ deploy: build ## deploy one stack: make deploy SERVICE=platform|concerts|project
 	  notifications) s=NotificationsStack;; *) echo "usage: make deploy SERVICE=platform|concerts|projections|notifications"; exit 1;; esac; \
 	$(CDK) deploy $$s -c stage=$(STAGE) $(CDK_ARGS)
 
-bench: ## benchmarks and the end-to-end load tests; every figure in bench-results/, the design's keys in bench-results/summary.json
+# The Lambda Runtime Interface Emulator for tools/initbench (init durations); the newest
+# version the module proxy serves.
+RIE_VERSION := v0.0.0-20261030222936-bef5c4ba774d
+
+bench: tools ## benchmarks and the end-to-end load tests; every figure in bench-results/, the design's keys in bench-results/summary.json
 	@mkdir -p bench-results
 	go build -o .tools/devstack ./tools/devstack
 	go run ./tools/loadgen -ceiling -duration 10s -concurrency 16 -out bench-results/ceiling.json
@@ -143,8 +147,12 @@ bench: ## benchmarks and the end-to-end load tests; every figure in bench-result
 	cd services/concerts && go test -run '^$$' -bench . -benchtime 1s ./internal/ports/ | tee ../../bench-results/concerts.txt
 	cd services/concerts && go test -run '^$$' -bench ColdCommand -benchtime 200x . | tee ../../bench-results/concerts-cold.txt
 	cd services/projections && go test -run '^$$' -bench . -benchtime 1s ./internal/app/ | tee ../../bench-results/projections.txt
+	cd services/notifications && go test -run '^$$' -bench FanOut10000 -benchtime 1x . | tee ../../bench-results/fanout-10000.txt
+	@test -x .tools/bin/aws-lambda-rie || GOBIN=$(CURDIR)/.tools/bin go install github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie@$(RIE_VERSION)
+	go run ./tools/initbench -rie .tools/bin/aws-lambda-rie -moto $(VENV)/bin/moto_server -out bench-results/init.json
 	go run ./tools/loadgen -summary bench-results/summary.json -from-load bench-results/loadgen-max-durable.json \
-	  -from-ceiling bench-results/ceiling.json -from-bench bench-results/concerts-cold.txt,bench-results/projections.txt
+	  -from-ceiling bench-results/ceiling.json -from-bench bench-results/concerts-cold.txt,bench-results/projections.txt,bench-results/fanout-10000.txt \
+	  -from-init bench-results/init.json
 
 # JDK for the event-ruler harness: 19 or later (JDK 17's Double.toString is not always the
 # shortest form, which changes which numbers event-ruler compares). JAVA_HOME wins when it

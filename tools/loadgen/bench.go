@@ -135,6 +135,7 @@ type Machine struct {
 type summaryInputs struct {
 	load, ceiling string
 	bench         []string
+	init          string // tools/initbench's init.json; "" leaves init_ms null
 }
 
 func writeSummary(out string, in summaryInputs) error {
@@ -179,8 +180,20 @@ func writeSummary(out string, in summaryInputs) error {
 	s.ColdCommandMs1Event = pick("cold_command_ms_1_event", "BenchmarkColdCommand/events=1", "cold-ms")
 	s.ColdCommandMs20000Events = pick("cold_command_ms_20000_events", "BenchmarkColdCommand/events=20000", "cold-ms")
 	s.RebuildEventsPerS = pick("rebuild_events_per_s", "BenchmarkRebuildBolt", "events/s")
-	s.Notes["fanout_10000_ms"] = "not measured yet (issue 14 item 5: fan-out to 10,000 sockets)"
-	s.Notes["init_ms"] = "not measured yet (issue 14 item 4: init durations under the Lambda Runtime Interface Emulator)"
+	s.Fanout10000Ms = pick("fanout_10000_ms", "BenchmarkFanOut10000", "fanout-ms")
+	if in.init == "" {
+		s.Notes["init_ms"] = "not measured: no -from-init (tools/initbench)"
+	} else {
+		var init struct {
+			Method string             `json:"method"`
+			InitMs map[string]float64 `json:"init_ms"`
+		}
+		if err := readJSON(in.init, &init); err != nil {
+			return fmt.Errorf("init: %w", err)
+		}
+		s.InitMs = init.InitMs
+		s.Sources["init_ms"] = in.init + ": " + init.Method
+	}
 	if err := writeJSON(out, s); err != nil {
 		return err
 	}

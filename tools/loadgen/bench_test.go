@@ -43,4 +43,18 @@ PASS
 	require.Nil(t, got["fanout_10000_ms"])
 	require.Nil(t, got["init_ms"])
 	require.Contains(t, got["notes"], "init_ms")
+	require.Contains(t, got["notes"], "fanout_10000_ms")
+
+	// With the fan-out benchmark and initbench's file both are filled in.
+	fan := filepath.Join(dir, "fanout.txt")
+	require.NoError(t, os.WriteFile(fan, []byte("BenchmarkFanOut10000-2   \t       1\t2936325703 ns/op\t      2933 fanout-ms\t      2933 handler-ms\n"), 0o644))
+	init := filepath.Join(dir, "init.json")
+	require.NoError(t, os.WriteFile(init, []byte(`{"method":"m","init_ms":{"sell-tickets":11.99,"list-concerts":70.78}}`), 0o644))
+	require.NoError(t, writeSummary(out, summaryInputs{load: load, ceiling: ceiling, bench: []string{bench, fan}, init: init}))
+	b, err = os.ReadFile(out)
+	require.NoError(t, err)
+	got = nil
+	require.NoError(t, json.Unmarshal(b, &got))
+	require.Equal(t, 2933.0, got["fanout_10000_ms"])
+	require.Equal(t, map[string]any{"sell-tickets": 11.99, "list-concerts": 70.78}, got["init_ms"])
 }

@@ -78,6 +78,7 @@ func main() {
 	flag.StringVar(&in.load, "from-load", "", "with -summary: the -out JSON of the durable run at the highest rate")
 	flag.StringVar(&in.ceiling, "from-ceiling", "", "with -summary: the -out JSON of the -ceiling run")
 	flag.StringVar(&benchFiles, "from-bench", "", "with -summary: comma-separated go test -bench outputs")
+	flag.StringVar(&in.init, "from-init", "", "with -summary: the init.json of tools/initbench (optional; init_ms stays null without it)")
 	flag.Parse()
 	var err error
 	switch {
