@@ -2,12 +2,10 @@ package stack_test
 
 import (
 	"context"
-	"log/slog"
 	"path/filepath"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/stretchr/testify/require"
 
@@ -19,18 +17,10 @@ import (
 // TestArchiveAndRulesAsOnAWS: devstack starts with the platform's archive of every
 // event, and shows the services' subscriptions as rules with Lambda targets.
 func TestArchiveAndRulesAsOnAWS(t *testing.T) {
-	credsFile := filepath.Join(t.TempDir(), "keys.json")
-	st, err := stack.Start(context.Background(), stack.Config{
-		Addr: "127.0.0.1:0", InMemory: true, CredentialsFile: credsFile, Logger: slog.New(slog.DiscardHandler),
-	})
+	st := startInMemory(t, filepath.Join(t.TempDir(), "keys.json"))
+	dev, err := st.CredentialsProvider(localiam.Developer)
 	require.NoError(t, err)
-	t.Cleanup(func() { _ = st.Close(context.Background()) })
-	keys, err := localiam.Load(credsFile)
-	require.NoError(t, err)
-	dev, err := keys.Credentials(localiam.Developer)
-	require.NoError(t, err)
-	eb := eventbridge.New(eventbridge.Options{Region: stack.Region, BaseEndpoint: aws.String(st.URL() + stack.EventsAPIPath),
-		Credentials: credentials.NewStaticCredentialsProvider(dev.AccessKeyID, dev.SecretAccessKey, "")})
+	eb := eventbridge.New(eventbridge.Options{Region: stack.Region, BaseEndpoint: aws.String(st.URL() + stack.EventsAPIPath), Credentials: dev})
 	ctx := context.Background()
 
 	archives, err := eb.ListArchives(ctx, &eventbridge.ListArchivesInput{})

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
-	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -32,11 +31,7 @@ import (
 // own signed calls keep working (the view is built through projections' PutEvents).
 func TestForgedEventsRefused(t *testing.T) {
 	credsFile := filepath.Join(t.TempDir(), "keys.json")
-	st, err := stack.Start(context.Background(), stack.Config{
-		Addr: "127.0.0.1:0", InMemory: true, CredentialsFile: credsFile, Logger: slog.New(slog.DiscardHandler),
-	})
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = st.Close(context.Background()) })
+	st := startInMemory(t, credsFile)
 
 	resp, err := http.Post(st.URL()+"/concerts", "application/json", strings.NewReader(
 		`{"artist":"A","venue":"V","startsAt":"`+time.Now().Add(48*time.Hour).UTC().Format(time.RFC3339)+`","capacity":10,"priceCents":100}`))

@@ -78,3 +78,15 @@ func TestStartFailsOnBusyAddressAndReleasesStores(t *testing.T) {
 	_, err = stack.Start(context.Background(), stack.Config{Addr: addr, DataDir: t.TempDir(), Logger: slog.New(slog.DiscardHandler)})
 	require.Error(t, err, "a second stack on a busy address must fail")
 }
+
+// startInMemory starts an in-memory stack that writes its /_aws keys to credsFile,
+// closed when the test ends.
+func startInMemory(t *testing.T, credsFile string) *stack.Stack {
+	t.Helper()
+	st, err := stack.Start(context.Background(), stack.Config{
+		Addr: "127.0.0.1:0", InMemory: true, CredentialsFile: credsFile, Logger: slog.New(slog.DiscardHandler),
+	})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = st.Close(context.Background()) })
+	return st
+}
