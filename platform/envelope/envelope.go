@@ -17,6 +17,9 @@ type Metadata struct {
 	OccurredAt       time.Time `json:"occurredAt"`
 	CorrelationID    string    `json:"correlationId"`
 	CausationID      string    `json:"causationId"`
+	// Traceparent is the W3C trace context of the hop that produced the event, so
+	// its consumers continue the trace of the command that caused it (optional).
+	Traceparent string `json:"traceparent,omitempty"`
 }
 
 // Detail is the EventBridge detail of an event whose data is still raw JSON.

@@ -35,6 +35,7 @@ func Item(e Event) map[string]types.AttributeValue {
 		AttrEventID:       e.EventID,
 		AttrCorrelationID: e.CorrelationID,
 		AttrCausationID:   e.CausationID,
+		AttrTraceParent:   e.TraceParent,
 	} {
 		if v != "" {
 			item[name] = &types.AttributeValueMemberS{Value: v}
@@ -65,6 +66,7 @@ func FromItem(item map[string]types.AttributeValue) (Event, error) {
 	e.EventID = d.OptionalS(AttrEventID)
 	e.CorrelationID = d.OptionalS(AttrCorrelationID)
 	e.CausationID = d.OptionalS(AttrCausationID)
+	e.TraceParent = d.OptionalS(AttrTraceParent)
 	if e.Version = d.Int(AttrVersion); e.Version < 1 {
 		d.Fail(fmt.Errorf("%s %d, want >= 1", AttrVersion, e.Version))
 	}

@@ -19,7 +19,7 @@ const MaxItemBytes = 400 * 1024
 // Event is one record of the log. In DynamoDB it is one item: AggregateId (S, partition
 // key), AggregateVersion (N, sort key), Created (N, epoch seconds with millisecond
 // fraction), EventType (S), Data (S, JSON), EventId, SchemaVersion, CorrelationId,
-// CausationId.
+// CausationId, and TraceParent when the write was traced.
 type Event struct {
 	AggregateID   string
 	Version       int64 // 1-based and gap-free per aggregate
@@ -29,7 +29,10 @@ type Event struct {
 	OccurredAt    time.Time // stored as the Created attribute
 	CorrelationID string
 	CausationID   string
-	Data          json.RawMessage
+	// TraceParent is the W3C traceparent of the write that appended the event
+	// (optional): the Pipe's enrichment continues the trace from it.
+	TraceParent string
+	Data        json.RawMessage
 }
 
 // Log appends and loads the events of aggregates.

@@ -22,6 +22,7 @@ const (
 	AttrSchemaVersion = "SchemaVersion"
 	AttrCorrelationID = "CorrelationId"
 	AttrCausationID   = "CausationId"
+	AttrTraceParent   = "TraceParent"
 )
 
 const (
@@ -86,6 +87,7 @@ func ItemSize(e Event) int {
 	num(AttrSchemaVersion, strconv.Itoa(e.SchemaVersion))
 	for _, a := range [...]struct{ name, v string }{
 		{AttrEventID, e.EventID}, {AttrCorrelationID, e.CorrelationID}, {AttrCausationID, e.CausationID},
+		{AttrTraceParent, e.TraceParent},
 	} {
 		if a.v != "" {
 			str(a.name, a.v)
@@ -169,7 +171,7 @@ func ValidateBatch(events []Event) error {
 		if e.SchemaVersion < 0 {
 			return fmt.Errorf("aggregate %s version %d: schema version %d: %w", e.AggregateID, e.Version, e.SchemaVersion, ErrInvalid)
 		}
-		for _, s := range [...]string{e.AggregateID, e.EventID, e.EventType, e.CorrelationID, e.CausationID} {
+		for _, s := range [...]string{e.AggregateID, e.EventID, e.EventType, e.CorrelationID, e.CausationID, e.TraceParent} {
 			if !utf8.ValidString(s) {
 				return fmt.Errorf("aggregate %q version %d: invalid UTF-8: %w", e.AggregateID, e.Version, ErrInvalid)
 			}

@@ -119,7 +119,8 @@ type Handlers map[string]any
 // function name: the one way every service binds its handlers to its description.
 // Every function needs a handler of its trigger's type (a method value of the same
 // signature will do), and every handler a function, so a renamed or forgotten
-// function fails when the service is built, not on its first invocation.
+// function fails when the service is built, not on its first invocation. Each
+// handler is bound traced: it runs in its invocation's span (see traced).
 func (s Service) Attach(handlers Handlers) (Service, error) {
 	out := Service{
 		Name:            s.Name,
@@ -150,6 +151,7 @@ func (s Service) Attach(handlers Handlers) (Service, error) {
 	if len(errs) > 0 {
 		return Service{}, fmt.Errorf("service %s: %w", s.Name, errors.Join(errs...))
 	}
+	out.traced()
 	return out, nil
 }
 

@@ -110,7 +110,9 @@ func New(ctx context.Context, deps Deps) (service.Service, error) {
 	if deps.Logger == nil {
 		deps.Logger = slog.Default()
 	}
-	repo, err := app.NewRepository(deps.Log, deps.Now, deps.NewID, 0)
+	// Appends run in their own span and stamp the records with it (one place for
+	// the log append hop).
+	repo, err := app.NewRepository(eventlog.Traced(deps.Log), deps.Now, deps.NewID, 0)
 	if err != nil {
 		return service.Service{}, fmt.Errorf("concerts: %w", err)
 	}

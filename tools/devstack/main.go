@@ -29,6 +29,7 @@ import (
 	"github.com/concertsys/tools/devstack/internal/stack"
 	"github.com/concertsys/tools/local/bus"
 	"github.com/concertsys/tools/local/localauth"
+	"github.com/concertsys/tools/local/spanstore"
 	"github.com/concertsys/tools/local/wsgateway"
 )
 
@@ -81,6 +82,8 @@ func serve(args []string, stderr io.Writer) error {
 	fs.Var(&allowHosts, "allow-host", "also serve this Host name besides loopback names (repeatable or comma-separated), e.g. localhost in a container")
 	fs.Var(&allowOrigins, "allow-origin", "also let this browser origin change state and open WebSockets (repeatable or comma-separated), e.g. http://localhost:3000")
 	pprofOn := fs.Bool("pprof", false, "serve the Go profiler on /debug/pprof/")
+	otlp := fs.String("otlp", "", "also export every span by OTLP/HTTP to this collector URL, e.g. http://localhost:4318")
+	maxSpans := fs.Int("max-spans", spanstore.DefaultLimit, "spans the inspector keeps in memory (the oldest are dropped first)")
 	var lim stack.Limits
 	fs.IntVar(&lim.Tails, "max-tails", bus.DefaultMaxTails, "most /_aws/events/tail streams open at once")
 	fs.IntVar(&lim.WebSockets, "max-ws", wsgateway.DefaultMaxConnections, "most WebSocket connections open at once")
@@ -108,7 +111,7 @@ flags:
 		return fmt.Errorf("unknown argument %q (subcommands: token, credentials, tail, dead-letters, rebuild-projections)", fs.Arg(0))
 	}
 	authOn := bool(auth)
-	for name, v := range map[string]int{"-max-tails": lim.Tails, "-max-ws": lim.WebSockets, "-max-ws-per-client": lim.WebSocketsPerClient} {
+	for name, v := range map[string]int{"-max-spans": *maxSpans, "-max-tails": lim.Tails, "-max-ws": lim.WebSockets, "-max-ws-per-client": lim.WebSocketsPerClient} {
 		if v < 1 {
 			return fmt.Errorf("%s: %d, want at least 1", name, v)
 		}
@@ -146,6 +149,7 @@ flags:
 		AllowHosts: allowHosts, AllowOrigins: allowOrigins, Pprof: *pprofOn, Limits: lim,
 
 		CredentialsFile: *credsFile,
+		OTLPEndpoint:    *otlp, SpanLimit: *maxSpans,
 	})
 	if err != nil {
 		return err

@@ -104,6 +104,7 @@ func RequireSameEvents(t testing.TB, want, got []eventlog.Event) {
 		require.Equal(t, w.SchemaVersion, g.SchemaVersion, "event %d: schema version", i)
 		require.Equal(t, w.CorrelationID, g.CorrelationID, "event %d: correlation id", i)
 		require.Equal(t, w.CausationID, g.CausationID, "event %d: causation id", i)
+		require.Equal(t, w.TraceParent, g.TraceParent, "event %d: traceparent", i)
 		require.Equal(t, w.OccurredAt.UnixMilli(), g.OccurredAt.UnixMilli(), "event %d: created got %v want %v", i, g.OccurredAt, w.OccurredAt)
 		require.Equal(t, string(w.Data), string(g.Data), "event %d: data", i)
 	}
@@ -513,10 +514,11 @@ func testRoundTrip(t *testing.T, l eventlog.Log) {
 			e.OccurredAt = time.Date(2026, 5, 1, 20, 0, 0, 123_456_789, amsterdam)
 			e.CorrelationID = "req-8d2f1c"
 			e.CausationID = "cmd-42"
+			e.TraceParent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
 			e.Data = json.RawMessage(`{"artist":"Sigur Rós ✓","nested":{"a":[1,2.5,null,true]}}`)
 		}},
 		{"optional strings empty", func(e *eventlog.Event) {
-			e.EventID, e.CorrelationID, e.CausationID = "", "", ""
+			e.EventID, e.CorrelationID, e.CausationID, e.TraceParent = "", "", "", ""
 			e.SchemaVersion = 0
 		}},
 		{"created before 1970", func(e *eventlog.Event) {

@@ -35,6 +35,7 @@ var (
 var LogAttributes = []string{
 	eventlog.AttrAggregateID, eventlog.AttrVersion, eventlog.AttrCreated, eventlog.AttrEventType, eventlog.AttrData,
 	eventlog.AttrEventID, eventlog.AttrSchemaVersion, eventlog.AttrCorrelationID, eventlog.AttrCausationID,
+	eventlog.AttrTraceParent,
 }
 
 // AppendConditions are the IAM conditions on the write role's appends. IAM has no

@@ -205,6 +205,7 @@ func TestStack(t *testing.T) {
 		require.ElementsMatch(t, []string{
 			eventlog.AttrAggregateID, eventlog.AttrVersion, eventlog.AttrCreated, eventlog.AttrEventType, eventlog.AttrData,
 			eventlog.AttrEventID, eventlog.AttrSchemaVersion, eventlog.AttrCorrelationID, eventlog.AttrCausationID,
+			eventlog.AttrTraceParent,
 		}, attrs)
 		require.Len(t, puts[0]["Condition"], 1)
 		// Every attribute the codec writes is allowed, so the condition never denies a
@@ -212,6 +213,7 @@ func TestStack(t *testing.T) {
 		item := eventlog.Item(eventlog.Event{
 			AggregateID: "c-1", Version: 1, EventID: "e-1", EventType: "ConcertScheduled", SchemaVersion: 1,
 			OccurredAt: time.Unix(1, 0), CorrelationID: "corr", CausationID: "cause", Data: []byte(`{}`),
+			TraceParent: "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
 		})
 		for name := range item {
 			require.Contains(t, attrs, name)

@@ -373,15 +373,19 @@ func versionKey(v int64) []byte {
 
 // Encoding of an event value (the key holds the version, the bucket the aggregate):
 // format byte, then uvarint-length-prefixed EventID, EventType, CorrelationID,
-// CausationID, varint SchemaVersion, varint Created in Unix milliseconds, and the
-// data bytes verbatim to the end.
-const formatV1 = 1
+// CausationID (formatV2: and TraceParent), varint SchemaVersion, varint Created in
+// Unix milliseconds, and the data bytes verbatim to the end. Records of formatV1
+// (written before traces) still decode, without a TraceParent.
+const (
+	formatV1 = 1
+	formatV2 = 2
+)
 
 func encode(e eventlog.Event) []byte {
 	var b bytes.Buffer
-	b.Grow(64 + len(e.EventID) + len(e.EventType) + len(e.CorrelationID) + len(e.CausationID) + len(e.Data))
-	b.WriteByte(formatV1)
-	for _, s := range [...]string{e.EventID, e.EventType, e.CorrelationID, e.CausationID} {
+	b.Grow(64 + len(e.EventID) + len(e.EventType) + len(e.CorrelationID) + len(e.CausationID) + len(e.TraceParent) + len(e.Data))
+	b.WriteByte(formatV2)
+	for _, s := range [...]string{e.EventID, e.EventType, e.CorrelationID, e.CausationID, e.TraceParent} {
 		b.Write(binary.AppendUvarint(nil, uint64(len(s))))
 		b.WriteString(s)
 	}
@@ -398,12 +402,16 @@ func decode(aggregateID string, key, v []byte) (eventlog.Event, error) {
 	fail := func() (eventlog.Event, error) {
 		return eventlog.Event{}, fmt.Errorf("%s version %d: %w", aggregateID, e.Version, errCorrupt)
 	}
-	if len(v) == 0 || v[0] != formatV1 {
+	if len(v) == 0 || (v[0] != formatV1 && v[0] != formatV2) {
 		return fail()
 	}
+	var strs [5]string
+	fields := 4
+	if v[0] == formatV2 {
+		fields = 5
+	}
 	v = v[1:]
-	var strs [4]string
-	for i := range strs {
+	for i := range fields {
 		n, w := binary.Uvarint(v)
 		if w <= 0 || uint64(len(v)-w) < n {
 			return fail()
@@ -420,7 +428,7 @@ func decode(aggregateID string, key, v []byte) (eventlog.Event, error) {
 	if w <= 0 {
 		return fail()
 	}
-	e.EventID, e.EventType, e.CorrelationID, e.CausationID = strs[0], strs[1], strs[2], strs[3]
+	e.EventID, e.EventType, e.CorrelationID, e.CausationID, e.TraceParent = strs[0], strs[1], strs[2], strs[3], strs[4]
 	e.SchemaVersion = int(schema)
 	e.OccurredAt = time.UnixMilli(ms).UTC()
 	e.Data = append([]byte(nil), v[w:]...)

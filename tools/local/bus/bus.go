@@ -185,6 +185,8 @@ type Bus struct {
 	wg     sync.WaitGroup
 
 	accepted, rejected, delivered, failed, deadLettered, tailDropped atomic.Uint64
+
+	observer Observer // see Observe
 }
 
 // New opens a bus. With DataDir set it opens (or creates) DataDir/bus.db; deliveries

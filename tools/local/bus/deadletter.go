@@ -63,6 +63,7 @@ func (b *Bus) toDeadLetter(r *rule, d *delivery, reason string) {
 		return
 	}
 	b.deadLettered.Add(1)
+	b.observeDeadLetter(r.sub.Name, rec, d.Event)
 	b.log.Warn("delivery dead-lettered", "rule", r.sub.Name, "event", d.EventID, "reason", reason,
 		"attempts", d.Attempts, "lastError", d.LastError, "deadLetter", rec.ID)
 }

@@ -134,7 +134,7 @@ func (b *Bus) attempt(r *rule, d *delivery) {
 		b.toDeadLetter(r, d, ReasonUndecodable)
 		return
 	}
-	err := b.invoke(r, ev)
+	err := b.invoke(r, ev, d.Attempts+1)
 	d.Attempts++
 	if err == nil {
 		b.delivered.Add(1)
@@ -165,9 +165,11 @@ func (b *Bus) attempt(r *rule, d *delivery) {
 
 // invoke calls the target like Lambda would: with a deadline, and with a panic turned
 // into a failed invocation instead of a crashed process.
-func (b *Bus) invoke(r *rule, ev events.EventBridgeEvent) (err error) {
+func (b *Bus) invoke(r *rule, ev events.EventBridgeEvent, attempt int) (err error) {
 	ctx, cancel := context.WithTimeout(b.base, b.opts.DeliveryTimeout)
 	defer cancel()
+	ctx, done := b.observeAttempt(ctx, r.sub.Name, ev, attempt)
+	defer func() { done(err) }()
 	defer func() {
 		if p := recover(); p != nil {
 			b.log.Error("target panicked", "rule", r.sub.Name, "event", ev.ID, "panic", p, "stack", string(debug.Stack()))

@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/concertsys/platform/httpapi"
+	"github.com/concertsys/platform/tracing"
 
 	"github.com/concertsys/services/concerts/internal/app"
 )
@@ -209,6 +210,7 @@ func (h *HTTP) decodeWrite(req events.APIGatewayV2HTTPRequest, route string, dec
 // execute runs a decoded write. A final outcome is a response; an error is a failure
 // the client should retry.
 func (h *HTTP) execute(ctx context.Context, req events.APIGatewayV2HTTPRequest, w write) (events.APIGatewayV2HTTPResponse, error) {
+	ctx = tracing.WithIDs(ctx, tracing.IDs{CorrelationID: w.correlation, CausationID: w.causation})
 	res, err := w.run(ctx, w.id, app.Meta{CorrelationID: w.correlation, CausationID: w.causation, IfMatch: w.ifMatch})
 	if err == nil {
 		return respond(w, res), nil

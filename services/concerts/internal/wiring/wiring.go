@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/concertsys/platform/tracing/lambdatrace"
 
 	"github.com/concertsys/platform/eventlog/dynamolog"
 
@@ -22,7 +23,7 @@ import (
 // runtime. A missing variable or client error exits before lambda.Start, so a bad
 // deployment fails on its first cold start instead of on a request.
 func Main(function string) {
-	logger := slog.New(slog.NewJSONHandler(os.Stdout, nil)).With("service", concerts.Name, "function", function)
+	logger := lambdatrace.Setup(concerts.Name, function)
 	handler, err := Build(context.Background(), function, os.Getenv, logger)
 	if err != nil {
 		logger.Error("cannot start", "error", err)

@@ -8,6 +8,9 @@ import (
 	"sync"
 	"time"
 
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/concertsys/services/notifications/internal/domain"
 )
 
@@ -110,6 +113,9 @@ func (f *FanOut) Handle(ctx context.Context, u domain.ConcertViewUpdated) (FanOu
 		}()
 	}
 	wg.Wait()
+	trace.SpanFromContext(ctx).SetAttributes(attribute.Int("concertsys.ws.subscribers", len(targets)),
+		attribute.Int("concertsys.ws.sent", stats.Sent), attribute.Int("concertsys.ws.skipped", stats.Skipped),
+		attribute.Int("concertsys.ws.gone", stats.Gone), attribute.Int("concertsys.ws.failed", stats.Failed))
 	f.logger.InfoContext(ctx, "fan-out done", "concertId", u.ConcertID, "version", u.Version, "eventId", u.EventID,
 		"subscribers", len(targets), "sent", stats.Sent, "skipped", stats.Skipped, "gone", stats.Gone, "failed", stats.Failed)
 	if len(errs) > 0 {

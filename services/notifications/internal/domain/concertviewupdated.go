@@ -48,6 +48,8 @@ type ConcertViewUpdated struct {
 	// View is the view re-encoded from ConcertView, so clients always get the
 	// documented shape.
 	View json.RawMessage
+	// TraceID is the trace of the change (from the event's traceparent), "" if none.
+	TraceID string
 }
 
 // DecodeConcertViewUpdated decodes a ConcertViewUpdated detail. It is a tolerant reader

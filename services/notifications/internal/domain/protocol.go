@@ -198,6 +198,10 @@ type concertViewUpdatedMessage struct {
 	// ViewOmitted is true when the view would push the message past API Gateway's
 	// limit; the client then fetches GET /concerts/{id} itself.
 	ViewOmitted bool `json:"viewOmitted,omitempty"`
+	// TraceID is the trace of the change that caused this message (the command's
+	// trace, carried through the log, the bus and the read model), so a client's
+	// report can be looked up; absent when the change was not traced.
+	TraceID string `json:"traceId,omitempty"`
 }
 
 // ConcertViewUpdatedMessage is the push after a read-model change. When the message with
@@ -205,13 +209,13 @@ type concertViewUpdatedMessage struct {
 // "viewOmitted":true, so a client never gets a broken message and knows to re-read.
 // omitted reports which form was built.
 func ConcertViewUpdatedMessage(u ConcertViewUpdated) (msg []byte, omitted bool, err error) {
-	full, err := json.Marshal(concertViewUpdatedMessage{Type: MessageTypeConcertViewUpdated, ConcertID: u.ConcertID, Version: u.Version, View: u.View})
+	full, err := json.Marshal(concertViewUpdatedMessage{Type: MessageTypeConcertViewUpdated, ConcertID: u.ConcertID, Version: u.Version, View: u.View, TraceID: u.TraceID})
 	if err != nil {
 		return nil, false, fmt.Errorf("encode concert.updated %s v%d: %w", u.ConcertID, u.Version, err)
 	}
 	if len(full) <= MaxMessageBytes {
 		return full, false, nil
 	}
-	small := mustMarshal(concertViewUpdatedMessage{Type: MessageTypeConcertViewUpdated, ConcertID: u.ConcertID, Version: u.Version, ViewOmitted: true})
+	small := mustMarshal(concertViewUpdatedMessage{Type: MessageTypeConcertViewUpdated, ConcertID: u.ConcertID, Version: u.Version, ViewOmitted: true, TraceID: u.TraceID})
 	return small, true, nil
 }

@@ -7,6 +7,8 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/concertsys/platform/tracing"
+
 	"github.com/concertsys/services/notifications/internal/app"
 	"github.com/concertsys/services/notifications/internal/domain"
 )
@@ -35,6 +37,9 @@ func (f *FanOut) Handle(ctx context.Context, ev events.EventBridgeEvent) error {
 	if err != nil {
 		return fmt.Errorf("event %s: %w", ev.ID, err)
 	}
+	// The target runs in the span continuing the event's traceparent (service.Attach),
+	// so ctx's trace is the trace of the change.
+	u.TraceID = tracing.TraceID(ctx)
 	if _, err := f.fanOut.Handle(ctx, u); err != nil {
 		return fmt.Errorf("event %s: %w", ev.ID, err)
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/apigatewaymanagementapi"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/concertsys/platform/tracing/lambdatrace"
 
 	"github.com/concertsys/services/notifications"
 )
@@ -86,7 +87,7 @@ func Build(ctx context.Context, function string, getenv func(string) string, log
 // Main starts function as a Lambda, or exits with a message if it cannot be built,
 // so a misconfigured deployment fails at init rather than on the first event.
 func Main(function string) {
-	h, err := Build(context.Background(), function, os.Getenv, slog.Default())
+	h, err := Build(context.Background(), function, os.Getenv, lambdatrace.Setup(notifications.Name, function))
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "%s: %v\n", function, err)
 		os.Exit(1)

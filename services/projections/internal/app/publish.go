@@ -6,7 +6,10 @@ import (
 	"fmt"
 	"strconv"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/concertsys/platform/envelope"
+	"github.com/concertsys/platform/tracing"
 	"github.com/concertsys/services/projections/viewevents"
 )
 
@@ -42,13 +45,30 @@ func (p *ViewPublisher) PublishOwed(ctx context.Context, rec Record) error {
 	if p.publisher == nil {
 		return fmt.Errorf("publish %s v%d: no publisher configured", rec.View.ID, rec.View.Version)
 	}
-	if err := p.publisher.PublishConcertViewUpdated(ctx, []ConcertViewUpdated{NewConcertViewUpdated(rec)}); err != nil {
+	if err := p.publish(ctx, rec); err != nil {
 		return fmt.Errorf("publish %s v%d: %w", rec.View.ID, rec.View.Version, err)
 	}
 	if err := p.views.MarkPublished(ctx, rec.View.ID, rec.View.Version); err != nil {
 		return fmt.Errorf("mark %s v%d published: %w", rec.View.ID, rec.View.Version, err)
 	}
 	return nil
+}
+
+// SpanPublish names the span of the PutEvents of a ConcertViewUpdated.
+const SpanPublish = "projections/PutEvents ConcertViewUpdated"
+
+// publish puts rec's ConcertViewUpdated in its own span, whose traceparent the event
+// carries: the fan-out continues the trace of the delivery that changed the view.
+func (p *ViewPublisher) publish(ctx context.Context, rec Record) error {
+	ev := NewConcertViewUpdated(rec)
+	ctx, span := tracing.Start(ctx, SpanPublish, trace.WithSpanKind(trace.SpanKindProducer), trace.WithAttributes(
+		tracing.AttrEventID.String(ev.Metadata.EventID), tracing.AttrAggregateID.String(ev.Metadata.AggregateID),
+		tracing.AttrVersion.String(strconv.FormatInt(ev.Metadata.AggregateVersion, 10)), tracing.AttrEventType.String(ev.Metadata.EventType)))
+	defer span.End()
+	ev.Metadata.Traceparent = tracing.Traceparent(ctx)
+	err := p.publisher.PublishConcertViewUpdated(ctx, []ConcertViewUpdated{ev})
+	tracing.Fail(span, err)
+	return err
 }
 
 // NewConcertViewUpdated is the ConcertViewUpdated detail for a stored view. Everything in

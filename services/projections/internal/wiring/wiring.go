@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/concertsys/platform/tracing/lambdatrace"
 
 	"github.com/concertsys/platform/eventlog/dynamolog"
 	projections "github.com/concertsys/services/projections"
@@ -34,7 +35,7 @@ var needs = map[string][]string{
 // Main runs function as a Lambda; it exits with a message if the wiring fails, before
 // any invocation is accepted.
 func Main(function string) {
-	logger := slog.New(slog.NewJSONHandler(os.Stdout, nil))
+	logger := lambdatrace.Setup(projections.Name, function)
 	handler, err := Build(context.Background(), function, os.Getenv, logger)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "%s: %v\n", function, err)

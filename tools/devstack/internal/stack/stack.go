@@ -26,6 +26,7 @@ import (
 
 	"github.com/concertsys/platform/httpapi"
 	"github.com/concertsys/platform/service"
+	"github.com/concertsys/platform/tracing"
 	"github.com/concertsys/services/projections"
 	"github.com/concertsys/tools/devstack/board"
 	"github.com/concertsys/tools/local/boltlog"
@@ -36,6 +37,7 @@ import (
 	"github.com/concertsys/tools/local/localauth"
 	"github.com/concertsys/tools/local/localiam"
 	"github.com/concertsys/tools/local/pipe"
+	"github.com/concertsys/tools/local/spanstore"
 	"github.com/concertsys/tools/local/wsgateway"
 )
 
@@ -102,6 +104,12 @@ type Config struct {
 	// `devstack tail` find the keys of an in-memory stack, which keeps them nowhere
 	// else. An in-memory stack removes the file on Close.
 	CredentialsFile string
+	// OTLPEndpoint, when set, is a collector's OTLP/HTTP URL (e.g.
+	// http://localhost:4318) every span is exported to as well.
+	OTLPEndpoint string
+	// SpanLimit bounds the in-process span store the inspector reads (0:
+	// spanstore.DefaultLimit); the oldest spans are overwritten first.
+	SpanLimit int
 }
 
 // jobTimeout is Lambda's longest: a job (a rebuild) may take that long on AWS too.
@@ -128,6 +136,8 @@ type Stack struct {
 	sweepStop context.CancelFunc
 	sweepDone chan struct{}
 	bodies    bodyWatch // bodies of tracked requests, cut off when draining
+	spans     *spanstore.Store
+	inspect   *inspector
 	ready     atomic.Bool
 	draining  atomic.Bool
 	// inflight is read-locked by every client request while it runs; Close takes
@@ -141,6 +151,8 @@ func Start(ctx context.Context, cfg Config) (st *Stack, err error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
+	// Every line the services log carries the trace, correlation and causation ids.
+	cfg.Logger = slog.New(tracing.NewLogHandler(cfg.Logger.Handler()))
 	if cfg.Addr == "" {
 		cfg.Addr = "127.0.0.1:8080"
 	}
@@ -149,12 +161,18 @@ func Start(ctx context.Context, cfg Config) (st *Stack, err error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Stack{log: cfg.Logger, limits: cfg.Limits, pprof: cfg.Pprof, sweepDone: make(chan struct{})}
+	s := &Stack{log: cfg.Logger, limits: cfg.Limits, pprof: cfg.Pprof, sweepDone: make(chan struct{}),
+		spans: spanstore.New(cfg.SpanLimit), inspect: newInspector()}
 	defer func() {
 		if err != nil {
 			s.closeStores()
 		}
 	}()
+	stopTracing, err := startTracing(ctx, s.spans, cfg.OTLPEndpoint)
+	if err != nil {
+		return nil, err
+	}
+	s.closers = append(s.closers, func() error { return stopTracing(context.Background()) })
 	if cfg.InMemory {
 		dir, err := os.MkdirTemp("", "devstack-*")
 		if err != nil {
@@ -204,6 +222,7 @@ func Start(ctx context.Context, cfg Config) (st *Stack, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("bus: %w", err)
 	}
+	s.bus.Observe(busTracer{inspect: s.inspect})
 	// Close closes the bus before the stores; this is for a failed Start.
 	s.closers = append(s.closers, func() error { return s.bus.Close(context.Background()) })
 	if err := ensureArchive(s.bus); err != nil {
@@ -325,6 +344,9 @@ func (s *Stack) URL() string { return s.url }
 
 // DataDir is where the stores live (a temporary directory when in memory).
 func (s *Stack) DataDir() string { return s.dataDir }
+
+// Spans is the stack's span store (what the inspector shows).
+func (s *Stack) Spans() *spanstore.Store { return s.spans }
 
 // Issuer signs tokens the stack accepts; nil when auth is off.
 func (s *Stack) Issuer() *localauth.Issuer { return s.issuer }
