@@ -13,6 +13,23 @@ import (
 	"github.com/aws/jsii-runtime-go"
 )
 
+// Tracing of every function, set per deployment with CDK context values
+// (cdk deploy -c traceSampleRatio=0.01 -c otelCollectorLayerArn=arn:…): the functions'
+// OpenTelemetry SDK samples root traces at the ratio (parent-based, so a sampled
+// caller's trace is kept whole; OTEL_TRACES_SAMPLER/_ARG), and with a collector layer
+// (the ADOT collector Lambda layer for arm64 of the region, which forwards OTLP to
+// X-Ray; X-Ray accepts W3C trace ids from ADOT 0.34 on) the spans are exported to it
+// on localhost. Without a layer, spans are still made and their ids logged and
+// propagated, and Lambda's own active tracing records each invocation in X-Ray.
+const (
+	ContextTraceSampleRatio = "traceSampleRatio"
+	ContextCollectorLayer   = "otelCollectorLayerArn"
+	// DefaultTraceSampleRatio samples one new trace in ten.
+	DefaultTraceSampleRatio = "0.1"
+	// CollectorEndpoint is where the ADOT collector extension receives OTLP/HTTP.
+	CollectorEndpoint = "http://localhost:4318"
+)
+
 // Defaults of FunctionProps.
 const (
 	DefaultMemoryMB      = 256
@@ -79,6 +96,7 @@ func NewFunction(scope constructs.Construct, id string, props FunctionProps) *Fu
 	for k, v := range props.Environment {
 		env[k] = jsii.String(v)
 	}
+	layers := tracingEnvironment(scope, c, env)
 	var dlq *DeadLetterQueue
 	var dlqQueue awssqs.IQueue
 	if props.Async {
@@ -97,6 +115,7 @@ func NewFunction(scope constructs.Construct, id string, props FunctionProps) *Fu
 		LogGroup:        logs,
 		LoggingFormat:   awslambda.LoggingFormat_JSON,
 		Tracing:         awslambda.Tracing_ACTIVE,
+		Layers:          layers,
 		Role:            role,
 		DeadLetterQueue: dlqQueue,
 	})
@@ -118,6 +137,23 @@ func NewFunction(scope constructs.Construct, id string, props FunctionProps) *Fu
 			TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,
 		})
 	return &Function{Construct: c, Function: fn, Role: role, LogGroup: logs, ErrorsAlarm: alarm, DeadLetter: dlq}
+}
+
+// tracingEnvironment adds the OpenTelemetry variables to env and returns the
+// collector layer, if the deployment names one.
+func tracingEnvironment(scope, c constructs.Construct, env map[string]*string) *[]awslambda.ILayerVersion {
+	ratio := DefaultTraceSampleRatio
+	if v, ok := scope.Node().TryGetContext(jsii.String(ContextTraceSampleRatio)).(string); ok && v != "" {
+		ratio = v
+	}
+	env["OTEL_TRACES_SAMPLER"] = jsii.String("parentbased_traceidratio")
+	env["OTEL_TRACES_SAMPLER_ARG"] = jsii.String(ratio)
+	arn, ok := scope.Node().TryGetContext(jsii.String(ContextCollectorLayer)).(string)
+	if !ok || arn == "" {
+		return nil
+	}
+	env["OTEL_EXPORTER_OTLP_ENDPOINT"] = jsii.String(CollectorEndpoint)
+	return &[]awslambda.ILayerVersion{awslambda.LayerVersion_FromLayerVersionArn(c, jsii.String("Collector"), jsii.String(arn))}
 }
 
 // NewLambdaRole is a role Lambda can assume, without managed policies.

@@ -132,7 +132,12 @@ func NewEventLogPipe(scope constructs.Construct, id string, props EventLogPipePr
 				Source:     jsii.String(props.Source),
 			},
 		},
+		// AWS::Pipes::Pipe has no tracing setting (no X-Ray flag among its properties):
+		// the trace crosses the Pipe inside the record (TraceParent), its enrichment is
+		// a traced function, and its error logs carry the failing payload, traceparent
+		// included (IncludeExecutionData), so a broken hop can be found by trace id.
 		LogConfiguration: &awspipes.CfnPipe_PipeLogConfigurationProperty{
+			IncludeExecutionData:         jsii.Strings("ALL"),
 			Level:                        jsii.String("ERROR"),
 			CloudwatchLogsLogDestination: &awspipes.CfnPipe_CloudwatchLogsLogDestinationProperty{LogGroupArn: logs.LogGroupArn()},
 		},
