@@ -33,8 +33,9 @@ const (
 )
 
 // Install makes an SDK tracer provider for service's function the global one and
-// returns it; its Shutdown flushes what is left. getenv reads the environment; the
-// sampler is the SDK's, from OTEL_TRACES_SAMPLER(_ARG).
+// returns it; its Shutdown flushes what is left. getenv reads the OTLP endpoint
+// variables; the sampler is the SDK's, which reads OTEL_TRACES_SAMPLER(_ARG) from
+// the process environment itself.
 func Install(service, function string, getenv func(string) string) *sdktrace.TracerProvider {
 	res := resource.NewSchemaless(
 		attribute.String("service.name", service),
