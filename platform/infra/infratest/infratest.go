@@ -327,3 +327,16 @@ func QuietNode() {
 		_ = os.Setenv("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "18,20")
 	}
 }
+
+// WithoutTracing is a function's environment variables without the OpenTelemetry ones
+// every function gets from infra.NewFunction (OTEL_*), so a service's test can assert
+// exactly its own.
+func WithoutTracing(vars map[string]any) map[string]any {
+	out := map[string]any{}
+	for k, v := range vars {
+		if !strings.HasPrefix(k, "OTEL_") {
+			out[k] = v
+		}
+	}
+	return out
+}

@@ -10,9 +10,9 @@ import (
 	"sync"
 )
 
-// Files holds index.html.
+// Files holds index.html and inspector.html.
 //
-//go:embed index.html
+//go:embed index.html inspector.html
 var Files embed.FS
 
 // Handler serves the board with security headers: a Content-Security-Policy that
@@ -23,19 +23,36 @@ var Files embed.FS
 func Handler() http.Handler {
 	files := http.FileServerFS(Files)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		h := w.Header()
-		h.Set("Content-Security-Policy", CSP())
-		h.Set("X-Content-Type-Options", "nosniff")
-		h.Set("Referrer-Policy", "no-referrer")
-		h.Set("X-Frame-Options", "DENY") // for browsers without frame-ancestors
+		secure(w.Header(), CSP())
 		files.ServeHTTP(w, r)
 	})
 }
 
+// InspectorHandler serves the inspector page (inspector.html) with the board's
+// security headers and a policy derived from that page the same way.
+func InspectorHandler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		secure(w.Header(), InspectorCSP())
+		http.ServeFileFS(w, r, Files, "inspector.html")
+	})
+}
+
+func secure(h http.Header, csp string) {
+	h.Set("Content-Security-Policy", csp)
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Referrer-Policy", "no-referrer")
+	h.Set("X-Frame-Options", "DENY") // for browsers without frame-ancestors
+}
+
+// InspectorCSP is the inspector page's Content-Security-Policy.
+var InspectorCSP = sync.OnceValue(func() string { return pageCSP("inspector.html") })
+
 // CSP is the board's Content-Security-Policy, derived from index.html so that an
 // edit to its inline script or style keeps the policy in step.
-var CSP = sync.OnceValue(func() string {
-	page, err := Files.ReadFile("index.html")
+var CSP = sync.OnceValue(func() string { return pageCSP("index.html") })
+
+func pageCSP(name string) string {
+	page, err := Files.ReadFile(name)
 	if err != nil {
 		panic(err) // embedded: cannot happen
 	}
@@ -44,7 +61,7 @@ var CSP = sync.OnceValue(func() string {
 		"style-src " + inlineHashes(string(page), "style") + "; " +
 		"connect-src 'self'; img-src 'self' data:; " +
 		"base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
-})
+}
 
 // inlineHashes lists the CSP hash sources of every <tag>…</tag> block in page, or
 // 'none' when there is none.

@@ -14,6 +14,8 @@ type inspector struct {
 
 // ruleCounts are one rule's counters.
 type ruleCounts struct {
+	// Matched counts events delivered to the rule at least once (first attempts).
+	Matched      uint64 `json:"matched"`
 	Attempts     uint64 `json:"attempts"`
 	Delivered    uint64 `json:"delivered"`
 	Failed       uint64 `json:"failed"`
@@ -31,11 +33,14 @@ func (in *inspector) counts(rule string) *ruleCounts {
 	return c
 }
 
-func (in *inspector) attempted(rule string, err error) {
+func (in *inspector) attempted(rule string, attempt int, err error) {
 	in.mu.Lock()
 	defer in.mu.Unlock()
 	c := in.counts(rule)
 	c.Attempts++
+	if attempt == 1 {
+		c.Matched++
+	}
 	if err != nil {
 		c.Failed++
 	} else {

@@ -363,6 +363,7 @@ func (s *Stack) routes(api http.Handler) http.Handler {
 		httpapi.WriteJSON(w, http.StatusOK, map[string]any{"status": "ok", "pid": os.Getpid()})
 	})
 	mux.Handle("GET /{$}", board.Handler())
+	s.inspectorRoutes(mux)
 	mux.HandleFunc("GET "+LocalTokenPath, s.serveLocalToken)
 	mux.Handle(WebSocketPath, s.external(s.ws, false)) // connections live on; Close ends them
 	guard := localiam.Guard{Store: s.iam}

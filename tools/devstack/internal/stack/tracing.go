@@ -109,7 +109,7 @@ func (t busTracer) StartAttempt(ctx context.Context, rule string, ev events.Even
 		tracing.Fail(span, err)
 		span.End()
 		if t.inspect != nil {
-			t.inspect.attempted(rule, err)
+			t.inspect.attempted(rule, attempt, err)
 		}
 	}
 }
