@@ -142,6 +142,7 @@ func TestInspectorAPI(t *testing.T) {
 			{"no token", nil, http.StatusUnauthorized},
 			{"no organizer", map[string]string{"Authorization": "Bearer " + mustToken(t, st, nil)}, http.StatusForbidden},
 			{"organizer, unknown id", auth, http.StatusNotFound},
+			{"organizer from another site's page", map[string]string{"Authorization": auth["Authorization"], "Origin": "http://evil.example"}, http.StatusForbidden},
 		}
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
