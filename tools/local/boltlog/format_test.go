@@ -32,8 +32,16 @@ func TestDecodesBothFormats(t *testing.T) {
 		want eventlog.Event
 	}{
 		{"v1", v1.Bytes(), want},
-		{"v2", encode(func() eventlog.Event { e := want; e.TraceParent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"; return e }()),
-			func() eventlog.Event { e := want; e.TraceParent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"; return e }()},
+		{"v2", encode(func() eventlog.Event {
+			e := want
+			e.TraceParent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+			return e
+		}()),
+			func() eventlog.Event {
+				e := want
+				e.TraceParent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+				return e
+			}()},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
