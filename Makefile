@@ -11,8 +11,10 @@ MODULES := platform services/concerts services/projections services/notification
 SERVICES := concerts projections notifications
 # What no deployed function may link: embedded stores, emulators, CDK, test kits. The
 # services' embedded packages are named by path: OpenTelemetry's API has packages named
-# embedded too (interface defaults, no storage), which every traced function links.
-NOT_DEPLOYED := go\.etcd\.io/bbolt|aws-cdk-go|jsii-runtime-go|cdk-nag|concertsys/tools|concertsys/platform/infra|concertsys/platform/testkit|concertsys/services/[^/]+/embedded$$|coder/websocket|golang-jwt|minidyn|stretchr/testify
+# embedded too (interface defaults, no storage), which every traced function links. The
+# project's OTLP exporters link gRPC and would double every function: functions export
+# with platform/tracing/lambdatrace.
+NOT_DEPLOYED := google\.golang\.org/grpc|otlptrace/otlptrace(http|grpc)|go\.etcd\.io/bbolt|aws-cdk-go|jsii-runtime-go|cdk-nag|concertsys/tools|concertsys/platform/infra|concertsys/platform/testkit|concertsys/services/[^/]+/embedded$$|coder/websocket|golang-jwt|minidyn|stretchr/testify
 VENV := $(CURDIR)/.tools/venv
 MOTO_VERSION := 5.2.5
 CFN_LINT_VERSION := 1.58.0

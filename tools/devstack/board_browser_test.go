@@ -128,17 +128,8 @@ func TestLiveBoardInBrowser(t *testing.T) {
 		}
 	}))
 
-	poll := func(what, expr string) {
-		t.Helper()
-		_, err := chromedp.Run(ctx, chromedp.Poll[bool](expr, chromedp.WithPollingInterval(20*time.Millisecond), chromedp.WithPollingTimeout(15*time.Second)))
-		require.NoError(t, err, "waiting for %s (%s)", what, expr)
-	}
-	text := func(expr string) string {
-		t.Helper()
-		s, err := chromedp.Run(ctx, chromedp.Evaluate[string](expr))
-		require.NoError(t, err, "evaluate %s", expr)
-		return s
-	}
+	poll := func(what, expr string) { t.Helper(); pollFor(t, ctx, what, expr, 15*time.Second) }
+	text := func(expr string) string { t.Helper(); return evalString(t, ctx, expr) }
 
 	require.NoError(t, chromedp.Do(ctx, chromedp.Navigate(p.url+"/")))
 	poll("the board to be live", `document.querySelector("#conn").textContent === "live"`)

@@ -17,6 +17,21 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
+// pollFor waits until the JavaScript expression expr is true in the page.
+func pollFor(t *testing.T, ctx context.Context, what, expr string, timeout time.Duration) {
+	t.Helper()
+	_, err := chromedp.Run(ctx, chromedp.Poll[bool](expr, chromedp.WithPollingInterval(20*time.Millisecond), chromedp.WithPollingTimeout(timeout)))
+	require.NoError(t, err, "waiting for %s (%s)", what, expr)
+}
+
+// evalString evaluates the JavaScript expression expr, a string, in the page.
+func evalString(t *testing.T, ctx context.Context, expr string) string {
+	t.Helper()
+	s, err := chromedp.Run(ctx, chromedp.Evaluate[string](expr))
+	require.NoError(t, err, "evaluate %s", expr)
+	return s
+}
+
 // The hops of a ticket sale the timeline must show, each with a duration.
 var saleHops = []string{
 	"concerts/sell-tickets", "eventlog.Append", "concerts/enrich-events",
@@ -46,17 +61,8 @@ func TestInspectorInBrowser(t *testing.T) {
 		creds[k] = v
 	}
 
-	poll := func(what, expr string, timeout time.Duration) {
-		t.Helper()
-		_, err := chromedp.Run(ctx, chromedp.Poll[bool](expr, chromedp.WithPollingInterval(50*time.Millisecond), chromedp.WithPollingTimeout(timeout)))
-		require.NoError(t, err, "waiting for %s (%s)", what, expr)
-	}
-	text := func(expr string) string {
-		t.Helper()
-		s, err := chromedp.Run(ctx, chromedp.Evaluate[string](expr))
-		require.NoError(t, err, "evaluate %s", expr)
-		return s
-	}
+	poll := func(what, expr string, timeout time.Duration) { t.Helper(); pollFor(t, ctx, what, expr, timeout) }
+	text := func(expr string) string { t.Helper(); return evalString(t, ctx, expr) }
 	sell := func(id string, n, wantVersion int) {
 		t.Helper()
 		card := cardJS(id)
