@@ -48,6 +48,9 @@ func (s *Service) traced() {
 func tracedHTTP(name, route string, h HTTPHandler) HTTPHandler {
 	return func(ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
 		tp, _ := httpapi.LookupHeader(req.Headers, tracing.TraceparentHeader)
+		if tracing.TraceIDOf(tp) == "" {
+			ctx = tracing.ExtractLambda(ctx) // no caller's trace: join the invocation's X-Ray trace
+		}
 		ctx, span := tracing.StartRemote(ctx, tp, name, trace.WithSpanKind(trace.SpanKindServer),
 			trace.WithAttributes(attribute.String("http.route", route), attribute.String("http.request.method", req.RequestContext.HTTP.Method)))
 		defer span.End()
@@ -68,7 +71,7 @@ func tracedHTTP(name, route string, h HTTPHandler) HTTPHandler {
 
 func tracedWebSocket(name, route string, h WebSocketHandler) WebSocketHandler {
 	return func(ctx context.Context, req events.APIGatewayWebsocketProxyRequest) (events.APIGatewayProxyResponse, error) {
-		ctx, span := tracing.Start(ctx, name, trace.WithSpanKind(trace.SpanKindServer),
+		ctx, span := tracing.Start(tracing.ExtractLambda(ctx), name, trace.WithSpanKind(trace.SpanKindServer),
 			trace.WithAttributes(attribute.String("websocket.route", route), attribute.String("websocket.connection_id", req.RequestContext.ConnectionID)))
 		defer span.End()
 		ctx = tracing.WithIDs(ctx, tracing.IDs{CorrelationID: req.RequestContext.RequestID, CausationID: req.RequestContext.ConnectionID})
@@ -113,7 +116,7 @@ func TracedTarget(name, rule string, h subscription.Target) subscription.Target 
 
 func tracedJob(name string, h JobHandler) JobHandler {
 	return func(ctx context.Context, input json.RawMessage) (json.RawMessage, error) {
-		ctx, span := tracing.Start(ctx, name)
+		ctx, span := tracing.Start(tracing.ExtractLambda(ctx), name)
 		defer span.End()
 		id := tracing.TraceID(ctx)
 		ctx = tracing.WithIDs(ctx, tracing.IDs{CorrelationID: id, CausationID: id})

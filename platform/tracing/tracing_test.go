@@ -74,3 +74,28 @@ func TestLogHandlerAddsIDs(t *testing.T) {
 		})
 	}
 }
+
+func TestXRayTraceparent(t *testing.T) {
+	tests := []struct{ name, in, want string }{
+		{"sampled", "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1",
+			"00-5759e988bd862e3fe1be46a994272793-53995c3f42cd8ad8-01"},
+		{"not sampled, other order, lineage", "Parent=53995c3f42cd8ad8;Root=1-5759E988-BD862E3FE1BE46A994272793;Sampled=0;Lineage=a:1",
+			"00-5759e988bd862e3fe1be46a994272793-53995c3f42cd8ad8-00"},
+		{"no parent", "Root=1-5759e988-bd862e3fe1be46a994272793;Sampled=1", ""},
+		{"bad root", "Root=2-5759e988-bd86;Parent=53995c3f42cd8ad8", ""},
+		{"empty", "", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := tracing.XRayTraceparent(tt.in)
+			require.Equal(t, tt.want, got, "got %q want %q", got, tt.want)
+		})
+	}
+}
+
+func TestExtractLambda(t *testing.T) {
+	//nolint:staticcheck // aws-lambda-go's own key is this plain string
+	ctx := context.WithValue(context.Background(), "x-amzn-trace-id", "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1")
+	require.Equal(t, "5759e988bd862e3fe1be46a994272793", tracing.TraceID(tracing.ExtractLambda(ctx)))
+	require.Empty(t, tracing.TraceID(tracing.ExtractLambda(context.Background())))
+}
