@@ -56,7 +56,7 @@ func enrich(ctx context.Context, records []events.DynamoDBEventRecord) ([]json.R
 		if err != nil {
 			return nil, fmt.Errorf("record %d (%s): %w", i, r.EventID, err)
 		}
-		detail, err := enrichOne(ctx, r, e)
+		detail, err := enrichOne(ctx, r, e, len(records))
 		if err != nil {
 			return nil, fmt.Errorf("record %d (%s): encode detail: %w", i, r.EventID, err)
 		}
@@ -65,11 +65,11 @@ func enrich(ctx context.Context, records []events.DynamoDBEventRecord) ([]json.R
 	return out, nil
 }
 
-func enrichOne(ctx context.Context, r events.DynamoDBEventRecord, e eventlog.Event) (json.RawMessage, error) {
+func enrichOne(ctx context.Context, r events.DynamoDBEventRecord, e eventlog.Event, batch int) (json.RawMessage, error) {
 	ctx, span := tracing.StartRemote(ctx, e.TraceParent, SpanEnrich, trace.WithAttributes(
 		tracing.AttrEventID.String(e.EventID), tracing.AttrAggregateID.String(e.AggregateID),
 		tracing.AttrVersion.String(strconv.FormatInt(e.Version, 10)), tracing.AttrEventType.String(e.EventType),
-		attribute.String("aws.dynamodb.stream.event_id", r.EventID)))
+		attribute.String("aws.dynamodb.stream.event_id", r.EventID), attribute.Int("concertsys.pipe.batch_records", batch)))
 	defer span.End()
 	detail, err := json.Marshal(envelope.Detail{
 		Metadata: envelope.Metadata{

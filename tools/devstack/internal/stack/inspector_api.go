@@ -67,6 +67,7 @@ type TimelineEvent struct {
 	// From the spans: the Pipe's stream record, the bus event ids and rules it was
 	// delivered to, the view version it produced and the WebSocket posts it caused.
 	StreamRecord string   `json:"streamRecord,omitempty"`
+	PipeBatch    string   `json:"pipeBatch,omitempty"` // records in the Pipe's batch
 	BusEventIDs  []string `json:"busEventIds,omitempty"`
 	Rules        []string `json:"rules,omitempty"`
 	ViewVersion  string   `json:"viewVersion,omitempty"`
@@ -180,6 +181,7 @@ func (s *Stack) timeline(id string, evs []eventlog.Event) Timeline {
 		if enrich, ok := enrichOf[e.EventID]; ok {
 			te.Hops = pathOf(byTrace[enrich.TraceID], enrich)
 			te.StreamRecord = enrich.Attrs["aws.dynamodb.stream.event_id"]
+			te.PipeBatch = enrich.Attrs["concertsys.pipe.batch_records"]
 			summarize(&te)
 		}
 		out.Events = append(out.Events, te)
