@@ -4,11 +4,8 @@ import (
 	"context"
 	"log/slog"
 
-	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/trace"
 )
-
-const codesError = codes.Error
 
 // Log attribute names of the ids LogHandler adds.
 const (

@@ -13,6 +13,7 @@ import (
 
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
 )
@@ -108,5 +109,5 @@ func Fail(span trace.Span, err error) {
 		return
 	}
 	span.RecordError(err)
-	span.SetStatus(codesError, err.Error())
+	span.SetStatus(codes.Error, err.Error())
 }
