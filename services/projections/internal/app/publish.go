@@ -58,7 +58,9 @@ func (p *ViewPublisher) PublishOwed(ctx context.Context, rec Record) error {
 const SpanPublish = "projections/PutEvents ConcertViewUpdated"
 
 // publish puts rec's ConcertViewUpdated in its own span, whose traceparent the event
-// carries: the fan-out continues the trace of the delivery that changed the view.
+// carries: the fan-out continues the trace of the delivery that changed the view. The
+// traceparent is the one field a republish may change (it names the delivery that
+// published); the event id, which duplicates are recognised by, stays the same.
 func (p *ViewPublisher) publish(ctx context.Context, rec Record) error {
 	ev := NewConcertViewUpdated(rec)
 	ctx, span := tracing.Start(ctx, SpanPublish, trace.WithSpanKind(trace.SpanKindProducer), trace.WithAttributes(
