@@ -5,10 +5,11 @@ SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 # Runtime modules (what Lambdas link), deploy-only CDK modules, and the developer tools
 # (devstack and its emulators in tools/local).
-MODULES := platform services/concerts services/projections services/notifications \
-	platform/infra services/concerts/infra services/projections/infra services/notifications/infra \
+# Services are discovered: every services/<name>/go.mod (tools/newservice adds one).
+SERVICES := $(patsubst services/%/go.mod,%,$(wildcard services/*/go.mod))
+MODULES := platform $(addprefix services/,$(SERVICES)) \
+	platform/infra $(patsubst %/go.mod,%,$(wildcard services/*/infra/go.mod)) \
 	tools/local tools
-SERVICES := concerts projections notifications
 # What no deployed function may link: embedded stores, emulators, CDK, test kits.
 NOT_DEPLOYED := go\.etcd\.io/bbolt|aws-cdk-go|jsii-runtime-go|cdk-nag|concertsys/tools|concertsys/platform/infra|concertsys/platform/testkit|/embedded$$|coder/websocket|golang-jwt|minidyn|stretchr/testify
 VENV := $(CURDIR)/.tools/venv

@@ -90,6 +90,9 @@ func contextString(app awscdk.App, key, def string) string {
 // finding fails cdk synth/deploy).
 func build(app awscdk.App, cfg config) error {
 	services := []service.Service{concerts.Describe(), projections.Describe(), notifications.Describe()}
+	for _, r := range registered {
+		services = append(services, r.describe())
+	}
 	if err := checkAssets(cfg.assets, services); err != nil {
 		return err
 	}
@@ -120,6 +123,11 @@ func build(app awscdk.App, cfg config) error {
 	}
 	if _, err := notificationsinfra.NewStack(app, platforminfra.NotificationsStackName, props); err != nil {
 		return err
+	}
+	for _, r := range registered {
+		if err := r.newStack(app, props); err != nil {
+			return err
+		}
 	}
 	return nil
 }

@@ -19,10 +19,14 @@ type Consumer struct {
 // consumers is every consumer's declared contract (each in its service root package;
 // consumers never import producers' Go packages, only this tool imports both).
 func consumers() []Consumer {
-	return []Consumer{
+	out := []Consumer{
 		{Service: projections.Name, Reads: projections.Reads()},
 		{Service: notifications.Name, Reads: notifications.Reads()},
 	}
+	for _, r := range registered {
+		out = append(out, Consumer{Service: r.describe().Name, Reads: r.reads()})
+	}
+	return out
 }
 
 // CheckConsumers returns one message per property a consumer reads that the

@@ -15,6 +15,7 @@ import (
 	"net/http/pprof"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -102,7 +103,14 @@ type Config struct {
 	// `devstack tail` find the keys of an in-memory stack, which keeps them nowhere
 	// else. An in-memory stack removes the file on Close.
 	CredentialsFile string
+	// Services are the services that run (nil: every one); the others are built but
+	// get no routes, rules or jobs, as if not deployed. A service added later to the
+	// same data directory catches up by replay (see registry.go).
+	Services []string
 }
+
+// runs says whether the service name runs.
+func (c Config) runs(name string) bool { return c.Services == nil || slices.Contains(c.Services, name) }
 
 // jobTimeout is Lambda's longest: a job (a rebuild) may take that long on AWS too.
 const jobTimeout = 15 * time.Minute
@@ -145,6 +153,9 @@ func Start(ctx context.Context, cfg Config) (st *Stack, err error) {
 		cfg.Addr = "127.0.0.1:8080"
 	}
 	cfg.Limits = cfg.Limits.withDefaults()
+	if err := checkServices(cfg.Services); err != nil {
+		return nil, err
+	}
 	g, err := newGuard(cfg.Addr, cfg.AllowHosts, cfg.AllowOrigins)
 	if err != nil {
 		return nil, err
@@ -235,6 +246,13 @@ func Start(ctx context.Context, cfg Config) (st *Stack, err error) {
 		}),
 		busName: BusName,
 		logger:  s.log,
+		eventBridgeAs: func(principal string) *eventbridge.Client {
+			return eventbridge.NewFromConfig(awsCfg, func(o *eventbridge.Options) {
+				o.BaseEndpoint = aws.String(s.url + EventsAPIPath)
+				o.Credentials = s.credentialsProvider(principal)
+			})
+		},
+		runs: cfg.runs,
 	}
 	svcs, err := buildServices(ctx, env)
 	if err != nil {
@@ -248,6 +266,9 @@ func Start(ctx context.Context, cfg Config) (st *Stack, err error) {
 	var source string
 	s.jobs = map[string]*lambdainvoke.Function{}
 	for _, svc := range svcs.services {
+		if !cfg.runs(svc.Name) {
+			continue
+		}
 		for _, j := range svc.Jobs {
 			s.jobs[j.Function] = lambdainvoke.New(j.Function, lambdainvoke.ARN(Region, Account, j.Function), j.Handler, jobTimeout)
 		}
@@ -317,6 +338,11 @@ func Start(ctx context.Context, cfg Config) (st *Stack, err error) {
 	}()
 	s.startSweeps(svcs.sweepers)
 	s.ready.Store(true)
+	for _, hook := range svcs.afterStart {
+		if err := hook(ctx, s); err != nil {
+			s.log.Error("after start", "err", err)
+		}
+	}
 	return s, nil
 }
 
