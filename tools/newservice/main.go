@@ -74,7 +74,16 @@ func main() {
 	flag.StringVar(&cfg.Subscribe, "subscribe", "", `event pattern of its rule, naming source and detail-type, e.g. {"source":["concerts"],"detail-type":["TicketsSold"]}`)
 	flag.StringVar(&cfg.Route, "route", "", "its query route, with {id} (default GET /<name>/{id})")
 	noTidy := flag.Bool("no-tidy", false, "write the files only: no go work/mod edits, tidy or schemas")
+	update := flag.String("update", "", "rewrite the generated files of this existing service from its newservice.json (not the Owned ones): the scaffold's changes reach it")
 	flag.Parse()
+	if *update != "" {
+		if err := Update(*root, *update); err != nil {
+			fmt.Fprintln(os.Stderr, "newservice:", err)
+			os.Exit(1)
+		}
+		fmt.Printf("newservice: services/%s updated\n", *update)
+		return
+	}
 	if err := Generate(*root, cfg, !*noTidy); err != nil {
 		fmt.Fprintln(os.Stderr, "newservice:", err)
 		os.Exit(1)
@@ -237,6 +246,51 @@ func Generate(root string, cfg Config, register bool) error {
 		}
 		if out, err := cmd.CombinedOutput(); err != nil {
 			return fmt.Errorf("%s in %s: %w\n%s", strings.Join(s.args, " "), s.dir, err, out)
+		}
+	}
+	return nil
+}
+
+// ReadConfig reads services/<name>/newservice.json under root.
+func ReadConfig(root, name string) (Config, error) {
+	b, err := os.ReadFile(filepath.Join(root, "services", name, ConfigFile))
+	if err != nil {
+		return Config{}, err
+	}
+	var cfg Config
+	if err := json.Unmarshal(b, &cfg); err != nil {
+		return Config{}, fmt.Errorf("%s: %w", ConfigFile, err)
+	}
+	return cfg, nil
+}
+
+// Generated reports whether p (a Render path) is compared with the scaffold: every
+// rendered file but the owner's starting points.
+func Generated(name, p string) bool {
+	rel, ok := strings.CutPrefix(p, "services/"+name+"/")
+	return !ok || !slices.Contains(Owned, rel)
+}
+
+// Update rewrites the generated files of an existing service (see Generated).
+func Update(root, name string) error {
+	cfg, err := ReadConfig(root, name)
+	if err != nil {
+		return err
+	}
+	files, err := Render(cfg)
+	if err != nil {
+		return err
+	}
+	for p, b := range files {
+		if !Generated(name, p) {
+			continue
+		}
+		dst := filepath.Join(root, filepath.FromSlash(p))
+		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+			return err
+		}
+		if err := os.WriteFile(dst, b, 0o644); err != nil {
+			return err
 		}
 	}
 	return nil
