@@ -66,10 +66,12 @@ func (c *CatchUp) Handle(ctx context.Context) (CatchUpResult, error) {
 		return CatchUpResult{ReplayName: rec.ReplayName, State: "COMPLETED"}, nil
 	}
 	if !ok {
-		now := c.cfg.Now().UTC().Truncate(time.Second)
-		// The whole archive: EventBridge replays [EventStartTime, EventEndTime), and an
-		// archive holds nothing from before its creation.
-		rec = CatchUpRecord{ReplayName: fmt.Sprintf("%s-catch-up-%d", c.cfg.Service, now.Unix()), From: time.Unix(0, 0).UTC(), To: now}
+		// The whole archive up to now: EventBridge replays [EventStartTime,
+		// EventEndTime), an archive holds nothing from before its creation, and the rule
+		// exists already, so what comes later reaches it live. Milliseconds, the API's
+		// precision: a whole second would leave out the events of this second.
+		now := c.cfg.Now().UTC().Truncate(time.Millisecond)
+		rec = CatchUpRecord{ReplayName: fmt.Sprintf("%s-catch-up-%d", c.cfg.Service, now.UnixMilli()), From: time.Unix(0, 0).UTC(), To: now}
 		if rec, err = c.store.SaveCatchUp(ctx, rec); err != nil {
 			return CatchUpResult{}, fmt.Errorf("catch-up: record: %w", err)
 		}

@@ -204,8 +204,8 @@ func (s *Store) CatchUp(ctx context.Context) (app.CatchUpRecord, bool, error) {
 		}
 	}
 	if err == nil {
-		if r.From, err = time.Parse(time.RFC3339, from); err == nil {
-			r.To, err = time.Parse(time.RFC3339, to)
+		if r.From, err = time.Parse(time.RFC3339Nano, from); err == nil {
+			r.To, err = time.Parse(time.RFC3339Nano, to)
 		}
 	}
 	if err != nil {
@@ -220,8 +220,8 @@ func (s *Store) CatchUp(ctx context.Context) (app.CatchUpRecord, bool, error) {
 func (s *Store) SaveCatchUp(ctx context.Context, r app.CatchUpRecord) (app.CatchUpRecord, error) {
 	item := key(keyCatchUp, keyCatchUp)
 	item["ReplayName"] = &types.AttributeValueMemberS{Value: r.ReplayName}
-	item["From"] = &types.AttributeValueMemberS{Value: r.From.UTC().Format(time.RFC3339)}
-	item["To"] = &types.AttributeValueMemberS{Value: r.To.UTC().Format(time.RFC3339)}
+	item["From"] = &types.AttributeValueMemberS{Value: r.From.UTC().Format(time.RFC3339Nano)}
+	item["To"] = &types.AttributeValueMemberS{Value: r.To.UTC().Format(time.RFC3339Nano)}
 	item["Completed"] = &types.AttributeValueMemberBOOL{Value: r.Completed}
 	_, err := s.client.PutItem(ctx, &dynamodb.PutItemInput{
 		TableName: aws.String(s.table), Item: item,

@@ -120,7 +120,7 @@ func testCatchUp(t *testing.T, st app.Store) {
 	_, ok, err := st.CatchUp(ctx)
 	require.NoError(t, err)
 	require.False(t, ok, "got a catch-up record in an empty store")
-	first := app.CatchUpRecord{ReplayName: "r1", From: time.Unix(0, 0).UTC(), To: h0}
+	first := app.CatchUpRecord{ReplayName: "r1", From: time.Unix(0, 0).UTC(), To: h0.Add(1500 * time.Millisecond)}
 	got, err := st.SaveCatchUp(ctx, first)
 	require.NoError(t, err)
 	require.Equal(t, first, got)
