@@ -26,7 +26,7 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 18,20
 
 .PHONY: dev test schemas build synth deploy bench tools browser check-format vet gowork-off \
 	tidy-check schemas-check go-test cfn-lint checkov deps-check conformance-ruler \
-	schemas-compat release-schemas asyncapi-validate asyncapi-cli
+	schemas-compat release-schemas asyncapi-validate asyncapi-cli catch-up
 
 dev: ## run the whole system locally: http://127.0.0.1:8080
 	go run ./tools/devstack $(ARGS)
@@ -123,10 +123,22 @@ checkov: tools synth ## checkov over every synthesized template: no failed check
 	$(VENV)/bin/checkov --quiet --compact --framework cloudformation --skip-download \
 	  $$(for f in cdk.out/*.template.json; do printf -- '-f %s ' "$$f"; done)
 
-deploy: build ## deploy one stack: make deploy SERVICE=platform|concerts|projections|notifications [STAGE=dev]
+deploy: build ## deploy one stack: make deploy SERVICE=platform|<a service in services/> [STAGE=dev]
 	@case "$(SERVICE)" in platform) s=PlatformStack;; concerts) s=ConcertsStack;; projections) s=ProjectionsStack;; \
-	  notifications) s=NotificationsStack;; *) echo "usage: make deploy SERVICE=platform|concerts|projections|notifications"; exit 1;; esac; \
+	  notifications) s=NotificationsStack;; \
+	  *) if [ -n "$(SERVICE)" ] && [ -f services/$(SERVICE)/newservice.json ]; then s=$$(echo $(SERVICE) | sed 's/^./\u&/')Stack; \
+	     else echo "usage: make deploy SERVICE=platform|$(subst $(eval) ,|,$(SERVICES))"; exit 1; fi;; esac; \
 	$(CDK) deploy $$s -c stage=$(STAGE) $(CDK_ARGS)
+
+catch-up: ## after the first deploy of a service made with tools/newservice: replay the archive to it, until COMPLETED (make catch-up SERVICE=sales)
+	@[ -f services/$(SERVICE)/newservice.json ] || { echo "usage: make catch-up SERVICE=<a service made with tools/newservice>"; exit 1; }; \
+	fn=$$(aws lambda list-functions --query "Functions[?Description=='$(SERVICE) catch-up-$(SERVICE)'].FunctionName | [0]" --output text); \
+	[ -n "$$fn" ] && [ "$$fn" != None ] || { echo "no function catch-up-$(SERVICE): deploy it first (make deploy SERVICE=$(SERVICE))"; exit 1; }; \
+	for i in $$(seq 1 120); do \
+	  aws lambda invoke --function-name "$$fn" --payload '{}' --cli-binary-format raw-in-base64-out /tmp/catch-up-$(SERVICE).json >/dev/null; \
+	  cat /tmp/catch-up-$(SERVICE).json; echo; \
+	  grep -q '"COMPLETED"' /tmp/catch-up-$(SERVICE).json && exit 0; sleep 30; \
+	done; echo "the catch-up replay has not completed after an hour: aws events describe-replay"; exit 1
 
 # The Lambda Runtime Interface Emulator for tools/initbench (init durations); the newest
 # version the module proxy serves.

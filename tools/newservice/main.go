@@ -39,6 +39,11 @@ import (
 	"sort"
 	"strings"
 	"text/template"
+
+	"github.com/concertsys/platform/service"
+	"github.com/concertsys/services/concerts"
+	"github.com/concertsys/services/notifications"
+	"github.com/concertsys/services/projections"
 )
 
 //go:embed all:templates
@@ -212,6 +217,13 @@ func Generate(root string, cfg Config, register bool) error {
 	if _, err := os.Stat(svcDir); err == nil {
 		return fmt.Errorf("%s exists already", svcDir)
 	}
+	routes, err := existingRoutes(root)
+	if err != nil {
+		return err
+	}
+	if err := checkRoute(cfg.Route, routes); err != nil {
+		return err
+	}
 	for p, b := range files {
 		dst := filepath.Join(root, filepath.FromSlash(p))
 		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
@@ -291,6 +303,44 @@ func Update(root, name string) error {
 		}
 		if err := os.WriteFile(dst, b, 0o644); err != nil {
 			return err
+		}
+	}
+	return nil
+}
+
+// existingRoutes are the HTTP routes of the built-in services and of every service made
+// with the generator, by route key, with the function that serves each.
+func existingRoutes(root string) (map[string]string, error) {
+	out := map[string]string{}
+	for _, d := range []func() service.Service{concerts.Describe, projections.Describe, notifications.Describe} {
+		for _, r := range d().HTTPRoutes {
+			out[r.RouteKey] = d().Name + "/" + r.Function
+		}
+	}
+	configs, err := filepath.Glob(filepath.Join(root, "services", "*", ConfigFile))
+	if err != nil {
+		return nil, err
+	}
+	for _, c := range configs {
+		cfg, err := ReadConfig(root, filepath.Base(filepath.Dir(c)))
+		if err != nil {
+			return nil, err
+		}
+		out[cfg.Route] = cfg.Name + "/get-" + cfg.Name
+	}
+	return out, nil
+}
+
+var pathParam = regexp.MustCompile(`\{[^}]*\}`)
+
+// checkRoute refuses a route the shared HTTP API already has: the same method and
+// path, whatever its parameters are named (API Gateway and devstack's gateway refuse
+// both). GET /concerts/{id}/sales beside GET /concerts/{id} is fine: another path.
+func checkRoute(route string, existing map[string]string) error {
+	norm := func(k string) string { return pathParam.ReplaceAllString(k, "{}") }
+	for k, fn := range existing {
+		if norm(k) == norm(route) {
+			return fmt.Errorf("-route %q clashes with %q of %s on the shared HTTP API", route, k, fn)
 		}
 	}
 	return nil

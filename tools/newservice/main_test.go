@@ -132,3 +132,29 @@ func TestGeneratedServiceBuildsAndTests(t *testing.T) {
 	run(filepath.Join(dir, "infra"), "go", "mod", "tidy")
 	run(filepath.Join(dir, "infra"), "go", "vet", "./...")
 }
+
+func TestRouteClashes(t *testing.T) {
+	existing, err := existingRoutes(repoRoot(t))
+	require.NoError(t, err)
+	require.Contains(t, existing, "GET /concerts/{id}", "got %v, want projections' route", existing)
+	tests := []struct {
+		route   string
+		wantErr bool
+	}{
+		{route: "GET /concerts/{id}/revenue"},
+		{route: "GET /concerts/{id}", wantErr: true},
+		{route: "GET /concerts/{concertId}", wantErr: true},
+		{route: "GET /concerts/{id}/sales", wantErr: true}, // the sales service's
+		{route: "GET /concerts/{id}/events", wantErr: true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.route, func(t *testing.T) {
+			err := checkRoute(tc.route, existing)
+			if tc.wantErr {
+				require.ErrorContains(t, err, "clashes", "got %v", err)
+				return
+			}
+			require.NoError(t, err)
+		})
+	}
+}
