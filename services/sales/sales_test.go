@@ -24,6 +24,7 @@ import (
 	"github.com/concertsys/platform/testkit/schemavalidate"
 	sales "github.com/concertsys/services/sales"
 	"github.com/concertsys/services/sales/embedded"
+	"github.com/concertsys/services/sales/internal/app"
 	"github.com/concertsys/tools/local/bus"
 	"github.com/concertsys/tools/local/bus/eventsapi"
 )
@@ -161,22 +162,27 @@ func TestRecordRefusesInvalidEvents(t *testing.T) {
 // Deployed after the fact: events put on the bus before the service's rule existed
 // reach it through the catch-up job's replay of the archive (the real EventBridge API
 // of devstack, through the AWS SDK), and the view equals the one live delivery gives.
-func TestCatchUpReplaysTheArchive(t *testing.T) {
-	ctx := context.Background()
+// newBus is devstack's bus with an archive of every event, served with its EventBridge
+// API, and an SDK client of that API. Close it before the services' stores.
+func newBus(t *testing.T) (*bus.Bus, bus.Archive, *eventbridge.Client) {
+	t.Helper()
 	b, err := bus.New(bus.Options{Name: "test-bus"})
 	require.NoError(t, err)
-	closeBus := func() { _ = b.Close(ctx) }
-	defer closeBus() // before the stores close: no delivery reaches a closed store
 	archive, err := b.CreateArchive(bus.ArchiveConfig{Name: "test-bus-archive"})
 	require.NoError(t, err)
-	mux := http.NewServeMux()
-	mux.Handle("/", eventsapi.NewHandler(b))
-	srv := httptest.NewServer(mux)
+	srv := httptest.NewServer(eventsapi.NewHandler(b))
 	t.Cleanup(srv.Close)
 	client := eventbridge.New(eventbridge.Options{
 		Region: "us-east-1", BaseEndpoint: aws.String(srv.URL),
 		Credentials: credentials.NewStaticCredentialsProvider("test", "test", ""),
 	})
+	return b, archive, client
+}
+
+func TestCatchUpReplaysTheArchive(t *testing.T) {
+	ctx := context.Background()
+	b, archive, client := newBus(t)
+	defer func() { _ = b.Close(ctx) }() // before the stores close: no delivery reaches a closed store
 
 	evs := examples(t, "agg-1")
 	live := newService(t)
@@ -219,4 +225,37 @@ func jsonEqual(a, b string) bool {
 		return false
 	}
 	return reflect.DeepEqual(x, y)
+}
+
+// A replay the bus forgot before it completed (devstack forgets replays when it
+// restarts) is started again under its recorded name and window.
+func TestCatchUpRestartsAForgottenReplay(t *testing.T) {
+	ctx := context.Background()
+	b, archive, client := newBus(t)
+	defer func() { _ = b.Close(ctx) }()
+	st, err := embedded.OpenStore(filepath.Join(t.TempDir(), "sales.db"))
+	require.NoError(t, err)
+	defer st.Close()
+	to := time.Now().UTC().Truncate(time.Millisecond)
+	_, err = st.SaveCatchUp(ctx, app.CatchUpRecord{ReplayName: "sales-catch-up-1", From: time.Unix(0, 0).UTC(), To: to})
+	require.NoError(t, err)
+	require.NoError(t, b.Subscribe(sales.Subscription(), func(context.Context, events.EventBridgeEvent) error { return nil }))
+	svc, err := sales.New(ctx, sales.Deps{Store: st, EventBridge: client, ArchiveARN: archive.ARN, BusARN: b.ARN(),
+		RuleARN: b.RuleARN(sales.SubscriptionName)})
+	require.NoError(t, err)
+	h := &harness{svc: svc}
+	got := h.catchUp(t)
+	require.Equal(t, "sales-catch-up-1", got["replayName"], "got %v", got)
+	require.Equal(t, true, got["started"], "got %v, want the forgotten replay started again", got)
+	r, err := b.DescribeReplay("sales-catch-up-1")
+	require.NoError(t, err)
+	require.WithinDuration(t, to, r.End, time.Millisecond, "got replay end %s, want the recorded %s (the API carries epoch seconds as a float)", r.End, to)
+}
+
+func TestCatchUpNeedsItsConfiguration(t *testing.T) {
+	h := newService(t)
+	job, err := h.svc.Handler(sales.FunctionCatchUp)
+	require.NoError(t, err)
+	_, err = job.(service.JobHandler)(context.Background(), json.RawMessage(`{}`))
+	require.ErrorContains(t, err, "no EventBridge client", "got %v", err)
 }
