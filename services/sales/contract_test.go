@@ -54,7 +54,7 @@ func TestRecordHandlesEverySchemaExample(t *testing.T) {
 			var schema map[string]any
 			require.NoError(t, json.Unmarshal(raw, &schema))
 			for _, p := range props {
-				require.True(t, provides(schema, p), "%s does not provide property %s", path, p)
+				require.True(t, schemavalidate.Provides(schema, p), "%s does not provide property %s", path, p)
 			}
 			examples, _ := schema["examples"].([]any)
 			require.NotEmpty(t, examples, "%s has no examples", path)
@@ -71,17 +71,4 @@ func TestRecordHandlesEverySchemaExample(t *testing.T) {
 			}
 		})
 	}
-}
-
-func provides(s map[string]any, path string) bool {
-	node := s
-	for _, name := range strings.Split(path, ".") {
-		props, _ := node["properties"].(map[string]any)
-		next, ok := props[name].(map[string]any)
-		if !ok {
-			return false
-		}
-		node = next
-	}
-	return true
 }
