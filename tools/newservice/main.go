@@ -236,20 +236,37 @@ func Generate(root string, cfg Config, register bool) error {
 	if !register {
 		return nil
 	}
-	mod := "github.com/concertsys/services/" + cfg.Name
-	steps := []struct {
-		dir  string
-		args []string
-	}{
-		// Both edits are idempotent: a second run changes nothing.
-		{".", []string{"go", "work", "use", "./services/" + cfg.Name, "./services/" + cfg.Name + "/infra"}},
-		{"tools", []string{"go", "mod", "edit", "-require=" + mod + "@v0.0.0", "-replace=" + mod + "=../services/" + cfg.Name,
-			"-require=" + mod + "/infra@v0.0.0", "-replace=" + mod + "/infra=../services/" + cfg.Name + "/infra"}},
-		{"services/" + cfg.Name, []string{"go", "mod", "tidy"}},
-		{"services/" + cfg.Name + "/infra", []string{"go", "mod", "tidy"}},
+	return run(root, append(registerSteps(cfg.Name), tidySteps(cfg.Name)...))
+}
+
+// step is one go command run in a directory of the repository.
+type step struct {
+	dir  string
+	args []string
+}
+
+// registerSteps wire the new modules into go.work and tools/go.mod; both edits are
+// idempotent (a second run changes nothing).
+func registerSteps(name string) []step {
+	mod := "github.com/concertsys/services/" + name
+	return []step{
+		{".", []string{"go", "work", "use", "./services/" + name, "./services/" + name + "/infra"}},
+		{"tools", []string{"go", "mod", "edit", "-require=" + mod + "@v0.0.0", "-replace=" + mod + "=../services/" + name,
+			"-require=" + mod + "/infra@v0.0.0", "-replace=" + mod + "/infra=../services/" + name + "/infra"}},
+	}
+}
+
+// tidySteps tidy the new modules and tools, and regenerate schemas/.
+func tidySteps(name string) []step {
+	return []step{
+		{"services/" + name, []string{"go", "mod", "tidy"}},
+		{"services/" + name + "/infra", []string{"go", "mod", "tidy"}},
 		{"tools", []string{"go", "mod", "tidy"}},
 		{".", []string{"go", "run", "./tools/schemagen", "-out", "schemas"}},
 	}
+}
+
+func run(root string, steps []step) error {
 	for _, s := range steps {
 		cmd := exec.Command(s.args[0], s.args[1:]...)
 		cmd.Dir = filepath.Join(root, s.dir)

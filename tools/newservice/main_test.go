@@ -167,3 +167,48 @@ func TestRouteClashes(t *testing.T) {
 		})
 	}
 }
+
+// The generator's edits of go.work and tools/go.mod are idempotent: a second run
+// changes nothing, and both name the new modules.
+func TestRegisterStepsAreIdempotent(t *testing.T) {
+	root := repoRoot(t)
+	dir := t.TempDir()
+	files, err := Render(Config{Name: "again", Subscribe: `{"source":["concerts"],"detail-type":["TicketsSold"]}`})
+	require.NoError(t, err)
+	for _, p := range []string{"services/again/go.mod", "services/again/infra/go.mod"} {
+		dst := filepath.Join(dir, filepath.FromSlash(p))
+		require.NoError(t, os.MkdirAll(filepath.Dir(dst), 0o755))
+		require.NoError(t, os.WriteFile(dst, files[p], 0o644))
+	}
+	work, err := os.ReadFile(filepath.Join(root, "go.work"))
+	require.NoError(t, err)
+	copied := []string{"go.work"}
+	for _, line := range strings.Split(string(work), "\n") { // go work use reads every module's go.mod
+		if m, ok := strings.CutPrefix(strings.TrimSpace(line), "./"); ok && m != "services/again" && m != "services/again/infra" {
+			copied = append(copied, m+"/go.mod")
+		}
+	}
+	for _, p := range copied {
+		b, err := os.ReadFile(filepath.Join(root, filepath.FromSlash(p)))
+		require.NoError(t, err)
+		dst := filepath.Join(dir, filepath.FromSlash(p))
+		require.NoError(t, os.MkdirAll(filepath.Dir(dst), 0o755))
+		require.NoError(t, os.WriteFile(dst, b, 0o644))
+	}
+	read := func() string {
+		work, err := os.ReadFile(filepath.Join(dir, "go.work"))
+		require.NoError(t, err)
+		mod, err := os.ReadFile(filepath.Join(dir, "tools", "go.mod"))
+		require.NoError(t, err)
+		return string(work) + "\n---\n" + string(mod)
+	}
+	require.NoError(t, run(dir, registerSteps("again")))
+	first := read()
+	for _, want := range []string{"./services/again\n", "./services/again/infra\n",
+		"github.com/concertsys/services/again v0.0.0", "github.com/concertsys/services/again => ../services/again",
+		"github.com/concertsys/services/again/infra => ../services/again/infra"} {
+		require.Contains(t, first, want, "got %s", first)
+	}
+	require.NoError(t, run(dir, registerSteps("again")))
+	require.Equal(t, first, read(), "a second run changed go.work or tools/go.mod")
+}
