@@ -1,5 +1,6 @@
 // Command cdkapp is the AWS CDK app of concertsys: PlatformStack, ConcertsStack,
-// ProjectionsStack and NotificationsStack, each deployable alone (cdk deploy <Stack>)
+// ProjectionsStack and NotificationsStack, plus the stack of every service made with
+// tools/newservice (registry.go), each deployable alone (cdk deploy <Stack>)
 // because the stacks share names and ids through SSM parameters, never exports.
 //
 // The repository's cdk.json runs it ("go run ./tools/cdkapp"); it also runs on its
