@@ -270,8 +270,15 @@ func run(root string, steps []step) error {
 	for _, s := range steps {
 		cmd := exec.Command(s.args[0], s.args[1:]...)
 		cmd.Dir = filepath.Join(root, s.dir)
-		if s.args[1] == "mod" {
+		switch s.args[1] {
+		case "mod": // each module tidies as it deploys, on its own
 			cmd.Env = append(os.Environ(), "GOWORK=off")
+		case "work": // the repository's go.work, whatever GOWORK the caller has
+			abs, err := filepath.Abs(filepath.Join(root, "go.work"))
+			if err != nil {
+				return err
+			}
+			cmd.Env = append(os.Environ(), "GOWORK="+abs)
 		}
 		if out, err := cmd.CombinedOutput(); err != nil {
 			return fmt.Errorf("%s in %s: %w\n%s", strings.Join(s.args, " "), s.dir, err, out)
