@@ -64,10 +64,13 @@ func add(b *bolt.Bucket, k []byte, m domain.Measurement) error {
 	return b.Put(k, v)
 }
 
-// Record adds e once.
+// Record adds e once. Concurrent deliveries share a commit (bbolt's Batch: one
+// fsync for many events); Batch may run fn again alone after a failure, so fn sets
+// added afresh.
 func (s *Store) Record(_ context.Context, e domain.Entry) (bool, error) {
-	added := false
-	err := s.db.Update(func(tx *bolt.Tx) error {
+	var added bool
+	err := s.db.Batch(func(tx *bolt.Tx) error {
+		added = false
 		applied := tx.Bucket(bucketApplied)
 		mk := fmt.Appendf(nil, "%s\x00%020d", e.AggregateID, e.Version)
 		if applied.Get(mk) != nil {
