@@ -161,6 +161,7 @@ bench: tools ## benchmarks and the end-to-end load tests; every figure in bench-
 	cd services/concerts && go test -run '^$$' -bench ColdCommand -benchtime 200x . | tee ../../bench-results/concerts-cold.txt
 	cd services/projections && go test -run '^$$' -bench . -benchtime 1s ./internal/app/ | tee ../../bench-results/projections.txt
 	cd services/notifications && go test -run '^$$' -bench FanOut10000 -benchtime 1x . | tee ../../bench-results/fanout-10000.txt
+	cd services/sales && go test -run '^$$' -bench . -benchtime 1s ./internal/adapters/boltstore/ | tee ../../bench-results/sales.txt
 	@test -x .tools/bin/aws-lambda-rie || GOBIN=$(CURDIR)/.tools/bin go install github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie@$(RIE_VERSION)
 	go run ./tools/initbench -rie .tools/bin/aws-lambda-rie -moto $(VENV)/bin/moto_server -out bench-results/init.json
 	go run ./tools/loadgen -summary bench-results/summary.json -from-load bench-results/loadgen-max-durable.json \

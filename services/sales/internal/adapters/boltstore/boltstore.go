@@ -68,11 +68,19 @@ func add(b *bolt.Bucket, k []byte, m domain.Measurement) error {
 // fsync for many events); Batch may run fn again alone after a failure, so fn sets
 // added afresh.
 func (s *Store) Record(_ context.Context, e domain.Entry) (bool, error) {
+	mk := fmt.Appendf(nil, "%s\x00%020d", e.AggregateID, e.Version)
+	// A duplicate (a redelivery, a replay) is answered by a read: no commit, no fsync.
+	var seen bool
+	if err := s.db.View(func(tx *bolt.Tx) error { seen = tx.Bucket(bucketApplied).Get(mk) != nil; return nil }); err != nil {
+		return false, fmt.Errorf("record: %w", err)
+	}
+	if seen {
+		return false, nil
+	}
 	var added bool
 	err := s.db.Batch(func(tx *bolt.Tx) error {
 		added = false
 		applied := tx.Bucket(bucketApplied)
-		mk := fmt.Appendf(nil, "%s\x00%020d", e.AggregateID, e.Version)
 		if applied.Get(mk) != nil {
 			return nil // recorded before: a duplicate or a replayed event
 		}
