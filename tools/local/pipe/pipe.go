@@ -27,6 +27,7 @@ import (
 	"github.com/concertsys/platform/eventlog"
 	"github.com/concertsys/platform/service"
 	"github.com/concertsys/tools/local/bus"
+	"github.com/concertsys/tools/local/faults"
 	"github.com/concertsys/tools/local/lambdainvoke"
 )
 
@@ -68,6 +69,8 @@ type Config struct {
 	CheckpointInterval time.Duration
 	// Logger defaults to slog.Default().
 	Logger *slog.Logger
+	// Faults fails some enrichment invocations (devstack -faults); nil: none.
+	Faults *faults.Injector
 }
 
 // Pipe is a running pipe. Start it with Start and stop it with Close.
@@ -140,7 +143,7 @@ func Start(cfg Config) (*Pipe, error) {
 	p := &Pipe{
 		cfg: cfg,
 		enricher: lambdainvoke.New(cfg.Enricher.Function,
-			lambdainvoke.ARN(cfg.Region, cfg.Account, cfg.Source+"-"+cfg.Enricher.Function), cfg.Enricher.Handler, invokeTimeout),
+			lambdainvoke.ARN(cfg.Region, cfg.Account, cfg.Source+"-"+cfg.Enricher.Function), cfg.Enricher.Handler, invokeTimeout).WithFaults(cfg.Faults),
 		sourceARN: StreamARN(cfg.Region, cfg.Account, cfg.Table),
 		log:       cfg.Logger.With("pipe", cfg.Name),
 		cancel:    cancel,

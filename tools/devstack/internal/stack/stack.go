@@ -6,6 +6,7 @@ package stack
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -19,6 +20,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/service/apigatewaymanagementapi"
@@ -26,11 +28,13 @@ import (
 
 	"github.com/concertsys/platform/httpapi"
 	"github.com/concertsys/platform/service"
+	"github.com/concertsys/platform/subscription"
 	"github.com/concertsys/services/projections"
 	"github.com/concertsys/tools/devstack/board"
 	"github.com/concertsys/tools/local/boltlog"
 	"github.com/concertsys/tools/local/bus"
 	"github.com/concertsys/tools/local/bus/eventsapi"
+	"github.com/concertsys/tools/local/faults"
 	"github.com/concertsys/tools/local/httpgateway"
 	"github.com/concertsys/tools/local/lambdainvoke"
 	"github.com/concertsys/tools/local/localauth"
@@ -102,7 +106,15 @@ type Config struct {
 	// `devstack tail` find the keys of an in-memory stack, which keeps them nowhere
 	// else. An in-memory stack removes the file on Close.
 	CredentialsFile string
+	// Faults injects failures (devstack -faults): into the invocations of the
+	// consumers and the enricher, the bus's PutEvents entries and its deliveries.
+	// nil injects nothing.
+	Faults *faults.Injector
 }
+
+// consumerTimeout is a consumer's Lambda timeout; the bus's own delivery timeout
+// (5 minutes) stays the outer bound.
+const consumerTimeout = time.Minute
 
 // jobTimeout is Lambda's longest: a job (a rebuild) may take that long on AWS too.
 const jobTimeout = 15 * time.Minute
@@ -125,6 +137,7 @@ type Stack struct {
 	closers   []func() error                    // stores, closed last, in reverse order
 	limits    Limits
 	pprof     bool
+	faults    *faults.Injector
 	sweepStop context.CancelFunc
 	sweepDone chan struct{}
 	bodies    bodyWatch // bodies of tracked requests, cut off when draining
@@ -149,7 +162,7 @@ func Start(ctx context.Context, cfg Config) (st *Stack, err error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Stack{log: cfg.Logger, limits: cfg.Limits, pprof: cfg.Pprof, sweepDone: make(chan struct{})}
+	s := &Stack{log: cfg.Logger, limits: cfg.Limits, pprof: cfg.Pprof, faults: cfg.Faults, sweepDone: make(chan struct{})}
 	defer func() {
 		if err != nil {
 			s.closeStores()
@@ -200,6 +213,7 @@ func Start(ctx context.Context, cfg Config) (st *Stack, err error) {
 		// without missing events.
 		TailBuffer: 8192,
 		MaxTails:   cfg.Limits.Tails, DeadLetterRetention: cfg.Limits.DeadLetterRetention,
+		Faults: cfg.Faults,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("bus: %w", err)
@@ -254,7 +268,8 @@ func Start(ctx context.Context, cfg Config) (st *Stack, err error) {
 		httpRoutes = append(httpRoutes, svc.HTTPRoutes...)
 		wsRoutes = append(wsRoutes, svc.WebSocketRoutes...)
 		for _, c := range svc.Consumers {
-			if err := s.bus.SubscribeFunction(c.Subscription, c.Handler, lambdainvoke.ARN(Region, Account, c.Function)); err != nil {
+			arn := lambdainvoke.ARN(Region, Account, c.Function)
+			if err := s.bus.SubscribeFunction(c.Subscription, consumerTarget(c, arn, cfg.Faults), arn); err != nil {
 				return nil, fmt.Errorf("subscribe %s/%s: %w", svc.Name, c.Function, err)
 			}
 		}
@@ -295,7 +310,7 @@ func Start(ctx context.Context, cfg Config) (st *Stack, err error) {
 		s.pipe, err = pipe.Start(pipe.Config{
 			Name: source + "-events", Feed: s.events, Enricher: *enricher, Bus: s.bus, Source: source,
 			Checkpoint: cp, Region: Region, Account: Account, Table: source + "-events",
-			Logger: s.log.With("component", "pipe"),
+			Logger: s.log.With("component", "pipe"), Faults: cfg.Faults,
 		})
 		if err != nil {
 			return nil, err
@@ -338,7 +353,11 @@ func (s *Stack) routes(api http.Handler) http.Handler {
 		}
 		// The pid lets whoever started the process tell its own stack from another one
 		// that holds the port.
-		httpapi.WriteJSON(w, http.StatusOK, map[string]any{"status": "ok", "pid": os.Getpid()})
+		body := map[string]any{"status": "ok", "pid": os.Getpid()}
+		if st := s.faults.Status(); st != nil {
+			body["faults"] = st // the active SPEC (seed included) and what it injected so far
+		}
+		httpapi.WriteJSON(w, http.StatusOK, body)
 	})
 	mux.Handle("GET /{$}", board.Handler())
 	mux.HandleFunc("GET "+LocalTokenPath, s.serveLocalToken)
@@ -437,4 +456,21 @@ func ensureArchive(b *bus.Bus) error {
 		return fmt.Errorf("bus archive: %w", err)
 	}
 	return nil
+}
+
+// consumerTarget invokes a consumer the way the Lambda service does for a rule
+// target: the event as JSON through the function's handler (lambdainvoke), so
+// -faults fails its invocations as it fails every other function's.
+func consumerTarget(c service.Consumer, arn string, in *faults.Injector) subscription.Target {
+	fn := lambdainvoke.New(c.Function, arn, c.Handler, consumerTimeout).WithFaults(in)
+	return func(ctx context.Context, ev events.EventBridgeEvent) error {
+		payload, err := json.Marshal(ev)
+		if err != nil {
+			return fmt.Errorf("encode event %s for %s: %w", ev.ID, c.Function, err)
+		}
+		if _, err := fn.Invoke(ctx, ev.ID, payload); err != nil {
+			return err
+		}
+		return nil
+	}
 }
