@@ -110,6 +110,10 @@ type Config struct {
 	// consumers and the enricher, the bus's PutEvents entries and its deliveries.
 	// nil injects nothing.
 	Faults *faults.Injector
+	// RetryBaseDelay and RetryMaxDelay shape the retry backoff of the bus (defaults
+	// 200ms and 1m) and of the pipe (defaults 50ms and 5s). Tests scale them down to run fast; the semantics (attempts,
+	// dead letters) stay the same.
+	RetryBaseDelay, RetryMaxDelay time.Duration
 }
 
 // consumerTimeout is a consumer's Lambda timeout; the bus's own delivery timeout
@@ -213,7 +217,7 @@ func Start(ctx context.Context, cfg Config) (st *Stack, err error) {
 		// without missing events.
 		TailBuffer: 8192,
 		MaxTails:   cfg.Limits.Tails, DeadLetterRetention: cfg.Limits.DeadLetterRetention,
-		Faults: cfg.Faults,
+		Faults: cfg.Faults, RetryBaseDelay: cfg.RetryBaseDelay, RetryMaxDelay: cfg.RetryMaxDelay,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("bus: %w", err)
@@ -311,6 +315,7 @@ func Start(ctx context.Context, cfg Config) (st *Stack, err error) {
 			Name: source + "-events", Feed: s.events, Enricher: *enricher, Bus: s.bus, Source: source,
 			Checkpoint: cp, Region: Region, Account: Account, Table: source + "-events",
 			Logger: s.log.With("component", "pipe"), Faults: cfg.Faults,
+			MinBackoff: cfg.RetryBaseDelay, MaxBackoff: cfg.RetryMaxDelay,
 		})
 		if err != nil {
 			return nil, err
