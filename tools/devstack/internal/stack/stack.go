@@ -53,6 +53,9 @@ const (
 	TailPath        = EventsAPIPath + "/tail"
 	DeadLettersPath = EventsAPIPath + "/dead-letters"
 	RedrivePath     = EventsAPIPath + "/dead-letters/redrive"
+	// The pipe's dead letters (batches' stream coordinates) and their redrive.
+	PipeDeadLettersPath = EventsAPIPath + "/pipes/dead-letters"
+	PipeRedrivePath     = EventsAPIPath + "/pipes/dead-letters/redrive"
 	// RebuildPath rebuilds the projections' read model from the event log.
 	RebuildPath = JobsPath + projections.FunctionRebuild
 	// JobsPath + function invokes a service's job (a trigger-less function) with
@@ -308,14 +311,17 @@ func Start(ctx context.Context, cfg Config) (st *Stack, err error) {
 
 	if enricher != nil {
 		var cp pipe.Checkpoint = &pipe.MemoryCheckpoint{}
+		var dead pipe.DeadLetterStore = &pipe.MemoryDeadLetters{}
 		if !cfg.InMemory {
 			cp = pipe.NewFileCheckpoint(filepath.Join(s.dataDir, "pipe-"+source+".checkpoint"))
+			dead = pipe.NewFileDeadLetters(filepath.Join(s.dataDir, "pipe-"+source+"-dead-letters.json"))
 		}
 		s.pipe, err = pipe.Start(pipe.Config{
 			Name: source + "-events", Feed: s.events, Enricher: *enricher, Bus: s.bus, Source: source,
 			Checkpoint: cp, Region: Region, Account: Account, Table: source + "-events",
 			Logger: s.log.With("component", "pipe"), Faults: cfg.Faults,
 			MinBackoff: cfg.RetryBaseDelay, MaxBackoff: cfg.RetryMaxDelay,
+			MaxRetryAttempts: service.PipeMaxRetryAttempts, DeadLetters: dead,
 		})
 		if err != nil {
 			return nil, err
@@ -371,6 +377,9 @@ func (s *Stack) routes(api http.Handler) http.Handler {
 	events := guard.Events(eventsapi.NewHandler(s.bus))
 	mux.Handle(EventsAPIPath, events)
 	mux.Handle(EventsAPIPath+"/", events)
+	// The guard lets only the developer use paths ending in /dead-letters[/redrive].
+	mux.Handle(PipeDeadLettersPath, guard.Events(http.HandlerFunc(s.servePipeDeadLetters)))
+	mux.Handle(PipeRedrivePath, guard.Events(http.HandlerFunc(s.servePipeRedrive)))
 	mgmt := guard.Management(http.StripPrefix(ManagementPath, s.ws.ManagementHandler()))
 	mux.Handle(ManagementPath+"/", mgmt)
 	mux.HandleFunc("POST "+JobsPath+"{function}", s.serveJob)
