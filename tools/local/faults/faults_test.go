@@ -1,6 +1,7 @@
 package faults_test
 
 import (
+	"fmt"
 	"math"
 	"sync"
 	"testing"
@@ -142,4 +143,14 @@ func TestRatesAndCounts(t *testing.T) {
 	require.Positive(t, counts[faults.Delay])
 	st := in.Status()
 	require.Equal(t, "invoke=0.2,after=0.5,put=0.1,dup=0.3,delay=1ms,seed=5", st.Spec)
+}
+
+func ExampleParse() {
+	spec, err := faults.Parse("invoke=0.2,after=0.2,put=0.2,dup=0.2,delay=50ms,seed=1", 0)
+	fmt.Println(spec, err)
+	in := faults.New(spec)
+	fmt.Println(in.Status().Spec)
+	// Output:
+	// invoke=0.2,after=0.2,put=0.2,dup=0.2,delay=50ms,seed=1 <nil>
+	// invoke=0.2,after=0.2,put=0.2,dup=0.2,delay=50ms,seed=1
 }
