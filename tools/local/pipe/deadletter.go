@@ -158,6 +158,22 @@ var (
 	_ DeadLetterStore = (*FileDeadLetters)(nil)
 )
 
+// added and removed are the two changes a store makes, shared by both stores.
+func added(dls []DeadLetter, dl DeadLetter) ([]DeadLetter, error) {
+	if len(dls) >= MaxDeadLetters {
+		return dls, ErrDeadLettersFull
+	}
+	return append(dls, dl), nil
+}
+
+func removed(dls []DeadLetter, id string) ([]DeadLetter, error) {
+	i := slices.IndexFunc(dls, func(d DeadLetter) bool { return d.ID == id })
+	if i < 0 {
+		return dls, fmt.Errorf("%w: %s", ErrDeadLetterMissing, id)
+	}
+	return slices.Delete(dls, i, i+1), nil
+}
+
 // MemoryDeadLetters keeps dead letters in memory, for an in-memory stack.
 type MemoryDeadLetters struct {
 	mu  sync.Mutex
@@ -165,14 +181,11 @@ type MemoryDeadLetters struct {
 }
 
 // Add appends dl.
-func (m *MemoryDeadLetters) Add(dl DeadLetter) error {
+func (m *MemoryDeadLetters) Add(dl DeadLetter) (err error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if len(m.dls) >= MaxDeadLetters {
-		return ErrDeadLettersFull
-	}
-	m.dls = append(m.dls, dl)
-	return nil
+	m.dls, err = added(m.dls, dl)
+	return err
 }
 
 // List returns the dead letters, oldest first.
@@ -183,15 +196,11 @@ func (m *MemoryDeadLetters) List() ([]DeadLetter, error) {
 }
 
 // Remove deletes one dead letter.
-func (m *MemoryDeadLetters) Remove(id string) error {
+func (m *MemoryDeadLetters) Remove(id string) (err error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	i := slices.IndexFunc(m.dls, func(d DeadLetter) bool { return d.ID == id })
-	if i < 0 {
-		return fmt.Errorf("%w: %s", ErrDeadLetterMissing, id)
-	}
-	m.dls = slices.Delete(m.dls, i, i+1)
-	return nil
+	m.dls, err = removed(m.dls, id)
+	return err
 }
 
 // FileDeadLetters keeps dead letters as one JSON array in a file, replaced atomically
@@ -220,7 +229,17 @@ func (f *FileDeadLetters) load() ([]DeadLetter, error) {
 	return dls, nil
 }
 
-func (f *FileDeadLetters) save(dls []DeadLetter) error {
+// update loads the list, changes it and saves it durably.
+func (f *FileDeadLetters) update(change func([]DeadLetter) ([]DeadLetter, error)) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	dls, err := f.load()
+	if err != nil {
+		return err
+	}
+	if dls, err = change(dls); err != nil {
+		return err
+	}
 	b, err := json.Marshal(dls)
 	if err != nil {
 		return fmt.Errorf("encode pipe dead letters: %w", err)
@@ -233,16 +252,7 @@ func (f *FileDeadLetters) save(dls []DeadLetter) error {
 
 // Add appends dl durably.
 func (f *FileDeadLetters) Add(dl DeadLetter) error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	dls, err := f.load()
-	if err != nil {
-		return err
-	}
-	if len(dls) >= MaxDeadLetters {
-		return ErrDeadLettersFull
-	}
-	return f.save(append(dls, dl))
+	return f.update(func(dls []DeadLetter) ([]DeadLetter, error) { return added(dls, dl) })
 }
 
 // List returns the dead letters, oldest first.
@@ -254,15 +264,5 @@ func (f *FileDeadLetters) List() ([]DeadLetter, error) {
 
 // Remove deletes one dead letter durably.
 func (f *FileDeadLetters) Remove(id string) error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	dls, err := f.load()
-	if err != nil {
-		return err
-	}
-	i := slices.IndexFunc(dls, func(d DeadLetter) bool { return d.ID == id })
-	if i < 0 {
-		return fmt.Errorf("%w: %s", ErrDeadLetterMissing, id)
-	}
-	return f.save(slices.Delete(dls, i, i+1))
+	return f.update(func(dls []DeadLetter) ([]DeadLetter, error) { return removed(dls, id) })
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
@@ -137,4 +138,41 @@ func TestPartialPutFailureRetriesOnlyTheFailedRecords(t *testing.T) {
 
 func subscriptionAll() subscription.Subscription {
 	return subscription.Subscription{Name: "all", Pattern: json.RawMessage(`{"source":["concerts"]}`)}
+}
+
+func TestDeadLetterStores(t *testing.T) {
+	stores := map[string]func(t *testing.T) pipe.DeadLetterStore{
+		"memory": func(t *testing.T) pipe.DeadLetterStore { return &pipe.MemoryDeadLetters{} },
+		"file": func(t *testing.T) pipe.DeadLetterStore {
+			return pipe.NewFileDeadLetters(filepath.Join(t.TempDir(), "dead.json"))
+		},
+	}
+	for name, open := range stores {
+		t.Run(name, func(t *testing.T) {
+			s := open(t)
+			require.NoError(t, s.Add(pipe.DeadLetter{ID: "pdl-a"}))
+			require.NoError(t, s.Add(pipe.DeadLetter{ID: "pdl-b"}))
+			require.ErrorIs(t, s.Remove("pdl-x"), pipe.ErrDeadLetterMissing)
+			require.NoError(t, s.Remove("pdl-a"))
+			got, err := s.List()
+			require.NoError(t, err)
+			require.Equal(t, []pipe.DeadLetter{{ID: "pdl-b"}}, got, "got %v want pdl-b only", got)
+		})
+	}
+	t.Run("file survives a reopen", func(t *testing.T) {
+		path := filepath.Join(t.TempDir(), "dead.json")
+		require.NoError(t, pipe.NewFileDeadLetters(path).Add(pipe.DeadLetter{ID: "pdl-a", Pipe: "p"}))
+		got, err := pipe.NewFileDeadLetters(path).List()
+		require.NoError(t, err)
+		require.Equal(t, []pipe.DeadLetter{{ID: "pdl-a", Pipe: "p"}}, got)
+	})
+	t.Run("bounded, with a clear error", func(t *testing.T) {
+		s := &pipe.MemoryDeadLetters{}
+		for i := range pipe.MaxDeadLetters {
+			require.NoError(t, s.Add(pipe.DeadLetter{ID: fmt.Sprint(i)}))
+		}
+		err := s.Add(pipe.DeadLetter{ID: "one too many"})
+		require.ErrorIs(t, err, pipe.ErrDeadLettersFull)
+		require.Contains(t, err.Error(), "redrive them")
+	})
 }
