@@ -87,7 +87,7 @@ func converge(t *testing.T, cfg convergeConfig) convergeReport {
 		Addr: "127.0.0.1:0", InMemory: true, Logger: slog.New(slog.DiscardHandler), Faults: in,
 		// Retries scaled down so the test runs in seconds; attempts and dead
 		// letters are as without the scale.
-		RetryBaseDelay: 10 * time.Millisecond, RetryMaxDelay: 400 * time.Millisecond,
+		RetryBaseDelay: 2 * time.Millisecond, RetryMaxDelay: 100 * time.Millisecond,
 	})
 	require.NoError(t, err)
 	t.Cleanup(func() {
