@@ -94,13 +94,14 @@ func Parse(spec string, defaultSeed uint64) (Spec, error) {
 		case string(Dup):
 			s.Dup, err = fraction(key, value)
 		case string(Delay):
-			s.Delay, err = time.ParseDuration(value)
-			if err == nil && (s.Delay < 0 || s.Delay > MaxDelay) {
+			d, perr := time.ParseDuration(value)
+			switch {
+			case perr != nil:
+				err = fmt.Errorf("delay %q: want a duration such as 50ms", value)
+			case d < 0 || d > MaxDelay:
 				err = fmt.Errorf("delay %s: want 0 to %s", value, MaxDelay)
 			}
-			if err != nil && !strings.HasPrefix(err.Error(), "delay") {
-				err = fmt.Errorf("delay %q: want a duration such as 50ms: %w", value, err)
-			}
+			s.Delay = d
 		case "seed":
 			s.Seed, err = strconv.ParseUint(value, 10, 64)
 			if err != nil {
@@ -157,10 +158,9 @@ func (in *Injector) Spec() Spec { return in.spec }
 func (in *Injector) Counts() map[Kind]uint64 {
 	out := make(map[Kind]uint64, len(Kinds))
 	for i, k := range Kinds {
+		out[k] = 0
 		if in != nil {
 			out[k] = in.injected[i].Load()
-		} else {
-			out[k] = 0
 		}
 	}
 	return out
