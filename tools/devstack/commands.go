@@ -205,6 +205,9 @@ func cmdDeadLetters(args []string, stdout io.Writer) error {
 		if err != nil {
 			return err
 		}
+		if dls == nil {
+			dls = []bus.DeadLetter{}
+		}
 		var pipeDLs stack.PipeDeadLettersResponse
 		if err := client.Call(ctx, http.MethodGet, pipeDeadLettersSuffix, nil, &pipeDLs); err != nil {
 			return err

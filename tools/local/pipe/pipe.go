@@ -306,6 +306,7 @@ var transientEntryError = map[string]bool{"InternalFailure": true, "ThrottlingEx
 func (p *Pipe) deliverBatch(ctx context.Context, batch []eventlog.FeedEntry, live bool) (bool, error) {
 	remaining := batch
 	retries := 0
+	backoffN := 0 // failed attempts in a row without progress: the backoff grows with it
 	for attempt := 1; ; attempt++ {
 		failed, counted, err := p.attempt(ctx, remaining)
 		if err == nil {
@@ -331,8 +332,12 @@ func (p *Pipe) deliverBatch(ctx context.Context, batch []eventlog.FeedEntry, liv
 			}
 			p.log.Error("pipe batch cannot be dead-lettered; retrying", "err", derr)
 		}
+		backoffN++
+		if len(failed) < len(remaining) {
+			backoffN = 1 // some records got through: retry the rest soon
+		}
 		remaining = failed
-		delay := p.retry().Delay(attempt)
+		delay := p.retry().Delay(backoffN)
 		p.log.Warn("pipe batch failed, retrying", "records", len(remaining), "retries", retries, "counted", counted, "backoff", delay, "err", err)
 		if err := backoff.Sleep(ctx, delay); err != nil {
 			return false, err
