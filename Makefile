@@ -26,10 +26,17 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 18,20
 
 .PHONY: dev test schemas build synth deploy bench tools browser check-format vet gowork-off \
 	tidy-check schemas-check go-test cfn-lint checkov deps-check conformance-ruler \
-	schemas-compat release-schemas asyncapi-validate asyncapi-cli catch-up
+	schemas-compat release-schemas asyncapi-validate asyncapi-cli catch-up converge
 
 dev: ## run the whole system locally: http://127.0.0.1:8080
 	go run ./tools/devstack $(ARGS)
+
+SEEDS ?= 1,2,3
+WRITES ?= 2000
+CONCERTS ?= 50
+converge: ## the convergence proof under -faults: make converge SEEDS=4,5 WRITES=5000 CONCERTS=80
+	cd tools && CONVERGE_SEEDS=$(SEEDS) CONVERGE_WRITES=$(WRITES) CONVERGE_CONCERTS=$(CONCERTS) \
+	  go test -count=1 -run TestConvergenceUnderFaults -v ./devstack/internal/stack/ | grep -E 'converged|FAIL|ok|Error|want'
 
 test: tools browser check-format gowork-off deps-check schemas-check schemas-compat asyncapi-validate go-test cfn-lint checkov tidy-check ## every check CI runs (gowork-off vets)
 	@echo "make test: all checks passed"
