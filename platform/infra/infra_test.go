@@ -284,6 +284,7 @@ func TestStacks(t *testing.T) {
 		require.Equal(t, "TRIM_HORIZON", infratest.Get(src, "StartingPosition"))
 		require.LessOrEqual(t, infratest.Get(src, "BatchSize").(float64), float64(10))
 		require.NotNil(t, infratest.Get(src, "DeadLetterConfig", "Arn"))
+		require.Equal(t, float64(service.PipeMaxRetryAttempts), infratest.Get(src, "MaximumRetryAttempts"), "devstack's pipe retries as often")
 		require.JSONEq(t, infra.InsertOnlyFilter, infratest.Get(p, "SourceParameters", "FilterCriteria", "Filters", 0, "Pattern").(string))
 		require.Equal(t, "Arn", infratest.Get(p, "Enrichment", "Fn::GetAtt", 1))
 		require.Contains(t, infratest.Get(p, "Target", "Ref"), "SsmParameterValue")

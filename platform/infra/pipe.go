@@ -11,6 +11,8 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awspipes"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
+
+	"github.com/concertsys/platform/service"
 )
 
 // Starting positions of a DynamoDB stream source.
@@ -24,7 +26,8 @@ const (
 	DefaultPipeBatchSize = 10
 	// pipeMaxRetries bounds retries of a failing batch before its stream coordinates
 	// go to the dead-letter queue; the log keeps the events, so they can be re-sent.
-	pipeMaxRetries = 10
+	// devstack's pipe uses the same number.
+	pipeMaxRetries = service.PipeMaxRetryAttempts
 	// The detail-type of a bus event is the eventType of the enricher's detail.
 	detailTypePath = "$.metadata.eventType"
 )

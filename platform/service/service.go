@@ -61,6 +61,12 @@ type Consumer struct {
 	Handler      subscription.Target
 }
 
+// PipeMaxRetryAttempts is the MaximumRetryAttempts of the pipe from a service's
+// event log: a batch failing this many retries goes to the pipe's dead-letter queue
+// and the pipe moves on (AWS's default, -1, would block the stream until the records
+// expire). The CDK pipe (platform/infra) and devstack's pipe both use it.
+const PipeMaxRetryAttempts = 10
+
 // Enricher is the enrichment function of the pipe from the service's event log.
 type Enricher struct {
 	Function string

@@ -26,6 +26,7 @@ import (
 	"github.com/concertsys/tools/local/bus/eventsapi"
 	"github.com/concertsys/tools/local/localauth"
 	"github.com/concertsys/tools/local/localiam"
+	"github.com/concertsys/tools/local/pipe"
 )
 
 // cmdToken prints an organizer JWT signed with the data directory's key, the one a
@@ -138,7 +139,23 @@ func cmdTail(args []string, stdout io.Writer) error {
 	return err
 }
 
-// cmdDeadLetters lists or redrives the bus's dead letters.
+// pipeDeadLettersSuffix is stack.PipeDeadLettersPath under the EventBridge API's path.
+var pipeDeadLettersSuffix = strings.TrimPrefix(stack.PipeDeadLettersPath, stack.EventsAPIPath)
+
+// deadLettersOutput is what dead-letters list prints: the bus's dead letters (rule
+// deliveries that gave up) and the pipe's (batches' stream coordinates).
+type deadLettersOutput struct {
+	DeadLetters     []bus.DeadLetter  `json:"deadLetters"`
+	PipeDeadLetters []pipe.DeadLetter `json:"pipeDeadLetters"`
+}
+
+// redriveOutput is what dead-letters redrive prints.
+type redriveOutput struct {
+	Redriven     int `json:"redriven"`
+	PipeRedriven int `json:"pipeRedriven"`
+}
+
+// cmdDeadLetters lists or redrives every dead-letter store: the bus's and the pipe's.
 func cmdDeadLetters(args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("devstack dead-letters", flag.ContinueOnError)
 	addr := fs.String("addr", defaultAddr, "address of the running devstack")
@@ -188,13 +205,47 @@ func cmdDeadLetters(args []string, stdout io.Writer) error {
 		if err != nil {
 			return err
 		}
-		return printJSON(stdout, eventsapi.DeadLettersResponse{DeadLetters: dls})
-	case "redrive":
-		n, err := client.Redrive(ctx, fs.Args()[1:]...) // no ids: every dead letter
-		if err != nil {
+		if dls == nil {
+			dls = []bus.DeadLetter{}
+		}
+		var pipeDLs stack.PipeDeadLettersResponse
+		if err := client.Call(ctx, http.MethodGet, pipeDeadLettersSuffix, nil, &pipeDLs); err != nil {
 			return err
 		}
-		return printJSON(stdout, eventsapi.RedriveResponse{Redriven: n})
+		return printJSON(stdout, deadLettersOutput{DeadLetters: dls, PipeDeadLetters: pipeDLs.DeadLetters})
+	case "redrive":
+		// Pipe dead letters have ids "pdl-…", the bus's "dl-…"; no ids: every one of both.
+		var busIDs, pipeIDs []string
+		for _, id := range fs.Args()[1:] {
+			if strings.HasPrefix(id, "pdl-") {
+				pipeIDs = append(pipeIDs, id)
+			} else {
+				busIDs = append(busIDs, id)
+			}
+		}
+		all := len(busIDs)+len(pipeIDs) == 0
+		var out redriveOutput
+		if all || len(busIDs) > 0 {
+			n, err := client.Redrive(ctx, busIDs...)
+			if err != nil {
+				return err
+			}
+			out.Redriven = n
+		}
+		if all || len(pipeIDs) > 0 {
+			req := map[string]any{"all": true}
+			if !all {
+				req = map[string]any{"ids": pipeIDs}
+			}
+			var res struct {
+				Redriven int `json:"redriven"`
+			}
+			if err := client.Call(ctx, http.MethodPost, pipeDeadLettersSuffix+"/redrive", req, &res); err != nil {
+				return err
+			}
+			out.PipeRedriven = res.Redriven
+		}
+		return printJSON(stdout, out)
 	}
 	return nil // unreachable: the action was checked above
 }

@@ -76,10 +76,16 @@ func TestSubcommands(t *testing.T) {
 	dl, err := exec.Command(devstackBin, "dead-letters", "-addr", p.addr, "-data", data, "list").Output()
 	require.NoError(t, err)
 	var list struct {
-		DeadLetters []json.RawMessage `json:"deadLetters"`
+		DeadLetters     []json.RawMessage `json:"deadLetters"`
+		PipeDeadLetters []json.RawMessage `json:"pipeDeadLetters"`
 	}
 	require.NoError(t, json.Unmarshal(dl, &list), "dead-letters list printed %s", dl)
 	require.Empty(t, list.DeadLetters)
+	require.NotNil(t, list.PipeDeadLetters, "the pipe's dead letters are listed too: got %s", dl)
+	require.Empty(t, list.PipeDeadLetters)
+	rd, err := exec.Command(devstackBin, "dead-letters", "-addr", p.addr, "-data", data, "redrive").Output()
+	require.NoError(t, err)
+	require.JSONEq(t, `{"redriven":0,"pipeRedriven":0}`, string(rd), "got %s", rd)
 	page, err := exec.Command(devstackBin, "dead-letters", "-addr", p.addr, "-data", data, "list", "-limit", "5").Output()
 	require.NoError(t, err)
 	require.JSONEq(t, `{"deadLetters":[]}`, string(page), "got %s for an empty first page, want no nextCursor", page)

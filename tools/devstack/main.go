@@ -4,7 +4,8 @@
 // bus.
 //
 //	devstack [-addr 127.0.0.1:8080] [-data .devstack] [-in-memory] [-auth=off]
-//	         [-allow-host NAME] [-allow-origin URL] [-pprof] [-max-tails N] [-max-ws N] ...
+//	         [-allow-host NAME] [-allow-origin URL] [-pprof] [-max-tails N] [-max-ws N]
+//	         [-faults SPEC] ...
 //	devstack token [-data DIR]                       print an organizer JWT
 //	devstack tail [-addr A] [-pattern JSON]          print bus events as they pass
 //	devstack dead-letters [-addr A] [list|redrive [ID...]]
@@ -28,6 +29,7 @@ import (
 
 	"github.com/concertsys/tools/devstack/internal/stack"
 	"github.com/concertsys/tools/local/bus"
+	"github.com/concertsys/tools/local/faults"
 	"github.com/concertsys/tools/local/localauth"
 	"github.com/concertsys/tools/local/spanstore"
 	"github.com/concertsys/tools/local/wsgateway"
@@ -84,6 +86,10 @@ func serve(args []string, stderr io.Writer) error {
 	pprofOn := fs.Bool("pprof", false, "serve the Go profiler on /debug/pprof/")
 	otlp := fs.String("otlp", "", "also export every span by OTLP/HTTP to this collector URL, e.g. http://localhost:4318")
 	maxSpans := fs.Int("max-spans", spanstore.DefaultLimit, "spans the inspector keeps in memory (the oldest are dropped first)")
+	var only listFlag
+	fs.Var(&only, "services", "run only these services (comma-separated; default every one): a service added later to the same -data catches up by replay")
+	var faultSpec faultsFlag
+	fs.Var(&faultSpec, "faults", "inject failures: comma-separated invoke=P,after=P,put=P,dup=P,delay=D,seed=N (see README, Fault mode)")
 	var lim stack.Limits
 	fs.IntVar(&lim.Tails, "max-tails", bus.DefaultMaxTails, "most /_aws/events/tail streams open at once")
 	fs.IntVar(&lim.WebSockets, "max-ws", wsgateway.DefaultMaxConnections, "most WebSocket connections open at once")
@@ -150,6 +156,8 @@ flags:
 
 		CredentialsFile: *credsFile,
 		OTLPEndpoint:    *otlp, SpanLimit: *maxSpans,
+		Services: only,
+		Faults:   faultSpec.injector(),
 	})
 	if err != nil {
 		return err
@@ -159,6 +167,9 @@ flags:
 		"ws", "ws" + strings.TrimPrefix(st.URL(), "http") + "/ws", "data", st.DataDir(), "auth", authOn}
 	if authOn && !*inMemory {
 		ready = append(ready, "token", "devstack token -data "+st.DataDir())
+	}
+	if faultSpec.spec != nil {
+		ready = append(ready, "faults", faultSpec.spec.String())
 	}
 	logger.Info("devstack ready", append(ready, "startup", time.Since(started).Round(time.Millisecond))...)
 	if authOn && *inMemory {
@@ -216,4 +227,33 @@ func (l *listFlag) Set(s string) error {
 		}
 	}
 	return nil
+}
+
+// faultsFlag is -faults SPEC, parsed when the flag is read, so a bad SPEC stops
+// devstack before it opens anything. Without seed= the seed is random and the log
+// line "devstack ready" and /healthz report it, so the run can be repeated.
+type faultsFlag struct{ spec *faults.Spec }
+
+func (f *faultsFlag) String() string {
+	if f == nil || f.spec == nil {
+		return ""
+	}
+	return f.spec.String()
+}
+
+func (f *faultsFlag) Set(s string) error {
+	spec, err := faults.Parse(s, uint64(time.Now().UnixNano()))
+	if err != nil {
+		return err
+	}
+	f.spec = &spec
+	return nil
+}
+
+// injector is nil without -faults: nothing is injected.
+func (f *faultsFlag) injector() *faults.Injector {
+	if f.spec == nil {
+		return nil
+	}
+	return faults.New(*f.spec)
 }

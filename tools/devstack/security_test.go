@@ -240,6 +240,9 @@ func TestBadLimitFlags(t *testing.T) {
 		{"zero retention", []string{"-dead-letter-retention", "0s"}, "-dead-letter-retention: 0s, want a positive duration"},
 		{"origin without scheme", []string{"-allow-origin", "devbox.lan"}, "want scheme://host[:port]"},
 		{"host as a URL", []string{"-allow-host", "http://devbox.lan"}, "want a host name"},
+		{"faults: probability above 1", []string{"-faults", "invoke=2"}, `invalid value "invoke=2" for flag -faults: invoke=2: want a fraction from 0 to 1`},
+		{"faults: unknown key", []string{"-faults", "crash=0.1"}, `flag -faults: unknown key "crash"`},
+		{"faults: delay without unit", []string{"-faults", "delay=50"}, `flag -faults: delay "50": want a duration`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -23,6 +23,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/concertsys/platform/subscription"
+	"github.com/concertsys/tools/local/faults"
 )
 
 // Limits EventBridge enforces on PutEvents, enforced here too so code that works
@@ -119,6 +120,9 @@ type Options struct {
 	// ReplayStartDelay is how long a replay stays STARTING before it runs (default
 	// 100ms; EventBridge takes about a minute), so callers can observe the state.
 	ReplayStartDelay time.Duration
+	// Faults answers some entries of Put as failed and hands some matched events to
+	// their rule twice or late (devstack -faults); nil injects nothing.
+	Faults *faults.Injector
 }
 
 // Entry is one event to put on the bus, the PutEventsRequestEntry of the EventBridge API.
@@ -360,7 +364,14 @@ func (b *Bus) Put(ctx context.Context, entries []Entry) ([]PutResult, error) {
 	}
 	evs := make([]accepted, 0, len(entries))
 	for i, e := range entries {
-		if code, msg := ValidateEntry(e); code != "" {
+		code, msg := ValidateEntry(e)
+		if code == "" {
+			// EventBridge may fail single entries of a PutEvents it answers 200
+			// (FailedEntryCount, ErrorCode InternalFailure or ThrottlingException);
+			// the caller must resend exactly those.
+			code, msg = b.opts.Faults.EntryFailure(b.opts.Name)
+		}
+		if code != "" {
 			results[i] = PutResult{ErrorCode: code, ErrorMessage: msg}
 			continue
 		}
@@ -404,7 +415,17 @@ func (b *Bus) Put(ctx context.Context, entries []Entry) ([]PutResult, error) {
 		}
 	}
 	for i, d := range ds {
-		targets[i].push(d)
+		// EventBridge delivers at least once and in no order: a delivery may be made
+		// twice, or late.
+		first := *d // taken before copy 0 is handed over and its attempts change it
+		b.opts.Faults.Hand(d.Rule, func(copy int) {
+			if copy > 0 {
+				dup := first
+				targets[i].push(&dup)
+				return
+			}
+			targets[i].push(d)
+		})
 	}
 	for _, a := range evs {
 		b.publishTail(a.raw, a.event)

@@ -217,3 +217,23 @@ func (b *Bus) Redrive(ctx context.Context, ids ...string) (int, error) {
 	}
 	return len(ds), nil
 }
+
+// Pending counts the deliveries not yet done or dead-lettered, over every rule:
+// queued, in flight, or waiting for a retry. Zero with no dead letters means every
+// event put so far reached every target it matched.
+func (b *Bus) Pending() (int, error) {
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	if b.closed {
+		return 0, ErrClosed
+	}
+	n := 0
+	for name := range b.rules {
+		ds, err := b.store.pending(name)
+		if err != nil {
+			return 0, fmt.Errorf("pending deliveries of rule %s: %w", name, err)
+		}
+		n += len(ds)
+	}
+	return n, nil
+}

@@ -15,6 +15,8 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-lambda-go/lambdacontext"
+
+	"github.com/concertsys/tools/local/faults"
 )
 
 // ErrTimeout is returned when an invocation outlives its timeout, like a Lambda
@@ -30,12 +32,22 @@ type Function struct {
 	// environment: aws-lambda-go's Invoke returns bytes aliasing a buffer the handler
 	// reuses, so concurrent invocations of one handler would corrupt each other.
 	instances sync.Pool
+	// faults fails some invocations on purpose (devstack -faults); nil: none.
+	faults *faults.Injector
 }
 
 // New wraps handler (any signature lambda.Start accepts) as a function named name.
 func New(name, arn string, handler any, timeout time.Duration) *Function {
 	f := &Function{name: name, arn: arn, timeout: timeout}
 	f.instances.New = func() any { return lambda.NewHandler(handler) }
+	return f
+}
+
+// WithFaults makes the injector fail some invocations of f: before the handler runs
+// (invoke) or after it ran to completion (after), as an invocation can fail on AWS
+// on either side of the handler. It returns f.
+func (f *Function) WithFaults(in *faults.Injector) *Function {
+	f.faults = in
 	return f
 }
 
@@ -51,6 +63,19 @@ func (f *Function) Name() string { return f.name }
 // ctx abandons the invocation (callers that must let accepted work finish pass
 // context.WithoutCancel). A handler error or panic is returned as an error.
 func (f *Function) Invoke(ctx context.Context, requestID string, payload []byte) ([]byte, error) {
+	if err := f.faults.FailInvoke(f.name); err != nil {
+		return nil, err
+	}
+	out, err := f.invoke(ctx, requestID, payload)
+	if err == nil {
+		if err := f.faults.FailAfter(f.name); err != nil {
+			return nil, err
+		}
+	}
+	return out, err
+}
+
+func (f *Function) invoke(ctx context.Context, requestID string, payload []byte) ([]byte, error) {
 	ctx, cancel := context.WithTimeout(ctx, f.timeout)
 	defer cancel()
 	ctx = lambdacontext.NewContext(ctx, &lambdacontext.LambdaContext{AwsRequestID: requestID, InvokedFunctionArn: f.arn})

@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/stretchr/testify/require"
 
+	"github.com/concertsys/tools/local/faults"
 	"github.com/concertsys/tools/local/lambdainvoke"
 )
 
@@ -95,4 +96,45 @@ func ExampleFunction_Invoke() {
 	out, err := f.Invoke(context.Background(), "req-1", []byte(`{"name":"Ada"}`))
 	fmt.Println(string(out), err)
 	// Output: "hello Ada" <nil>
+}
+
+func TestFaults(t *testing.T) {
+	tests := []struct {
+		name       string
+		spec       faults.Spec
+		wantRan    bool
+		wantErr    string
+		wantCounts map[faults.Kind]uint64
+	}{
+		{name: "invoke: the handler never runs", spec: faults.Spec{Invoke: 1}, wantRan: false, wantErr: "(invoke)",
+			wantCounts: map[faults.Kind]uint64{faults.Invoke: 1}},
+		{name: "after: the handler ran, failure reported", spec: faults.Spec{After: 1}, wantRan: true, wantErr: "(after)",
+			wantCounts: map[faults.Kind]uint64{faults.After: 1}},
+		{name: "zero rates: nothing injected", spec: faults.Spec{}, wantRan: true, wantCounts: map[faults.Kind]uint64{}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			ran := false
+			in := faults.New(tc.spec)
+			f := lambdainvoke.New("fn", "arn", func(ctx context.Context, e echo) (echo, error) { ran = true; return e, nil }, time.Second).WithFaults(in)
+			_, err := f.Invoke(context.Background(), "r", []byte(`{"n":1}`))
+			require.Equal(t, tc.wantRan, ran, "handler ran: got %v want %v", ran, tc.wantRan)
+			if tc.wantErr != "" {
+				require.ErrorIs(t, err, faults.ErrInjected)
+				require.Contains(t, err.Error(), tc.wantErr)
+			} else {
+				require.NoError(t, err)
+			}
+			for _, k := range faults.Kinds {
+				require.Equal(t, tc.wantCounts[k], in.Counts()[k], "%s count", k)
+			}
+		})
+	}
+	t.Run("a handler error is not also counted as an after fault", func(t *testing.T) {
+		in := faults.New(faults.Spec{After: 1})
+		f := lambdainvoke.New("fn", "arn", func(ctx context.Context, e echo) (echo, error) { return e, errors.New("boom") }, time.Second).WithFaults(in)
+		_, err := f.Invoke(context.Background(), "r", []byte(`{}`))
+		require.ErrorContains(t, err, "boom")
+		require.Zero(t, in.Counts()[faults.After])
+	})
 }

@@ -107,6 +107,11 @@ func (g Guard) Events(next http.Handler) http.Handler {
 }
 
 func eventsPolicy(principal, op string, body []byte) error {
+	if op != opTestEventPattern {
+		if ok, err := replayPolicyAllows(principal, op, body); ok {
+			return err
+		}
+	}
 	switch {
 	case principal == Developer, op == opTestEventPattern:
 		return nil

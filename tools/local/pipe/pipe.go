@@ -5,10 +5,17 @@
 // details on the bus with the service as source and metadata.eventType as
 // detail-type, as the deployed Pipe's target parameters do.
 //
-// Delivery is at least once and never skips: the checkpoint advances only after the
-// bus accepted every entry of a batch, failures are retried with backoff for as long
-// as the pipe runs (a DynamoDB stream source blocks on a failing batch too), and a
-// restarted pipe resumes after its checkpoint. Under load the checkpoint is saved at
+// Delivery is at least once, and failures follow EventBridge Pipes for a DynamoDB
+// stream source: a batch whose enrichment fails (or whose entries the bus refuses for
+// good) is retried up to MaxRetryAttempts times, then its stream coordinates go to the
+// dead-letter store and the pipe moves on (the checkpoint advances); with no limit it
+// is retried for as long as the pipe runs, blocking the stream as AWS's default (-1)
+// does. Entries the bus fails transiently (InternalFailure, ThrottlingException in a
+// PutEvents answer) are retried without counting, as Pipes retries internal and
+// retryable AWS errors, and only the records behind them go through the pipe again,
+// enrichment included (Pipes' partial batch failure handling of a batching target;
+// partial failure of the enrichment is not supported, a failing enrichment fails the
+// whole batch). A restarted pipe resumes after its checkpoint. Under load the checkpoint is saved at
 // most every CheckpointInterval rather than after every batch (each save is two
 // fsyncs); a crash then redelivers at most that window, which at-least-once allows.
 package pipe
@@ -27,6 +34,7 @@ import (
 	"github.com/concertsys/platform/eventlog"
 	"github.com/concertsys/platform/service"
 	"github.com/concertsys/tools/local/bus"
+	"github.com/concertsys/tools/local/faults"
 	"github.com/concertsys/tools/local/lambdainvoke"
 )
 
@@ -68,6 +76,15 @@ type Config struct {
 	CheckpointInterval time.Duration
 	// Logger defaults to slog.Default().
 	Logger *slog.Logger
+	// Faults fails some enrichment invocations (devstack -faults); nil: none.
+	Faults *faults.Injector
+	// MaxRetryAttempts is the source's MaximumRetryAttempts: how often a failing
+	// batch is retried before its coordinates go to DeadLetters. Zero or negative:
+	// forever (AWS's default, -1). platform/service.PipeMaxRetryAttempts is what the
+	// deployed pipe and devstack use.
+	MaxRetryAttempts int
+	// DeadLetters keeps dead-lettered batches; nil keeps them in memory.
+	DeadLetters DeadLetterStore
 }
 
 // Pipe is a running pipe. Start it with Start and stop it with Close.
@@ -114,6 +131,9 @@ func Start(cfg Config) (*Pipe, error) {
 	if cfg.Checkpoint == nil {
 		cfg.Checkpoint = &MemoryCheckpoint{}
 	}
+	if cfg.DeadLetters == nil {
+		cfg.DeadLetters = &MemoryDeadLetters{}
+	}
 	if cfg.CheckpointInterval == 0 {
 		cfg.CheckpointInterval = 100 * time.Millisecond
 	}
@@ -140,7 +160,7 @@ func Start(cfg Config) (*Pipe, error) {
 	p := &Pipe{
 		cfg: cfg,
 		enricher: lambdainvoke.New(cfg.Enricher.Function,
-			lambdainvoke.ARN(cfg.Region, cfg.Account, cfg.Source+"-"+cfg.Enricher.Function), cfg.Enricher.Handler, invokeTimeout),
+			lambdainvoke.ARN(cfg.Region, cfg.Account, cfg.Source+"-"+cfg.Enricher.Function), cfg.Enricher.Handler, invokeTimeout).WithFaults(cfg.Faults),
 		sourceARN: StreamARN(cfg.Region, cfg.Account, cfg.Table),
 		log:       cfg.Logger.With("pipe", cfg.Name),
 		cancel:    cancel,
@@ -258,14 +278,82 @@ func (p *Pipe) saveCheckpoint() {
 	p.saved, p.savedAt = pos, time.Now()
 }
 
-// deliver enriches and puts one batch, then advances the position. Entries the bus
-// rejects are retried alone so accepted ones are not duplicated needlessly.
+// deliver puts one batch through the pipe (deliverBatch), then advances the position:
+// the batch is on the bus or in the dead-letter store.
 func (p *Pipe) deliver(ctx context.Context, batch []eventlog.FeedEntry) error {
-	details, err := p.enrich(ctx, batch)
+	dead, err := p.deliverBatch(ctx, batch, true)
 	if err != nil {
 		return err
 	}
-	pending := make([]bus.Entry, 0, len(details))
+	last := batch[len(batch)-1].Position
+	p.mu.Lock()
+	p.pos = last
+	close(p.progress)
+	p.progress = make(chan struct{})
+	p.mu.Unlock()
+	p.log.Debug("pipe batch done", "records", len(batch), "position", last, "deadLettered", dead)
+	return nil
+}
+
+// transientEntryError lists the PutEvents entry error codes of a retryable AWS
+// failure: Pipes retries them without counting against MaximumRetryAttempts.
+var transientEntryError = map[string]bool{"InternalFailure": true, "ThrottlingException": true}
+
+// deliverBatch enriches and puts batch until every record is on the bus. Failures
+// the customer's code or configuration cause (the enrichment failing, entries refused
+// for good) count against MaxRetryAttempts; past it, a live batch is dead-lettered
+// (true) and a redriven one (live false) fails. Only ctx ending returns early.
+func (p *Pipe) deliverBatch(ctx context.Context, batch []eventlog.FeedEntry, live bool) (bool, error) {
+	remaining := batch
+	retries := 0
+	backoffN := 0 // failed attempts in a row without progress: the backoff grows with it
+	for attempt := 1; ; attempt++ {
+		failed, counted, err := p.attempt(ctx, remaining)
+		if err == nil {
+			return false, nil
+		}
+		if ctx.Err() != nil {
+			return false, ctx.Err()
+		}
+		if counted {
+			retries++
+		}
+		if counted && p.cfg.MaxRetryAttempts > 0 && retries > p.cfg.MaxRetryAttempts {
+			if !live {
+				return false, fmt.Errorf("batch still failing after %d retries: %w", p.cfg.MaxRetryAttempts, err)
+			}
+			dl := p.newDeadLetter(remaining, attempt, err)
+			derr := p.cfg.DeadLetters.Add(dl)
+			if derr == nil {
+				p.log.Error("pipe batch dead-lettered after its retries; the checkpoint moves on", "deadLetter", dl.ID,
+					"firstSequenceNumber", dl.BatchInfo.StartSequenceNumber, "lastSequenceNumber", dl.BatchInfo.EndSequenceNumber,
+					"records", len(remaining), "attempts", attempt, "err", err)
+				return true, nil
+			}
+			p.log.Error("pipe batch cannot be dead-lettered; retrying", "err", derr)
+		}
+		backoffN++
+		if len(failed) < len(remaining) {
+			backoffN = 1 // some records got through: retry the rest soon
+		}
+		remaining = failed
+		delay := p.retry().Delay(backoffN)
+		p.log.Warn("pipe batch failed, retrying", "records", len(remaining), "retries", retries, "counted", counted, "backoff", delay, "err", err)
+		if err := backoff.Sleep(ctx, delay); err != nil {
+			return false, err
+		}
+	}
+}
+
+// attempt enriches records and puts the results on the bus once. It returns the
+// records to go through the pipe again, whether the failure counts as a retry, and
+// why; a nil error means all were put.
+func (p *Pipe) attempt(ctx context.Context, records []eventlog.FeedEntry) ([]eventlog.FeedEntry, bool, error) {
+	details, err := p.enrich(ctx, records)
+	if err != nil {
+		return records, true, err // the customer's enrichment failed: the whole batch
+	}
+	entries := make([]bus.Entry, 0, len(details))
 	now := time.Now().UTC()
 	for i, d := range details {
 		var head struct {
@@ -274,56 +362,45 @@ func (p *Pipe) deliver(ctx context.Context, batch []eventlog.FeedEntry) error {
 			} `json:"metadata"`
 		}
 		if err := json.Unmarshal(d, &head); err != nil || head.Metadata.EventType == "" {
-			return fmt.Errorf("enriched detail %d has no metadata.eventType (err %v)", i, err)
+			return records, true, fmt.Errorf("enriched detail %d has no metadata.eventType (err %v)", i, err)
 		}
-		pending = append(pending, bus.Entry{
+		entries = append(entries, bus.Entry{
 			Source:     p.cfg.Source,
 			DetailType: head.Metadata.EventType,
 			Detail:     d,
 			Time:       now,
 		})
 	}
-	for attempt := 1; len(pending) > 0; attempt++ {
-		results, err := p.cfg.Bus.Put(ctx, pending)
-		if err == nil {
-			pending, err = failedEntries(pending, results)
-		}
-		if err != nil || len(pending) > 0 {
-			if ctx.Err() != nil {
-				return ctx.Err()
-			}
-			p.log.Warn("bus put failed, retrying", "entries", len(pending), "err", err)
-			if err := backoff.Sleep(ctx, p.retry().Delay(attempt)); err != nil {
-				return err
-			}
-		}
+	if len(entries) == 0 {
+		return nil, false, nil
 	}
-	last := batch[len(batch)-1].Position
-	p.mu.Lock()
-	p.pos = last
-	close(p.progress)
-	p.progress = make(chan struct{})
-	p.mu.Unlock()
-	p.log.Debug("pipe batch delivered", "records", len(batch), "events", len(details), "position", last)
-	return nil
-}
-
-// failedEntries keeps the entries the bus did not accept.
-func failedEntries(sent []bus.Entry, results []bus.PutResult) ([]bus.Entry, error) {
-	if len(results) != len(sent) {
-		return sent, fmt.Errorf("bus returned %d results for %d entries", len(results), len(sent))
+	results, err := p.cfg.Bus.Put(ctx, entries)
+	if err != nil {
+		return records, false, fmt.Errorf("put on the bus: %w", err) // the target service failed: not counted
 	}
-	var failed []bus.Entry
-	var firstErr error
+	if len(results) != len(entries) {
+		return records, false, fmt.Errorf("bus returned %d results for %d entries", len(results), len(entries))
+	}
+	var failed []eventlog.FeedEntry
+	counted := false
+	var errs []error
 	for i, r := range results {
-		if r.ErrorCode != "" {
-			failed = append(failed, sent[i])
-			if firstErr == nil {
-				firstErr = fmt.Errorf("entry %d: %s: %s", i, r.ErrorCode, r.ErrorMessage)
-			}
+		if !r.Failed() {
+			continue
+		}
+		counted = counted || !transientEntryError[r.ErrorCode]
+		errs = append(errs, fmt.Errorf("entry %d: %s: %s", i, r.ErrorCode, r.ErrorMessage))
+		if len(details) == len(records) {
+			failed = append(failed, records[i])
 		}
 	}
-	return failed, firstErr
+	if len(errs) == 0 {
+		return nil, false, nil
+	}
+	if len(details) != len(records) {
+		failed = records // entries do not map to records one to one: all again
+	}
+	return failed, counted, errors.Join(errs...)
 }
 
 // enrich invokes the enrichment function as Lambda would: JSON in, JSON out.

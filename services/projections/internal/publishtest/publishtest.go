@@ -4,8 +4,10 @@
 package publishtest
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"sync"
@@ -23,6 +25,7 @@ import (
 	"github.com/concertsys/services/projections/viewevents"
 	"github.com/concertsys/tools/local/bus"
 	"github.com/concertsys/tools/local/bus/eventsapi"
+	"github.com/concertsys/tools/local/faults"
 	"github.com/concertsys/tools/local/localiam"
 )
 
@@ -34,15 +37,29 @@ type Bus struct {
 	Client *eventbridge.Client // the real SDK client, pointed at the bus
 	URL    string
 
-	mu       sync.Mutex
-	received []envelope.Typed[viewevents.ConcertViewV1]
-	raw      []json.RawMessage
+	mu        sync.Mutex
+	received  []envelope.Typed[viewevents.ConcertViewV1]
+	raw       []json.RawMessage
+	exchanges []Exchange
+}
+
+// Exchange is one PutEvents request as the bus's API saw it: the event ids
+// (metadata.eventId of each detail) sent, in order, and those the answer marked failed.
+type Exchange struct {
+	Sent, Failed []string
 }
 
 // Start starts the bus and its HTTP API for the test.
 func Start(t testing.TB) *Bus {
 	t.Helper()
-	b, err := bus.New(bus.Options{Name: BusName})
+	return StartWithFaults(t, nil)
+}
+
+// StartWithFaults is Start with a bus that injects faults (devstack -faults), e.g.
+// PutEvents entries answered as failed.
+func StartWithFaults(t testing.TB, in *faults.Injector) *Bus {
+	t.Helper()
+	b, err := bus.New(bus.Options{Name: BusName, Faults: in})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = b.Close(context.Background()) })
 	rec := &Bus{}
@@ -67,7 +84,7 @@ func Start(t testing.TB) *Bus {
 	require.NoError(t, err)
 	h := localiam.Guard{Store: iam}.Events(eventsapi.NewHandler(b))
 	mux := http.NewServeMux()
-	mux.Handle("/_aws/events", h)
+	mux.Handle("/_aws/events", rec.record(h))
 	mux.Handle("/_aws/events/", h)
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
@@ -108,4 +125,57 @@ func (b *Bus) WaitFor(t testing.TB, done func([]envelope.Typed[viewevents.Concer
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
+}
+
+// Exchanges returns every PutEvents request and the entries its answer marked failed.
+func (b *Bus) Exchanges() []Exchange {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return append([]Exchange(nil), b.exchanges...)
+}
+
+// record notes what each PutEvents request sent and which entries failed, reading
+// the JSON 1.1 request and answer on their way through.
+func (b *Bus) record(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("X-Amz-Target") != "AWSEvents.PutEvents" {
+			next.ServeHTTP(w, r)
+			return
+		}
+		body, err := io.ReadAll(r.Body)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		rw := httptest.NewRecorder()
+		next.ServeHTTP(rw, r)
+		for k, v := range rw.Header() {
+			w.Header()[k] = v
+		}
+		w.WriteHeader(rw.Code)
+		_, _ = w.Write(rw.Body.Bytes())
+
+		var in struct{ Entries []struct{ Detail string } }
+		var out struct{ Entries []struct{ ErrorCode string } }
+		if json.Unmarshal(body, &in) != nil || json.Unmarshal(rw.Body.Bytes(), &out) != nil {
+			return
+		}
+		var ex Exchange
+		for i, e := range in.Entries {
+			var d struct {
+				Metadata struct {
+					EventID string `json:"eventId"`
+				} `json:"metadata"`
+			}
+			_ = json.Unmarshal([]byte(e.Detail), &d)
+			ex.Sent = append(ex.Sent, d.Metadata.EventID)
+			if i < len(out.Entries) && out.Entries[i].ErrorCode != "" {
+				ex.Failed = append(ex.Failed, d.Metadata.EventID)
+			}
+		}
+		b.mu.Lock()
+		b.exchanges = append(b.exchanges, ex)
+		b.mu.Unlock()
+	})
 }

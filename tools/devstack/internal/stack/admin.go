@@ -3,12 +3,15 @@ package stack
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"time"
 
 	"github.com/concertsys/platform/httpapi"
 	"github.com/concertsys/tools/local/apigwrequest"
+	"github.com/concertsys/tools/local/pipe"
 )
 
 // serveJob invokes a job function through the Lambda JSON path, as the console or
@@ -43,4 +46,63 @@ func (s *Stack) serveJob(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "application/json")
 	_, _ = w.Write(out)
+}
+
+// PipeDeadLettersResponse is the body of GET PipeDeadLettersPath.
+type PipeDeadLettersResponse struct {
+	DeadLetters []pipe.DeadLetter `json:"pipeDeadLetters"`
+}
+
+func (s *Stack) servePipeDeadLetters(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet {
+		w.Header().Set("Allow", http.MethodGet)
+		httpapi.WriteProblem(w, r, http.StatusMethodNotAllowed, "use GET to list the pipe's dead letters")
+		return
+	}
+	var dls []pipe.DeadLetter
+	if s.pipe != nil {
+		var err error
+		if dls, err = s.pipe.DeadLetters(); err != nil {
+			httpapi.WriteProblem(w, r, http.StatusServiceUnavailable, err.Error())
+			return
+		}
+	}
+	if dls == nil {
+		dls = []pipe.DeadLetter{}
+	}
+	httpapi.WriteJSON(w, http.StatusOK, PipeDeadLettersResponse{DeadLetters: dls})
+}
+
+// servePipeRedrive redrives the pipe's dead letters: {"ids":[...]} or {"all":true},
+// as the bus's redrive takes them.
+func (s *Stack) servePipeRedrive(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		httpapi.WriteProblem(w, r, http.StatusMethodNotAllowed, "use POST to redrive the pipe's dead letters")
+		return
+	}
+	var req struct {
+		IDs []string `json:"ids,omitempty"`
+		All bool     `json:"all,omitempty"`
+	}
+	dec := json.NewDecoder(io.LimitReader(r.Body, httpapi.MaxBodyBytes))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&req); err != nil || req.All == (len(req.IDs) > 0) {
+		httpapi.WriteProblem(w, r, http.StatusBadRequest, `body must be {"ids":[...]} or {"all":true}`)
+		return
+	}
+	n := 0
+	if s.pipe != nil {
+		var err error
+		n, err = s.pipe.Redrive(r.Context(), req.IDs...)
+		switch {
+		case errors.Is(err, pipe.ErrDeadLetterMissing):
+			httpapi.WriteProblem(w, r, http.StatusNotFound, err.Error())
+			return
+		case err != nil:
+			httpapi.WriteProblem(w, r, http.StatusConflict, fmt.Sprintf("redrove %d, then: %v", n, err))
+			return
+		}
+	}
+	httpapi.WriteJSON(w, http.StatusOK, map[string]int{"redriven": n})
 }

@@ -93,7 +93,7 @@ func TestInspectorAPI(t *testing.T) {
 		require.Equal(t, "2", sale.ViewVersion, "the sale produced view version 2")
 		require.Len(t, sale.TraceID, 32)
 		require.NotEmpty(t, sale.StreamRecord, "the Pipe's stream record")
-		require.ElementsMatch(t, []string{"projections-concert-events", "notifications-view-updates"}, sale.Rules)
+		require.Subset(t, sale.Rules, []string{"projections-concert-events", "notifications-view-updates"}, "the rules the sale reached")
 		require.NotEmpty(t, sale.BusEventIDs)
 		for _, name := range []string{"concerts/sell-tickets", "eventlog.Append", "concerts/enrich-events", "projections/project-concerts", "notifications/fan-out"} {
 			require.True(t, hasHop(sale, name), "hop %s missing: %+v", name, sale.Hops)

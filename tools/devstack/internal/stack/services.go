@@ -28,6 +28,10 @@ type environment struct {
 	management  *apigatewaymanagementapi.Client
 	busName     string
 	logger      *slog.Logger
+	// eventBridgeAs signs with a registered service's own keys (registry.go).
+	eventBridgeAs eventBridgeAs
+	// runs says whether a registered service runs (Config.Services).
+	runs func(name string) bool
 }
 
 type services struct {
@@ -35,6 +39,8 @@ type services struct {
 	closers  []func() error
 	// sweepers delete expired rows, as DynamoDB's TTL does on AWS.
 	sweepers map[string]func(ctx context.Context, now time.Time) (int, error)
+	// afterStart are the registered services' hooks (registry.go).
+	afterStart []func(ctx context.Context, s *Stack) error
 }
 
 // buildServices builds every service with its local (bbolt) adapters in the data
@@ -98,5 +104,5 @@ func buildServices(ctx context.Context, env environment) (out services, err erro
 		return out, err
 	}
 	out.services = append(out.services, proj)
-	return out, nil
+	return out, buildRegistered(ctx, env, &out, env.runs)
 }

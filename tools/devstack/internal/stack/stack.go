@@ -6,6 +6,7 @@ package stack
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -15,10 +16,12 @@ import (
 	"net/http/pprof"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/service/apigatewaymanagementapi"
@@ -26,12 +29,14 @@ import (
 
 	"github.com/concertsys/platform/httpapi"
 	"github.com/concertsys/platform/service"
+	"github.com/concertsys/platform/subscription"
 	"github.com/concertsys/platform/tracing"
 	"github.com/concertsys/services/projections"
 	"github.com/concertsys/tools/devstack/board"
 	"github.com/concertsys/tools/local/boltlog"
 	"github.com/concertsys/tools/local/bus"
 	"github.com/concertsys/tools/local/bus/eventsapi"
+	"github.com/concertsys/tools/local/faults"
 	"github.com/concertsys/tools/local/httpgateway"
 	"github.com/concertsys/tools/local/lambdainvoke"
 	"github.com/concertsys/tools/local/localauth"
@@ -51,6 +56,9 @@ const (
 	TailPath        = EventsAPIPath + "/tail"
 	DeadLettersPath = EventsAPIPath + "/dead-letters"
 	RedrivePath     = EventsAPIPath + "/dead-letters/redrive"
+	// The pipe's dead letters (batches' stream coordinates) and their redrive.
+	PipeDeadLettersPath = EventsAPIPath + "/pipes/dead-letters"
+	PipeRedrivePath     = EventsAPIPath + "/pipes/dead-letters/redrive"
 	// RebuildPath rebuilds the projections' read model from the event log.
 	RebuildPath = JobsPath + projections.FunctionRebuild
 	// JobsPath + function invokes a service's job (a trigger-less function) with
@@ -110,7 +118,26 @@ type Config struct {
 	// SpanLimit bounds the in-process span store the inspector reads (0:
 	// spanstore.DefaultLimit); the oldest spans are overwritten first.
 	SpanLimit int
+	// Services are the services that run (nil: every one); the others are built but
+	// get no routes, rules or jobs, as if not deployed. A service added later to the
+	// same data directory catches up by replay (see registry.go).
+	Services []string
+	// Faults injects failures (devstack -faults): into the invocations of the
+	// consumers and the enricher, the bus's PutEvents entries and its deliveries.
+	// nil injects nothing.
+	Faults *faults.Injector
+	// RetryBaseDelay and RetryMaxDelay shape the retry backoff of the bus (defaults
+	// 200ms and 1m) and of the pipe (defaults 50ms and 5s). Tests scale them down to run fast; the semantics (attempts,
+	// dead letters) stay the same.
+	RetryBaseDelay, RetryMaxDelay time.Duration
 }
+
+// runs says whether the service name runs.
+func (c Config) runs(name string) bool { return c.Services == nil || slices.Contains(c.Services, name) }
+
+// consumerTimeout is a consumer's Lambda timeout; the bus's own delivery timeout
+// (5 minutes) stays the outer bound.
+const consumerTimeout = time.Minute
 
 // jobTimeout is Lambda's longest: a job (a rebuild) may take that long on AWS too.
 const jobTimeout = 15 * time.Minute
@@ -133,6 +160,7 @@ type Stack struct {
 	closers   []func() error                    // stores, closed last, in reverse order
 	limits    Limits
 	pprof     bool
+	faults    *faults.Injector
 	sweepStop context.CancelFunc
 	sweepDone chan struct{}
 	bodies    bodyWatch // bodies of tracked requests, cut off when draining
@@ -157,11 +185,14 @@ func Start(ctx context.Context, cfg Config) (st *Stack, err error) {
 		cfg.Addr = "127.0.0.1:8080"
 	}
 	cfg.Limits = cfg.Limits.withDefaults()
+	if err := checkServices(cfg.Services); err != nil {
+		return nil, err
+	}
 	g, err := newGuard(cfg.Addr, cfg.AllowHosts, cfg.AllowOrigins)
 	if err != nil {
 		return nil, err
 	}
-	s := &Stack{log: cfg.Logger, limits: cfg.Limits, pprof: cfg.Pprof, sweepDone: make(chan struct{}),
+	s := &Stack{log: cfg.Logger, limits: cfg.Limits, pprof: cfg.Pprof, faults: cfg.Faults, sweepDone: make(chan struct{}),
 		spans: spanstore.New(cfg.SpanLimit), inspect: newInspector()}
 	defer func() {
 		if err != nil {
@@ -218,6 +249,7 @@ func Start(ctx context.Context, cfg Config) (st *Stack, err error) {
 		// without missing events.
 		TailBuffer: 8192,
 		MaxTails:   cfg.Limits.Tails, DeadLetterRetention: cfg.Limits.DeadLetterRetention,
+		Faults: cfg.Faults, RetryBaseDelay: cfg.RetryBaseDelay, RetryMaxDelay: cfg.RetryMaxDelay,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("bus: %w", err)
@@ -254,6 +286,13 @@ func Start(ctx context.Context, cfg Config) (st *Stack, err error) {
 		}),
 		busName: BusName,
 		logger:  s.log,
+		eventBridgeAs: func(principal string) *eventbridge.Client {
+			return eventbridge.NewFromConfig(awsCfg, func(o *eventbridge.Options) {
+				o.BaseEndpoint = aws.String(s.url + EventsAPIPath)
+				o.Credentials = s.credentialsProvider(principal)
+			})
+		},
+		runs: cfg.runs,
 	}
 	svcs, err := buildServices(ctx, env)
 	if err != nil {
@@ -267,13 +306,17 @@ func Start(ctx context.Context, cfg Config) (st *Stack, err error) {
 	var source string
 	s.jobs = map[string]*lambdainvoke.Function{}
 	for _, svc := range svcs.services {
+		if !cfg.runs(svc.Name) {
+			continue
+		}
 		for _, j := range svc.Jobs {
 			s.jobs[j.Function] = lambdainvoke.New(j.Function, lambdainvoke.ARN(Region, Account, j.Function), j.Handler, jobTimeout)
 		}
 		httpRoutes = append(httpRoutes, svc.HTTPRoutes...)
 		wsRoutes = append(wsRoutes, svc.WebSocketRoutes...)
 		for _, c := range svc.Consumers {
-			if err := s.bus.SubscribeFunction(c.Subscription, c.Handler, lambdainvoke.ARN(Region, Account, c.Function)); err != nil {
+			arn := lambdainvoke.ARN(Region, Account, c.Function)
+			if err := s.bus.SubscribeFunction(c.Subscription, consumerTarget(c, arn, cfg.Faults), arn); err != nil {
 				return nil, fmt.Errorf("subscribe %s/%s: %w", svc.Name, c.Function, err)
 			}
 		}
@@ -308,13 +351,17 @@ func Start(ctx context.Context, cfg Config) (st *Stack, err error) {
 
 	if enricher != nil {
 		var cp pipe.Checkpoint = &pipe.MemoryCheckpoint{}
+		var dead pipe.DeadLetterStore = &pipe.MemoryDeadLetters{}
 		if !cfg.InMemory {
 			cp = pipe.NewFileCheckpoint(filepath.Join(s.dataDir, "pipe-"+source+".checkpoint"))
+			dead = pipe.NewFileDeadLetters(filepath.Join(s.dataDir, "pipe-"+source+"-dead-letters.json"))
 		}
 		s.pipe, err = pipe.Start(pipe.Config{
 			Name: source + "-events", Feed: s.events, Enricher: *enricher, Bus: s.bus, Source: source,
 			Checkpoint: cp, Region: Region, Account: Account, Table: source + "-events",
-			Logger: s.log.With("component", "pipe"),
+			Logger: s.log.With("component", "pipe"), Faults: cfg.Faults,
+			MinBackoff: cfg.RetryBaseDelay, MaxBackoff: cfg.RetryMaxDelay,
+			MaxRetryAttempts: service.PipeMaxRetryAttempts, DeadLetters: dead,
 		})
 		if err != nil {
 			return nil, err
@@ -336,6 +383,11 @@ func Start(ctx context.Context, cfg Config) (st *Stack, err error) {
 	}()
 	s.startSweeps(svcs.sweepers)
 	s.ready.Store(true)
+	for _, hook := range svcs.afterStart {
+		if err := hook(ctx, s); err != nil {
+			s.log.Error("after start", "err", err)
+		}
+	}
 	return s, nil
 }
 
@@ -360,7 +412,11 @@ func (s *Stack) routes(api http.Handler) http.Handler {
 		}
 		// The pid lets whoever started the process tell its own stack from another one
 		// that holds the port.
-		httpapi.WriteJSON(w, http.StatusOK, map[string]any{"status": "ok", "pid": os.Getpid()})
+		body := map[string]any{"status": "ok", "pid": os.Getpid()}
+		if st := s.faults.Status(); st != nil {
+			body["faults"] = st // the active SPEC (seed included) and what it injected so far
+		}
+		httpapi.WriteJSON(w, http.StatusOK, body)
 	})
 	mux.Handle("GET /{$}", board.Handler())
 	s.inspectorRoutes(mux)
@@ -370,6 +426,9 @@ func (s *Stack) routes(api http.Handler) http.Handler {
 	events := guard.Events(eventsapi.NewHandler(s.bus))
 	mux.Handle(EventsAPIPath, events)
 	mux.Handle(EventsAPIPath+"/", events)
+	// The guard lets only the developer use paths ending in /dead-letters[/redrive].
+	mux.Handle(PipeDeadLettersPath, guard.Events(http.HandlerFunc(s.servePipeDeadLetters)))
+	mux.Handle(PipeRedrivePath, guard.Events(http.HandlerFunc(s.servePipeRedrive)))
 	mgmt := guard.Management(http.StripPrefix(ManagementPath, s.ws.ManagementHandler()))
 	mux.Handle(ManagementPath+"/", mgmt)
 	mux.HandleFunc("POST "+JobsPath+"{function}", s.serveJob)
@@ -460,4 +519,21 @@ func ensureArchive(b *bus.Bus) error {
 		return fmt.Errorf("bus archive: %w", err)
 	}
 	return nil
+}
+
+// consumerTarget invokes a consumer the way the Lambda service does for a rule
+// target: the event as JSON through the function's handler (lambdainvoke), so
+// -faults fails its invocations as it fails every other function's.
+func consumerTarget(c service.Consumer, arn string, in *faults.Injector) subscription.Target {
+	fn := lambdainvoke.New(c.Function, arn, c.Handler, consumerTimeout).WithFaults(in)
+	return func(ctx context.Context, ev events.EventBridgeEvent) error {
+		payload, err := json.Marshal(ev)
+		if err != nil {
+			return fmt.Errorf("encode event %s for %s: %w", ev.ID, c.Function, err)
+		}
+		if _, err := fn.Invoke(ctx, ev.ID, payload); err != nil {
+			return err
+		}
+		return nil
+	}
 }

@@ -46,6 +46,7 @@ func TestStartServesAndCloseCleansUp(t *testing.T) {
 
 			status, body := get(t, st.URL()+stack.HealthPath)
 			require.Equal(t, http.StatusOK, status, body)
+			require.NotContains(t, body, "faults", "without -faults nothing is injected or reported")
 			status, body = get(t, st.URL()+"/")
 			require.Equal(t, http.StatusOK, status)
 			require.Contains(t, body, "live board")

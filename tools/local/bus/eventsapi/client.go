@@ -193,3 +193,9 @@ func (c DevClient) Tail(ctx context.Context, pattern string, fn func(events.Even
 	}
 	return ctx.Err()
 }
+
+// Call calls another developer endpoint under the same base path, signed alike (e.g.
+// devstack's pipe dead letters): body (if not nil) and dst as JSON.
+func (c DevClient) Call(ctx context.Context, method, path string, body, dst any) error {
+	return c.do(ctx, method, path, body, dst)
+}

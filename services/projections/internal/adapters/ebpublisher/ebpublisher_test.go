@@ -16,6 +16,7 @@ import (
 	"github.com/concertsys/services/projections/internal/app"
 	"github.com/concertsys/services/projections/internal/publishtest"
 	"github.com/concertsys/services/projections/viewevents"
+	"github.com/concertsys/tools/local/faults"
 )
 
 func detail(id string, version int64) app.ConcertViewUpdated {
@@ -175,6 +176,74 @@ func TestPartialFailureAnswers(t *testing.T) {
 			p := ebpublisher.New(api, publishtest.BusName)
 			require.NoError(t, p.PublishConcertViewUpdated(context.Background(), []app.ConcertViewUpdated{detail("c1", 1), detail("c2", 1), detail("c3", 1)}))
 			require.Equal(t, tc.want, api.sent)
+		})
+	}
+}
+
+// TestRetriesExactlyTheFailedEntriesOfTheRealAPI publishes through the real SDK
+// client to devstack's EventBridge API with put faults (entries answered as failed
+// with InternalFailure or ThrottlingException in a 200 answer): every request after
+// a partial failure carries exactly the entries that failed, and every event reaches
+// the bus exactly once.
+func TestRetriesExactlyTheFailedEntriesOfTheRealAPI(t *testing.T) {
+	for _, seed := range []uint64{1, 2, 3} {
+		t.Run(fmt.Sprintf("seed %d", seed), func(t *testing.T) {
+			in := faults.New(faults.Spec{Put: 0.3, Seed: seed})
+			b := publishtest.StartWithFaults(t, in)
+			p := ebpublisher.New(b.Client, publishtest.BusName)
+			want := map[string]bool{}
+			republished := map[string]bool{} // events of a call published again: duplicates allowed
+			calls := [][2]int{}              // each publish call's range of exchanges
+			for call := range 20 {
+				var details []app.ConcertViewUpdated
+				for i := range 7 {
+					d := detail(fmt.Sprintf("c%02d-%d", call, i), 1)
+					details = append(details, d)
+					want[d.Metadata.EventID] = true
+				}
+				// After maxAttempts an entry still failing is reported; the caller
+				// (the projection) publishes again on the event's next delivery.
+				for {
+					from := len(b.Exchanges())
+					err := p.PublishConcertViewUpdated(context.Background(), details)
+					calls = append(calls, [2]int{from, len(b.Exchanges())})
+					if err == nil {
+						break
+					}
+					require.ErrorContains(t, err, "still failing")
+					for _, d := range details {
+						republished[d.Metadata.EventID] = true
+					}
+				}
+			}
+			require.Positive(t, in.Counts()[faults.Put], "the faults must have failed some entries")
+			ex := b.Exchanges()
+			partial := 0
+			for _, c := range calls {
+				for i := c[0] + 1; i < c[1]; i++ {
+					prev := ex[i-1]
+					require.NotEmpty(t, prev.Failed, "request %d sent after an answer without failures", i)
+					require.Equal(t, prev.Failed, ex[i].Sent, "request %d: got %v, want exactly the failed entries of the previous answer", i, ex[i].Sent)
+					if len(prev.Failed) < len(prev.Sent) {
+						partial++
+					}
+				}
+			}
+			require.Positive(t, partial, "some answers must have failed only part of their entries")
+			b.WaitFor(t, func(got []app.ConcertViewUpdated) bool { return len(got) >= len(want) })
+			time.Sleep(50 * time.Millisecond)
+			got := b.Received()
+			seen := map[string]int{}
+			for _, d := range got {
+				seen[d.Metadata.EventID]++
+			}
+			for id := range want {
+				if republished[id] {
+					require.Positive(t, seen[id], "event %s never delivered", id)
+					continue
+				}
+				require.Equal(t, 1, seen[id], "event %s delivered %d times, want once", id, seen[id])
+			}
 		})
 	}
 }
