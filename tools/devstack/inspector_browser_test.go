@@ -42,8 +42,9 @@ var saleHops = []string{
 // TestInspectorInBrowser uses the inspector as a developer would, in headless Chromium
 // against a devstack process with auth on: schedule and sell on the board, open the
 // concert's timeline and see every hop of the sale with its duration; then break the
-// projections consumer and repair it from the page. devstack has no fault mode on this
-// branch, so the consumer is broken the way EventBridge's unordered delivery breaks it:
+// projections consumer and repair it from the page. -faults fails every function's
+// invocations alike, so the consumer is broken the way EventBridge's unordered delivery
+// breaks it:
 // an event ahead of the log (version 4 while the log holds 2, put with the developer's
 // key as any producer's event may arrive early) fails its gap fill on every attempt
 // and is dead-lettered after the rule's retries; once the log holds versions 3 and 4
