@@ -277,10 +277,45 @@ func (c *Concert) open(now time.Time) error {
 	return nil
 }
 
+// record applies a new event and stores it with the state it leaves the concert in
+// (event-carried state: consumers apply it in any order, without this service's log).
 func (c *Concert) record(eventType string, data any) {
 	c.version++
-	c.pending = append(c.pending, Event{Version: c.version, EventType: eventType, Data: data})
 	c.apply(data)
+	c.pending = append(c.pending, Event{Version: c.version, EventType: eventType, Data: withState(data, c.stateV1())})
+}
+
+// stateV1 is the published form of the concert's state.
+func (c *Concert) stateV1() *concertevents.ConcertStateV1 {
+	return &concertevents.ConcertStateV1{
+		Artist: c.artist, Venue: c.venue, StartsAt: c.startsAt, Capacity: c.capacity,
+		PriceCents: c.priceCents, TicketsSold: c.sold, Cancelled: c.cancelled,
+	}
+}
+
+// withState returns data with its State set to s.
+func withState(data any, s *concertevents.ConcertStateV1) any {
+	switch d := data.(type) {
+	case concertevents.ConcertScheduledV1:
+		d.State = s
+		return d
+	case concertevents.ConcertUpdatedV1:
+		d.State = s
+		return d
+	case concertevents.ConcertRescheduledV1:
+		d.State = s
+		return d
+	case concertevents.TicketsSoldV1:
+		d.State = s
+		return d
+	case concertevents.ConcertSoldOutV1:
+		d.State = s
+		return d
+	case concertevents.ConcertCancelledV1:
+		d.State = s
+		return d
+	}
+	return data
 }
 
 func (c *Concert) apply(data any) {
