@@ -1,0 +1,317 @@
+package app
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"iter"
+	"slices"
+
+	"github.com/concertsys/services/projections/internal/domain"
+)
+
+// RebuildStats says what folding a stream of bus events did.
+type RebuildStats struct {
+	Events   int `json:"events"`   // bus events read
+	Ignored  int `json:"ignored"`  // not a concert event this projection applies
+	Decoded  int `json:"decoded"`  // events decoded in full (the rest were covered by a later state)
+	Concerts int `json:"concerts"` // views computed
+	Written  int `json:"written"`  // views stored
+	Skipped  int `json:"skipped"`  // views left alone because the stored one was newer
+}
+
+// BatchViewStore is a view store that writes many views in one commit.
+type BatchViewStore interface {
+	// PutNewer stores each record unless the stored view of its concert is newer
+	// (an equal version is rewritten, so a fix of the apply rules takes effect);
+	// publishedVersion stays as stored (0 for a new view). It returns how many it
+	// wrote.
+	PutNewer(ctx context.Context, recs []Record) (int, error)
+}
+
+// Fold sizes: a chunk bounds the events held before they are folded (and so the
+// memory besides one view per concert), a batch the views written in one commit.
+const (
+	foldChunkEvents = 16384
+	foldChunkBytes  = 16 << 20
+	foldBatchViews  = 1000
+	maxFoldErrors   = 10
+)
+
+// FoldEvents is the in-process rebuild: it folds a stream of bus events (what a replay
+// of the archive delivers to the projection's rule) into views and writes them in
+// batches. It applies each event exactly as the consumer does (domain.ParseDetail,
+// View.Apply), so its views are byte-identical to the live ones; it is fast because
+// events carry the concert's state: of each concert's events in a chunk only the
+// newest that applies is decoded, the others are only scanned for concert and
+// version.
+type FoldEvents struct {
+	views ViewStore
+	chunk int // events per chunk
+}
+
+// NewFoldEvents folds into views.
+func NewFoldEvents(views ViewStore) *FoldEvents {
+	return &FoldEvents{views: views, chunk: foldChunkEvents}
+}
+
+// foldEntry is one event of a chunk: where it is in the chunk's bytes.
+type foldEntry struct {
+	at, end int
+	version int64
+	concert *concertFold
+}
+
+// foldChunk is a chunk of events, read by Handle's goroutine while the previous one
+// is folded by another.
+type foldChunk struct {
+	entries []foldEntry
+	arena   []byte
+}
+
+// concertFold is one concert's view and its events of the chunk being folded; only
+// the folding goroutine touches view, pending and err.
+type concertFold struct {
+	view    *domain.View
+	pending []int32 // this chunk's entries of the concert
+	err     error   // the first event above the view that did not apply
+}
+
+// Handle folds every event of events (an EventBridge event's JSON each; the slice may
+// be reused once yield returns) and stores the views unless the stored ones are
+// newer, so it is safe while the consumer runs. Events of other sources or types are
+// counted and ignored. An event that cannot be applied (as the consumer would send it
+// to its dead-letter queue) does not stop the others; the errors of those above
+// their concert's resulting view are returned after every view was written.
+//
+// Reading (a scan of each event for its concert and version) and folding (decoding
+// the events that matter) run on two goroutines, a chunk apart.
+func (f *FoldEvents) Handle(ctx context.Context, events iter.Seq2[[]byte, error]) (RebuildStats, error) {
+	var (
+		stats RebuildStats
+		folds = map[string]*concertFold{}
+		keys  busEventKeys
+		ids   []string
+	)
+	free, full := make(chan *foldChunk, 2), make(chan *foldChunk, 1)
+	free <- &foldChunk{}
+	free <- &foldChunk{}
+	decoded := make(chan int, 1)
+	go func() {
+		n := 0
+		var touched []*concertFold
+		for ch := range full {
+			for i, e := range ch.entries {
+				c := e.concert
+				if len(c.pending) == 0 {
+					touched = append(touched, c)
+				}
+				c.pending = append(c.pending, int32(i))
+			}
+			for _, c := range touched {
+				n += c.fold(ch)
+				c.pending = c.pending[:0]
+			}
+			touched = touched[:0]
+			ch.entries, ch.arena = ch.entries[:0], ch.arena[:0]
+			free <- ch
+		}
+		decoded <- n
+	}()
+	ch := <-free
+	readErr := func() error {
+		defer func() {
+			full <- ch
+			close(full)
+			stats.Decoded = <-decoded
+		}()
+		for raw, err := range events {
+			if err != nil {
+				return fmt.Errorf("rebuild: read events: %w", err)
+			}
+			stats.Events++
+			if scanBusEvent(raw, &keys, false) != nil || string(keys.source) != domain.Source || !appliedType(keys.detailType) {
+				// An event the scan cannot read is not one the bus delivered to this
+				// projection's rule (the rule's pattern reads source and detail-type).
+				stats.Ignored++
+				continue
+			}
+			c := folds[string(keys.aggregateID)] // no allocation for the lookup
+			if c == nil || keys.escaped {
+				id, err := keys.aggregateIDString()
+				if err != nil {
+					stats.Ignored++
+					continue
+				}
+				if c = folds[id]; c == nil {
+					c = &concertFold{view: domain.New(id)}
+					folds[id] = c
+					ids = append(ids, id)
+				}
+			}
+			at := len(ch.arena)
+			ch.arena = append(ch.arena, raw...)
+			ch.entries = append(ch.entries, foldEntry{at: at, end: len(ch.arena), version: keys.version, concert: c})
+			if len(ch.entries) >= f.chunk || len(ch.arena) >= foldChunkBytes {
+				full <- ch
+				ch = <-free
+				if err := ctx.Err(); err != nil {
+					return fmt.Errorf("rebuild: %w", err)
+				}
+			}
+		}
+		return nil
+	}()
+	if readErr != nil {
+		return stats, readErr
+	}
+
+	slices.Sort(ids)
+	var errs []error
+	batch := make([]Record, 0, foldBatchViews)
+	write := func() error {
+		written, err := putNewer(ctx, f.views, batch)
+		stats.Written += written
+		stats.Skipped += len(batch) - written
+		batch = batch[:0]
+		return err
+	}
+	for _, id := range ids {
+		c := folds[id]
+		if c.err != nil && len(errs) < maxFoldErrors {
+			errs = append(errs, c.err)
+		}
+		if c.view.Version() == 0 {
+			continue
+		}
+		stats.Concerts++
+		if batch = append(batch, recordOf(c.view)); len(batch) == foldBatchViews {
+			if err := write(); err != nil {
+				return stats, fmt.Errorf("rebuild: %w", err)
+			}
+		}
+	}
+	if err := write(); err != nil {
+		return stats, fmt.Errorf("rebuild: %w", err)
+	}
+	if len(errs) > 0 {
+		return stats, fmt.Errorf("rebuild: events not applied (the consumer would dead-letter them): %w", errors.Join(errs...))
+	}
+	return stats, nil
+}
+
+// fold applies the concert's events of one chunk as the consumer would, given all of
+// them: the newest that applies (an event with state applies over any older view),
+// then, in version order, whatever applies after it (events without state, which
+// apply only as the next version). It returns how many events it decoded.
+func (c *concertFold) fold(ch *foldChunk) int {
+	entries, p := ch.entries, c.pending
+	if !slices.IsSortedFunc(p, func(a, b int32) int { return cmp.Compare(entries[a].version, entries[b].version) }) {
+		slices.SortStableFunc(p, func(a, b int32) int { return cmp.Compare(entries[a].version, entries[b].version) })
+	}
+	decoded := 0
+	var keys busEventKeys
+	apply := func(i int32) error {
+		decoded++
+		raw := ch.arena[entries[i].at:entries[i].end]
+		if err := scanBusEvent(raw, &keys, true); err != nil {
+			return fmt.Errorf("concert %s: %w: %w", c.view.ConcertID(), err, domain.ErrInvalidEvent)
+		}
+		ev, err := domain.ParseDetail(string(keys.detailType), keys.detail)
+		if err != nil {
+			return err
+		}
+		return c.view.Apply(ev)
+	}
+	applied := -1
+	for k := len(p) - 1; k >= 0; k-- {
+		if entries[p[k]].version <= c.view.Version() {
+			break
+		}
+		if apply(p[k]) == nil {
+			applied = k
+			break
+		}
+	}
+	if applied < 0 {
+		// Nothing applies over this view; remember why the newest did not.
+		if len(p) > 0 && entries[p[len(p)-1]].version > c.view.Version() {
+			c.err = apply(p[len(p)-1])
+		}
+		return decoded
+	}
+	c.err = nil
+	for _, i := range p[applied+1:] {
+		if entries[i].version <= c.view.Version() {
+			continue
+		}
+		if err := apply(i); err != nil && !errors.Is(err, domain.ErrDuplicate) {
+			c.err = err
+		}
+	}
+	return decoded
+}
+
+// appliedType reports whether the projection applies this detail-type (its rule's
+// pattern).
+func appliedType(detailType []byte) bool {
+	for _, t := range domain.EventTypes() {
+		if string(detailType) == t {
+			return true
+		}
+	}
+	return false
+}
+
+// putNewer writes recs with the store's batch write, or one by one if it has none.
+func putNewer(ctx context.Context, views ViewStore, recs []Record) (int, error) {
+	if len(recs) == 0 {
+		return 0, nil
+	}
+	if b, ok := views.(BatchViewStore); ok {
+		n, err := b.PutNewer(ctx, recs)
+		if err != nil {
+			return n, fmt.Errorf("store %d views: %w", len(recs), err)
+		}
+		return n, nil
+	}
+	written := 0
+	for _, rec := range recs {
+		ok, err := storeIfNewer(ctx, views, rec)
+		if err != nil {
+			return written, err
+		}
+		if ok {
+			written++
+		}
+	}
+	return written, nil
+}
+
+// storeIfNewer writes rec unless the stored view is newer; an equal version is
+// rewritten, so a rebuild after a fix of the apply rules takes effect.
+func storeIfNewer(ctx context.Context, views ViewStore, rec Record) (bool, error) {
+	id, version := rec.View.ID, rec.View.Version
+	for attempt := 1; ; attempt++ {
+		var stored int64
+		cur, err := views.Get(ctx, id)
+		switch {
+		case err == nil:
+			stored = cur.View.Version
+		case !errors.Is(err, ErrNotFound):
+			return false, fmt.Errorf("store %s: %w", id, err)
+		}
+		if stored > version {
+			return false, nil
+		}
+		err = views.Put(ctx, rec, stored)
+		if errors.Is(err, ErrConflict) && attempt < maxConflictRetries {
+			continue
+		}
+		if err != nil {
+			return false, fmt.Errorf("store %s v%d: %w", id, version, err)
+		}
+		return true, nil
+	}
+}
