@@ -199,7 +199,8 @@ func cmdDeadLetters(args []string, stdout io.Writer) error {
 	return nil // unreachable: the action was checked above
 }
 
-// cmdRebuild rebuilds the projections' read model from the event log.
+// cmdRebuild rebuilds the projections' read model: rebuild-projections replays the
+// bus archive to the projections rule and follows the replay to its end.
 func cmdRebuild(args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("devstack rebuild-projections", flag.ContinueOnError)
 	addr := fs.String("addr", defaultAddr, "address of the running devstack")

@@ -89,13 +89,13 @@ func TestSubcommands(t *testing.T) {
 
 	rb, err := exec.Command(devstackBin, "rebuild-projections", "-addr", p.addr).Output()
 	require.NoError(t, err)
-	var stats struct {
-		Events   int `json:"events"`
-		Concerts int `json:"concerts"`
+	var replay struct {
+		Replay string `json:"replay"`
+		State  string `json:"state"`
 	}
-	require.NoError(t, json.Unmarshal(rb, &stats), "rebuild-projections printed %s", rb)
-	require.Positive(t, stats.Events)
-	require.Positive(t, stats.Concerts)
+	require.NoError(t, json.Unmarshal(rb, &replay), "rebuild-projections printed %s", rb)
+	require.Equal(t, "COMPLETED", replay.State, "rebuild-projections printed %s, want its replay of the archive completed", rb)
+	require.True(t, strings.HasPrefix(replay.Replay, "projections-rebuild-"), "replay %q", replay.Replay)
 
 	err = exec.Command(devstackBin, "dead-letters", "-addr", p.addr, "bogus").Run()
 	require.Error(t, err, "an unknown action must fail")

@@ -10,7 +10,7 @@
 //	devstack dead-letters [-addr A] [list|redrive [ID...]]
 //	devstack replay [-addr A] [-archive NAME] [-rules r1,r2] [-from T] [-to T]
 //	                                                 replay the bus archive to rules
-//	devstack rebuild-projections [-addr A]           rebuild the read model from the log
+//	devstack rebuild-projections [-addr A]           replay the bus archive to the read model
 package main
 
 import (

@@ -27,7 +27,10 @@ type environment struct {
 	eventBridge *eventbridge.Client
 	management  *apigatewaymanagementapi.Client
 	busName     string
-	logger      *slog.Logger
+	// replay is what rebuild-projections replays: the bus's archive, to the
+	// projections rule only.
+	replay projections.ReplayTarget
+	logger *slog.Logger
 }
 
 type services struct {
@@ -90,8 +93,8 @@ func buildServices(ctx context.Context, env environment) (out services, err erro
 		return out, fmt.Errorf("projections cursor key: %w", err)
 	}
 	proj, err := projections.New(ctx, projections.Deps{
-		Views: views, Log: env.events, Scanner: env.events,
-		EventBridge: env.eventBridge, EventBusName: env.busName,
+		Views: views, EventBridge: env.eventBridge, EventBusName: env.busName,
+		Replay: env.replay, ReplayPoll: 100 * time.Millisecond,
 		CursorKey: cursorKey, Logger: env.logger,
 	})
 	if err != nil {

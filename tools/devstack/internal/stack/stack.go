@@ -49,7 +49,8 @@ const (
 	TailPath        = EventsAPIPath + "/tail"
 	DeadLettersPath = EventsAPIPath + "/dead-letters"
 	RedrivePath     = EventsAPIPath + "/dead-letters/redrive"
-	// RebuildPath rebuilds the projections' read model from the event log.
+	// RebuildPath rebuilds the projections' read model: a replay of the bus archive to
+	// the projections rule, followed to its end.
 	RebuildPath = JobsPath + projections.FunctionRebuild
 	// JobsPath + function invokes a service's job (a trigger-less function) with
 	// the request body as its payload.
@@ -234,7 +235,9 @@ func Start(ctx context.Context, cfg Config) (st *Stack, err error) {
 			o.Credentials = s.credentialsProvider(localiam.Notifications)
 		}),
 		busName: BusName,
-		logger:  s.log,
+		replay: projections.ReplayTarget{ArchiveARN: s.bus.ArchiveARN(ArchiveName), EventBusARN: s.bus.ARN(),
+			RuleARN: s.bus.RuleARN(projections.SubscriptionName)},
+		logger: s.log,
 	}
 	svcs, err := buildServices(ctx, env)
 	if err != nil {
