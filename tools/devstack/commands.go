@@ -204,10 +204,15 @@ func cmdDeadLetters(args []string, stdout io.Writer) error {
 func cmdRebuild(args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("devstack rebuild-projections", flag.ContinueOnError)
 	addr := fs.String("addr", defaultAddr, "address of the running devstack")
+	inProcess := fs.Bool("in-process", false, "fold the bus archive into the views in process instead of replaying it to the consumer")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	return call(http.MethodPost, baseURL(*addr)+stack.RebuildPath, []byte("{}"), stdout)
+	path := stack.RebuildPath
+	if *inProcess {
+		path = stack.RebuildInProcessPath
+	}
+	return call(http.MethodPost, baseURL(*addr)+path, []byte("{}"), stdout)
 }
 
 // cmdHealth exits 0 when devstack answers /healthz: the container image's health

@@ -38,6 +38,9 @@ type services struct {
 	closers  []func() error
 	// sweepers delete expired rows, as DynamoDB's TTL does on AWS.
 	sweepers map[string]func(ctx context.Context, now time.Time) (int, error)
+	// projectionViews is the projections' read model, which the in-process rebuild
+	// folds the bus archive into.
+	projectionViews projections.ViewStore
 }
 
 // buildServices builds every service with its local (bbolt) adapters in the data
@@ -101,5 +104,6 @@ func buildServices(ctx context.Context, env environment) (out services, err erro
 		return out, err
 	}
 	out.services = append(out.services, proj)
+	out.projectionViews = views
 	return out, nil
 }
