@@ -6,6 +6,7 @@ package domain
 import (
 	"encoding/json"
 	"fmt"
+	"reflect"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -293,29 +294,13 @@ func (c *Concert) stateV1() *concertevents.ConcertStateV1 {
 	}
 }
 
-// withState returns data with its State set to s.
+// withState returns a copy of data (one of the concertevents *V1 types, each with a
+// State field) with its State set to s.
 func withState(data any, s *concertevents.ConcertStateV1) any {
-	switch d := data.(type) {
-	case concertevents.ConcertScheduledV1:
-		d.State = s
-		return d
-	case concertevents.ConcertUpdatedV1:
-		d.State = s
-		return d
-	case concertevents.ConcertRescheduledV1:
-		d.State = s
-		return d
-	case concertevents.TicketsSoldV1:
-		d.State = s
-		return d
-	case concertevents.ConcertSoldOutV1:
-		d.State = s
-		return d
-	case concertevents.ConcertCancelledV1:
-		d.State = s
-		return d
-	}
-	return data
+	v := reflect.New(reflect.TypeOf(data)).Elem()
+	v.Set(reflect.ValueOf(data))
+	v.FieldByName("State").Set(reflect.ValueOf(s))
+	return v.Interface()
 }
 
 func (c *Concert) apply(data any) {

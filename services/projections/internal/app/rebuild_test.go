@@ -160,11 +160,7 @@ func TestRebuildIsByteIdenticalToLiveViews(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, len(histories), stats.Written, "equal versions are rewritten (a rebuild after a fix takes effect)")
 	require.Less(t, stats.Decoded, stats.Events, "events covered by a later state are not decoded")
-	for id, hist := range histories {
-		rec, err := h.views.Get(ctx, id)
-		require.NoError(t, err)
-		require.Equal(t, inOrder(t, hist), rec.View, "concert %s", id)
-	}
+	requireInOrder(t, h.views, histories)
 }
 
 func TestFoldIgnoresOtherEventsAndReportsBadOnes(t *testing.T) {
@@ -236,8 +232,14 @@ func TestRebuildWhileEventsKeepArriving(t *testing.T) {
 	}
 	wg.Wait()
 	require.NoError(t, liveErr)
-	for id, hist := range want {
-		rec, err := h.views.Get(ctx, id)
+	requireInOrder(t, h.views, want)
+}
+
+// requireInOrder requires every concert's view to be its history's in-order fold.
+func requireInOrder(t testing.TB, views app.ViewStore, histories map[string][]domain.Event) {
+	t.Helper()
+	for id, hist := range histories {
+		rec, err := views.Get(context.Background(), id)
 		require.NoError(t, err)
 		require.Equal(t, inOrder(t, hist), rec.View, "concert %s", id)
 	}
