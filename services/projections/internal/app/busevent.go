@@ -1,6 +1,7 @@
 package app
 
 import (
+	"bytes"
 	"cmp"
 	"encoding/json"
 	"errors"
@@ -17,7 +18,8 @@ type busEventKeys struct {
 	detailTypeAt       int    // where detailType starts in the event
 	aggregateID        []byte
 	version            int64
-	escaped            bool // aggregateID holds a backslash escape
+	escaped            bool   // aggregateID holds a backslash escape
+	id                 string // set by the caller once it needs the id as a string
 }
 
 var (
@@ -163,21 +165,25 @@ func (s *scanner) str() ([]byte, bool, error) {
 		return nil, false, errBadBusEvent
 	}
 	s.i++
-	start, escaped := s.i, false
-	for s.i < len(s.b) {
-		switch s.b[s.i] {
-		case '"':
+	start := s.i
+	for {
+		// IndexByte is vectorised: strings are most of an event's bytes.
+		q := bytes.IndexByte(s.b[s.i:], '"')
+		if q < 0 {
+			return nil, false, errBadBusEvent
+		}
+		s.i += q
+		backslashes := 0
+		for j := s.i - 1; j >= start && s.b[j] == '\\'; j-- {
+			backslashes++
+		}
+		if backslashes%2 == 0 {
 			v := s.b[start:s.i]
 			s.i++
-			return v, escaped, nil
-		case '\\':
-			escaped = true
-			s.i += 2
-		default:
-			s.i++
+			return v, bytes.IndexByte(v, '\\') >= 0, nil
 		}
+		s.i++ // an escaped quote
 	}
-	return nil, false, errBadBusEvent
 }
 
 // int reads a non-negative integer (a version).

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"iter"
 	"slices"
+	"sync"
 
 	"github.com/concertsys/services/projections/internal/domain"
 )
@@ -41,14 +42,15 @@ const (
 
 // FoldEvents is the in-process rebuild: it folds a stream of bus events (what a replay
 // of the archive delivers to the projection's rule) into views and writes them in
-// batches. It applies each event exactly as the consumer does (domain.ParseDetail,
-// View.Apply), so its views are byte-identical to the live ones; it is fast because
-// events carry the concert's state: of each concert's events in a chunk only the
-// newest that applies is decoded, the others are only scanned for concert and
-// version.
+// batches. It applies events exactly as the consumer does (domain.ParseDetail,
+// View.Apply), so its views are byte-identical to the live ones. It is fast because
+// events carry the concert's state: the first pass only scans each event for its
+// concert and version and keeps the newest event of each concert, which is then the
+// only one decoded; a concert whose newest event does not apply (a bad event, or one
+// from before events carried state) is folded event by event in a second pass.
 type FoldEvents struct {
 	views ViewStore
-	chunk int // events per chunk
+	chunk int // events per chunk of the second pass
 }
 
 // NewFoldEvents folds into views.
@@ -70,23 +72,26 @@ type foldChunk struct {
 	arena   []byte
 }
 
-// concertFold is one concert's view and its events of the chunk being folded; only
-// the folding goroutine touches view, pending and err.
+// concertFold is one concert's view, its newest event and, in the second pass, its
+// events of the chunk being folded (only the folding goroutine touches view, pending
+// and err then).
 type concertFold struct {
-	view    *domain.View
-	pending []int32 // this chunk's entries of the concert
-	err     error   // the first event above the view that did not apply
+	view          *domain.View
+	newest        []byte // the newest event seen (EventBridge JSON)
+	newestVersion int64
+	slow          bool    // the newest did not apply: fold every event
+	pending       []int32 // this chunk's entries of the concert
+	err           error   // the first event above the view that did not apply
 }
 
 // Handle folds every event of events (an EventBridge event's JSON each; the slice may
 // be reused once yield returns) and stores the views unless the stored ones are
-// newer, so it is safe while the consumer runs. Events of other sources or types are
-// counted and ignored. An event that cannot be applied (as the consumer would send it
-// to its dead-letter queue) does not stop the others; the errors of those above
-// their concert's resulting view are returned after every view was written.
-//
-// Reading (a scan of each event for its concert and version) and folding (decoding
-// the events that matter) run on two goroutines, a chunk apart.
+// newer, so it is safe while the consumer runs. events is ranged over a second time
+// when a concert's newest event does not apply, so it must yield the same events
+// again (an archive does). Events of other sources or types are counted and ignored.
+// An event that cannot be applied (as the consumer would send it to its dead-letter
+// queue) does not stop the others; the errors of those above their concert's
+// resulting view are returned after every view was written.
 func (f *FoldEvents) Handle(ctx context.Context, events iter.Seq2[[]byte, error]) (RebuildStats, error) {
 	var (
 		stats RebuildStats
@@ -94,80 +99,44 @@ func (f *FoldEvents) Handle(ctx context.Context, events iter.Seq2[[]byte, error]
 		keys  busEventKeys
 		ids   []string
 	)
-	free, full := make(chan *foldChunk, 2), make(chan *foldChunk, 1)
-	free <- &foldChunk{}
-	free <- &foldChunk{}
-	decoded := make(chan int, 1)
-	go func() {
-		n := 0
-		var touched []*concertFold
-		for ch := range full {
-			for i, e := range ch.entries {
-				c := e.concert
-				if len(c.pending) == 0 {
-					touched = append(touched, c)
-				}
-				c.pending = append(c.pending, int32(i))
-			}
-			for _, c := range touched {
-				n += c.fold(ch)
-				c.pending = c.pending[:0]
-			}
-			touched = touched[:0]
-			ch.entries, ch.arena = ch.entries[:0], ch.arena[:0]
-			free <- ch
+	for raw, err := range events {
+		if err != nil {
+			return stats, fmt.Errorf("rebuild: read events: %w", err)
 		}
-		decoded <- n
-	}()
-	ch := <-free
-	readErr := func() error {
-		defer func() {
-			full <- ch
-			close(full)
-			stats.Decoded = <-decoded
-		}()
-		for raw, err := range events {
-			if err != nil {
-				return fmt.Errorf("rebuild: read events: %w", err)
-			}
-			stats.Events++
-			if scanBusEvent(raw, &keys, false) != nil || string(keys.source) != domain.Source || !appliedType(keys.detailType) {
-				// An event the scan cannot read is not one the bus delivered to this
-				// projection's rule (the rule's pattern reads source and detail-type).
-				stats.Ignored++
-				continue
-			}
-			c := folds[string(keys.aggregateID)] // no allocation for the lookup
-			if c == nil || keys.escaped {
-				id, err := keys.aggregateIDString()
-				if err != nil {
-					stats.Ignored++
-					continue
-				}
-				if c = folds[id]; c == nil {
-					c = &concertFold{view: domain.New(id)}
-					folds[id] = c
-					ids = append(ids, id)
-				}
-			}
-			at := len(ch.arena)
-			ch.arena = append(ch.arena, raw...)
-			ch.entries = append(ch.entries, foldEntry{at: at, end: len(ch.arena), version: keys.version, concert: c})
-			if len(ch.entries) >= f.chunk || len(ch.arena) >= foldChunkBytes {
-				full <- ch
-				ch = <-free
-				if err := ctx.Err(); err != nil {
-					return fmt.Errorf("rebuild: %w", err)
-				}
-			}
+		stats.Events++
+		c, ok := f.concertOf(raw, &keys, folds)
+		if !ok {
+			stats.Ignored++
+			continue
 		}
-		return nil
-	}()
-	if readErr != nil {
-		return stats, readErr
+		if c == nil {
+			c = &concertFold{view: domain.New(keys.id)}
+			folds[keys.id] = c
+			ids = append(ids, keys.id)
+		}
+		if keys.version > c.newestVersion {
+			c.newest, c.newestVersion = append(c.newest[:0], raw...), keys.version
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return stats, fmt.Errorf("rebuild: %w", err)
+	}
+	slices.Sort(ids)
+	stats.Decoded += applyNewest(ids, folds)
+	slow := 0
+	for _, c := range folds {
+		if c.slow {
+			slow++
+		}
+	}
+	if slow > 0 {
+		decoded, err := f.foldSlow(ctx, events, folds)
+		stats.Decoded += decoded
+		if err != nil {
+			return stats, err
+		}
 	}
 
-	slices.Sort(ids)
 	var errs []error
 	batch := make([]Record, 0, foldBatchViews)
 	write := func() error {
@@ -201,6 +170,125 @@ func (f *FoldEvents) Handle(ctx context.Context, events iter.Seq2[[]byte, error]
 	return stats, nil
 }
 
+// concertOf scans raw and finds its concert in folds: ok is false for an event the
+// projection does not apply, c nil (with keys.id set) for a concert not seen yet.
+func (f *FoldEvents) concertOf(raw []byte, keys *busEventKeys, folds map[string]*concertFold) (c *concertFold, ok bool) {
+	if scanBusEvent(raw, keys, false) != nil || string(keys.source) != domain.Source || !appliedType(keys.detailType) {
+		// An event the scan cannot read is not one the bus delivered to this
+		// projection's rule (the rule's pattern reads source and detail-type).
+		return nil, false
+	}
+	if !keys.escaped {
+		if c = folds[string(keys.aggregateID)]; c != nil { // no allocation for the lookup
+			return c, true
+		}
+	}
+	id, err := keys.aggregateIDString()
+	if err != nil {
+		return nil, false
+	}
+	keys.id = id
+	return folds[id], true
+}
+
+// applyNewest applies each concert's newest event on two goroutines (concerts are
+// independent) and marks the concerts where it did not apply as slow. It returns how
+// many events it decoded.
+func applyNewest(ids []string, folds map[string]*concertFold) int {
+	const workers = 2
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var keys busEventKeys
+			for i := w; i < len(ids); i += workers {
+				c := folds[ids[i]]
+				if c.apply(c.newest, &keys) != nil {
+					c.slow, c.view = true, domain.New(c.view.ConcertID())
+				}
+				c.newest = nil
+			}
+		}()
+	}
+	wg.Wait()
+	return len(ids)
+}
+
+// apply decodes one event with the consumer's code and applies it to the view.
+func (c *concertFold) apply(raw []byte, keys *busEventKeys) error {
+	if err := scanBusEvent(raw, keys, true); err != nil {
+		return fmt.Errorf("concert %s: %w: %w", c.view.ConcertID(), err, domain.ErrInvalidEvent)
+	}
+	ev, err := domain.ParseDetail(string(keys.detailType), keys.detail)
+	if err != nil {
+		return err
+	}
+	return c.view.Apply(ev)
+}
+
+// foldSlow is the second pass, for the slow concerts only: their events are folded
+// chunk by chunk, reading (a scan of each event) and folding (decoding what matters)
+// on two goroutines a chunk apart. It returns how many events it decoded.
+func (f *FoldEvents) foldSlow(ctx context.Context, events iter.Seq2[[]byte, error], folds map[string]*concertFold) (int, error) {
+	free, full := make(chan *foldChunk, 2), make(chan *foldChunk, 1)
+	free <- &foldChunk{}
+	free <- &foldChunk{}
+	decoded := make(chan int, 1)
+	go func() {
+		n := 0
+		var touched []*concertFold
+		for ch := range full {
+			for i, e := range ch.entries {
+				c := e.concert
+				if len(c.pending) == 0 {
+					touched = append(touched, c)
+				}
+				c.pending = append(c.pending, int32(i))
+			}
+			for _, c := range touched {
+				n += c.fold(ch)
+				c.pending = c.pending[:0]
+			}
+			touched = touched[:0]
+			ch.entries, ch.arena = ch.entries[:0], ch.arena[:0]
+			free <- ch
+		}
+		decoded <- n
+	}()
+	var keys busEventKeys
+	n := 0
+	ch := <-free
+	err := func() error {
+		defer func() {
+			full <- ch
+			close(full)
+			n = <-decoded
+		}()
+		for raw, err := range events {
+			if err != nil {
+				return fmt.Errorf("rebuild: read events again: %w", err)
+			}
+			c, ok := f.concertOf(raw, &keys, folds)
+			if !ok || c == nil || !c.slow {
+				continue
+			}
+			at := len(ch.arena)
+			ch.arena = append(ch.arena, raw...)
+			ch.entries = append(ch.entries, foldEntry{at: at, end: len(ch.arena), version: keys.version, concert: c})
+			if len(ch.entries) >= f.chunk || len(ch.arena) >= foldChunkBytes {
+				full <- ch
+				ch = <-free
+				if err := ctx.Err(); err != nil {
+					return fmt.Errorf("rebuild: %w", err)
+				}
+			}
+		}
+		return nil
+	}()
+	return n, err
+}
+
 // fold applies the concert's events of one chunk as the consumer would, given all of
 // them: the newest that applies (an event with state applies over any older view),
 // then, in version order, whatever applies after it (events without state, which
@@ -214,15 +302,7 @@ func (c *concertFold) fold(ch *foldChunk) int {
 	var keys busEventKeys
 	apply := func(i int32) error {
 		decoded++
-		raw := ch.arena[entries[i].at:entries[i].end]
-		if err := scanBusEvent(raw, &keys, true); err != nil {
-			return fmt.Errorf("concert %s: %w: %w", c.view.ConcertID(), err, domain.ErrInvalidEvent)
-		}
-		ev, err := domain.ParseDetail(string(keys.detailType), keys.detail)
-		if err != nil {
-			return err
-		}
-		return c.view.Apply(ev)
+		return c.apply(ch.arena[entries[i].at:entries[i].end], &keys)
 	}
 	applied := -1
 	for k := len(p) - 1; k >= 0; k-- {
