@@ -47,7 +47,7 @@ func NewStack(scope constructs.Construct, id string, props platforminfra.StackPr
 		PartitionKey:                     &awsdynamodb.Attribute{Name: jsii.String(dynamoviews.AttrID), Type: str},
 		BillingMode:                      awsdynamodb.BillingMode_PAY_PER_REQUEST,
 		PointInTimeRecoverySpecification: &awsdynamodb.PointInTimeRecoverySpecification{PointInTimeRecoveryEnabled: jsii.Bool(true)},
-		// The read model is rebuilt from the event log at will.
+		// The read model is rebuilt from a replay of the bus archive at will.
 		RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
 	})
 	s.Views.AddGlobalSecondaryIndex(&awsdynamodb.GlobalSecondaryIndexProps{

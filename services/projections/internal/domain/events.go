@@ -90,7 +90,7 @@ func (e Event) validateMeta() error {
 }
 
 // Timestamp normalises an event time the same way for bus and log events: UTC,
-// millisecond precision (what the event log stores), so live and rebuilt views are
+// millisecond precision (what the producer stores), so live and rebuilt views are
 // byte-identical.
 func Timestamp(t time.Time) time.Time { return t.UTC().Truncate(time.Millisecond) }
 
