@@ -5,10 +5,11 @@ SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 # Runtime modules (what Lambdas link), deploy-only CDK modules, and the developer tools
 # (devstack and its emulators in tools/local).
-MODULES := platform services/concerts services/projections services/notifications \
-	platform/infra services/concerts/infra services/projections/infra services/notifications/infra \
+# Services are discovered: every services/<name>/go.mod (tools/newservice adds one).
+SERVICES := $(patsubst services/%/go.mod,%,$(wildcard services/*/go.mod))
+MODULES := platform $(addprefix services/,$(SERVICES)) \
+	platform/infra $(patsubst %/go.mod,%,$(wildcard services/*/infra/go.mod)) \
 	tools/local tools
-SERVICES := concerts projections notifications
 # What no deployed function may link: embedded stores, emulators, CDK, test kits.
 NOT_DEPLOYED := go\.etcd\.io/bbolt|aws-cdk-go|jsii-runtime-go|cdk-nag|concertsys/tools|concertsys/platform/infra|concertsys/platform/testkit|/embedded$$|coder/websocket|golang-jwt|minidyn|stretchr/testify
 VENV := $(CURDIR)/.tools/venv
@@ -25,7 +26,7 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 18,20
 
 .PHONY: dev test schemas build synth deploy bench tools browser check-format vet gowork-off \
 	tidy-check schemas-check go-test cfn-lint checkov deps-check conformance-ruler \
-	schemas-compat release-schemas asyncapi-validate asyncapi-cli
+	schemas-compat release-schemas asyncapi-validate asyncapi-cli catch-up
 
 dev: ## run the whole system locally: http://127.0.0.1:8080
 	go run ./tools/devstack $(ARGS)
@@ -122,10 +123,22 @@ checkov: tools synth ## checkov over every synthesized template: no failed check
 	$(VENV)/bin/checkov --quiet --compact --framework cloudformation --skip-download \
 	  $$(for f in cdk.out/*.template.json; do printf -- '-f %s ' "$$f"; done)
 
-deploy: build ## deploy one stack: make deploy SERVICE=platform|concerts|projections|notifications [STAGE=dev]
+deploy: build ## deploy one stack: make deploy SERVICE=platform|<a service in services/> [STAGE=dev]
 	@case "$(SERVICE)" in platform) s=PlatformStack;; concerts) s=ConcertsStack;; projections) s=ProjectionsStack;; \
-	  notifications) s=NotificationsStack;; *) echo "usage: make deploy SERVICE=platform|concerts|projections|notifications"; exit 1;; esac; \
+	  notifications) s=NotificationsStack;; \
+	  *) if [ -n "$(SERVICE)" ] && [ -f services/$(SERVICE)/newservice.json ]; then s=$$(echo $(SERVICE) | sed 's/^./\u&/')Stack; \
+	     else echo "usage: make deploy SERVICE=platform|$(subst $(eval) ,|,$(SERVICES))"; exit 1; fi;; esac; \
 	$(CDK) deploy $$s -c stage=$(STAGE) $(CDK_ARGS)
+
+catch-up: ## after the first deploy of a service made with tools/newservice: replay the archive to it, until COMPLETED (make catch-up SERVICE=sales)
+	@[ -f services/$(SERVICE)/newservice.json ] || { echo "usage: make catch-up SERVICE=<a service made with tools/newservice>"; exit 1; }; \
+	fn=$$(aws lambda list-functions --query "Functions[?Description=='$(SERVICE) catch-up-$(SERVICE)'].FunctionName | [0]" --output text); \
+	[ -n "$$fn" ] && [ "$$fn" != None ] || { echo "no function catch-up-$(SERVICE): deploy it first (make deploy SERVICE=$(SERVICE))"; exit 1; }; \
+	for i in $$(seq 1 120); do \
+	  aws lambda invoke --function-name "$$fn" --payload '{}' --cli-binary-format raw-in-base64-out /tmp/catch-up-$(SERVICE).json >/dev/null; \
+	  cat /tmp/catch-up-$(SERVICE).json; echo; \
+	  grep -q '"COMPLETED"' /tmp/catch-up-$(SERVICE).json && exit 0; sleep 30; \
+	done; echo "the catch-up replay has not completed after an hour: aws events describe-replay"; exit 1
 
 # The Lambda Runtime Interface Emulator for tools/initbench (init durations); the newest
 # version the module proxy serves.
@@ -148,6 +161,7 @@ bench: tools ## benchmarks and the end-to-end load tests; every figure in bench-
 	cd services/concerts && go test -run '^$$' -bench ColdCommand -benchtime 200x . | tee ../../bench-results/concerts-cold.txt
 	cd services/projections && go test -run '^$$' -bench . -benchtime 1s ./internal/app/ | tee ../../bench-results/projections.txt
 	cd services/notifications && go test -run '^$$' -bench FanOut10000 -benchtime 1x . | tee ../../bench-results/fanout-10000.txt
+	cd services/sales && go test -run '^$$' -bench . -benchtime 1s ./internal/adapters/boltstore/ | tee ../../bench-results/sales.txt
 	@test -x .tools/bin/aws-lambda-rie || GOBIN=$(CURDIR)/.tools/bin go install github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie@$(RIE_VERSION)
 	go run ./tools/initbench -rie .tools/bin/aws-lambda-rie -moto $(VENV)/bin/moto_server -out bench-results/init.json
 	go run ./tools/loadgen -summary bench-results/summary.json -from-load bench-results/loadgen-max-durable.json \

@@ -39,6 +39,8 @@ require (
 	github.com/concertsys/services/concerts/infra v0.0.0
 	github.com/concertsys/services/notifications/infra v0.0.0
 	github.com/concertsys/services/projections/infra v0.0.0
+	github.com/concertsys/services/sales v0.0.0
+	github.com/concertsys/services/sales/infra v0.0.0
 	github.com/concertsys/tools/local v0.0.0
 	github.com/fatih/color v1.19.0 // indirect
 	github.com/go-json-experiment/json v0.0.0-20260213210345-44df1a37e875 // indirect
@@ -80,3 +82,7 @@ replace github.com/concertsys/services/concerts/infra => ../services/concerts/in
 replace github.com/concertsys/services/projections/infra => ../services/projections/infra
 
 replace github.com/concertsys/services/notifications/infra => ../services/notifications/infra
+
+replace github.com/concertsys/services/sales => ../services/sales
+
+replace github.com/concertsys/services/sales/infra => ../services/sales/infra

@@ -47,11 +47,11 @@ const (
 const (
 	EnvViewsTable   = "VIEWS_TABLE"
 	EnvEventBusName = "EVENT_BUS_NAME"
-	// EnvEventArchiveARN, EnvEventBusARN and EnvConsumerRuleARN say what
+	// EnvArchiveARN, EnvBusARN and EnvRuleARN say what
 	// rebuild-projections replays: the bus's archive, to the consumer's rule only.
-	EnvEventArchiveARN = "EVENT_ARCHIVE_ARN"
-	EnvEventBusARN     = "EVENT_BUS_ARN"
-	EnvConsumerRuleARN = "CONSUMER_RULE_ARN"
+	EnvArchiveARN = "ARCHIVE_ARN"
+	EnvBusARN     = "EVENT_BUS_ARN"
+	EnvRuleARN    = "RULE_ARN"
 	// EnvCursorKeySecret is the ARN of the Secrets Manager secret holding the list
 	// cursors' HMAC key, read once at init (never the key itself in the environment).
 	EnvCursorKeySecret = "CURSOR_KEY_SECRET_ARN"

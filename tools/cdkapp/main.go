@@ -1,5 +1,6 @@
 // Command cdkapp is the AWS CDK app of concertsys: PlatformStack, ConcertsStack,
-// ProjectionsStack and NotificationsStack, each deployable alone (cdk deploy <Stack>)
+// ProjectionsStack and NotificationsStack, plus the stack of every service made with
+// tools/newservice (registry.go), each deployable alone (cdk deploy <Stack>)
 // because the stacks share names and ids through SSM parameters, never exports.
 //
 // The repository's cdk.json runs it ("go run ./tools/cdkapp"); it also runs on its
@@ -90,6 +91,9 @@ func contextString(app awscdk.App, key, def string) string {
 // finding fails cdk synth/deploy).
 func build(app awscdk.App, cfg config) error {
 	services := []service.Service{concerts.Describe(), projections.Describe(), notifications.Describe()}
+	for _, r := range registered {
+		services = append(services, r.describe())
+	}
 	if err := checkAssets(cfg.assets, services); err != nil {
 		return err
 	}
@@ -120,6 +124,11 @@ func build(app awscdk.App, cfg config) error {
 	}
 	if _, err := notificationsinfra.NewStack(app, platforminfra.NotificationsStackName, props); err != nil {
 		return err
+	}
+	for _, r := range registered {
+		if err := r.newStack(app, props); err != nil {
+			return err
+		}
 	}
 	return nil
 }

@@ -27,7 +27,14 @@ func TestSynth(t *testing.T) {
 	t.Setenv("CDK_OUTDIR", "")
 	schemas, err := schemavalidate.FindSchemasDir()
 	require.NoError(t, err)
-	assets := infratest.WriteAssets(t, concerts.Describe(), projections.Describe(), notifications.Describe())
+	described := []service.Service{concerts.Describe(), projections.Describe(), notifications.Describe()}
+	stacks := []string{"PlatformStack", "ConcertsStack", "ProjectionsStack", "NotificationsStack"}
+	for _, r := range registered { // services added with tools/newservice
+		d := r.describe()
+		described = append(described, d)
+		stacks = append(stacks, strings.ToUpper(d.Name[:1])+d.Name[1:]+"Stack")
+	}
+	assets := infratest.WriteAssets(t, described...)
 	out := t.TempDir()
 
 	t.Run("missing zips name the fix", func(t *testing.T) {
@@ -38,7 +45,7 @@ func TestSynth(t *testing.T) {
 	})
 
 	require.NoError(t, run([]string{"-out", out, "-assets", assets, "-schemas", schemas, "-stage", "smoke"}, os.Stderr))
-	for _, stack := range []string{"PlatformStack", "ConcertsStack", "ProjectionsStack", "NotificationsStack"} {
+	for _, stack := range stacks {
 		t.Run(stack, func(t *testing.T) {
 			raw, err := os.ReadFile(filepath.Join(out, stack+".template.json"))
 			require.NoError(t, err)

@@ -153,6 +153,12 @@ func abuseDocumented(t *testing.T, base, id string) {
 		{name: "history limit zero", method: "GET", path: "/concerts/" + id + "/events?limit=0", want: 400, detail: "limit"},
 		{name: "history limit junk", method: "GET", path: "/concerts/" + id + "/events?limit=1e3", want: 400, detail: "limit"},
 		{name: "history old after parameter", method: "GET", path: "/concerts/" + id + "/events?after=1", want: 400, detail: "after"},
+		{name: "sales bad id", method: "GET", path: "/concerts/a%20b/sales", want: 400, detail: "id must match"},
+		{name: "sales id too long", method: "GET", path: "/concerts/" + strings.Repeat("a", 65) + "/sales", want: 400, detail: "id must match"},
+		{name: "sales from junk", method: "GET", path: "/concerts/" + id + "/sales?from=yesterday", want: 400, detail: "from"},
+		{name: "sales query does not parse", method: "GET", path: "/concerts/" + id + "/sales?from=%%%%x", want: 400},
+		{name: "sales unknown parameter", method: "GET", path: "/concerts/" + id + "/sales?limit=1", want: 400},
+		{name: "sales unknown concert", method: "GET", path: "/concerts/no-such-concert/sales", want: 404},
 		// Headers.
 		{name: "text/plain", method: "POST", path: "/concerts/" + id + "/tickets", body: `{"quantity":1}`, headers: []string{"Content-Type: text/plain"}, want: 415},
 		{name: "form content type", method: "POST", path: "/concerts/" + id + "/tickets", body: `{"quantity":1}`, headers: []string{"Content-Type: application/x-www-form-urlencoded"}, want: 415},

@@ -81,6 +81,8 @@ func serve(args []string, stderr io.Writer) error {
 	fs.Var(&allowHosts, "allow-host", "also serve this Host name besides loopback names (repeatable or comma-separated), e.g. localhost in a container")
 	fs.Var(&allowOrigins, "allow-origin", "also let this browser origin change state and open WebSockets (repeatable or comma-separated), e.g. http://localhost:3000")
 	pprofOn := fs.Bool("pprof", false, "serve the Go profiler on /debug/pprof/")
+	var only listFlag
+	fs.Var(&only, "services", "run only these services (comma-separated; default every one): a service added later to the same -data catches up by replay")
 	var lim stack.Limits
 	fs.IntVar(&lim.Tails, "max-tails", bus.DefaultMaxTails, "most /_aws/events/tail streams open at once")
 	fs.IntVar(&lim.WebSockets, "max-ws", wsgateway.DefaultMaxConnections, "most WebSocket connections open at once")
@@ -146,6 +148,7 @@ flags:
 		AllowHosts: allowHosts, AllowOrigins: allowOrigins, Pprof: *pprofOn, Limits: lim,
 
 		CredentialsFile: *credsFile,
+		Services:        only,
 	})
 	if err != nil {
 		return err

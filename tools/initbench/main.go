@@ -91,10 +91,17 @@ func run(root, rie, moto, out string) error {
 		"AWS_ENDPOINT_URL="+endpoint, "AWS_REGION=us-east-1", "AWS_DEFAULT_REGION=us-east-1",
 		"AWS_ACCESS_KEY_ID=test", "AWS_SECRET_ACCESS_KEY=test",
 		"EVENT_LOG_TABLE=x", "IDEMPOTENCY_TABLE=x", "SNAPSHOT_TABLE=x", "VIEWS_TABLE=x", "EVENT_BUS_NAME=x",
-		"EVENT_ARCHIVE_ARN=arn:aws:events:us-east-1:000000000000:archive/x-archive",
-		"EVENT_BUS_ARN=arn:aws:events:us-east-1:000000000000:event-bus/x",
-		"CONSUMER_RULE_ARN=arn:aws:events:us-east-1:000000000000:rule/x/projections-concert-events",
-		"CURSOR_KEY_SECRET_ARN="+arn, "CONNECTIONS_TABLE=x", "WS_MANAGEMENT_ENDPOINT="+endpoint, "DYNAMODB_ENDPOINT="+endpoint)
+		"CURSOR_KEY_SECRET_ARN="+arn, "CONNECTIONS_TABLE=x", "WS_MANAGEMENT_ENDPOINT="+endpoint, "DYNAMODB_ENDPOINT="+endpoint,
+		// Services made with tools/newservice: <NAME>_TABLE, and their catch-up job's ARNs.
+		"ARCHIVE_ARN=arn:aws:events:us-east-1:000000000000:archive/x", "EVENT_BUS_ARN=arn:aws:events:us-east-1:000000000000:event-bus/x",
+		"RULE_ARN=arn:aws:events:us-east-1:000000000000:rule/x/x")
+	generated, err := filepath.Glob(filepath.Join(root, "services", "*", "newservice.json"))
+	if err != nil {
+		return err
+	}
+	for _, g := range generated {
+		env = append(env, strings.ToUpper(filepath.Base(filepath.Dir(g)))+"_TABLE=x")
+	}
 	res := Result{Date: time.Now().UTC().Format(time.RFC3339), InitMs: map[string]float64{}, Reports: map[string]string{},
 		RIEInitDuration: map[string]float64{},
 		Method: "aws-lambda-rie, " + runtime.GOOS + "/" + runtime.GOARCH + " build: Duration of the first (cold) invoke minus Duration of the second (warm) invoke, " +

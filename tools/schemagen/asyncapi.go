@@ -18,7 +18,11 @@ const AsyncAPIFile = "asyncapi.json"
 
 // services is every deployed service's description (subscriptions included).
 func services() []service.Service {
-	return []service.Service{concerts.Describe(), projections.Describe(), notifications.Describe()}
+	out := []service.Service{concerts.Describe(), projections.Describe(), notifications.Describe()}
+	for _, r := range registered {
+		out = append(out, r.describe())
+	}
+	return out
 }
 
 // AsyncAPI builds the AsyncAPI 3.0 document: one channel per event type (source and

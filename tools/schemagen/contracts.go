@@ -3,7 +3,8 @@ package main
 import (
 	"fmt"
 	"sort"
-	"strings"
+
+	"github.com/concertsys/platform/testkit/schemavalidate"
 
 	"github.com/concertsys/services/notifications"
 	"github.com/concertsys/services/projections"
@@ -19,10 +20,14 @@ type Consumer struct {
 // consumers is every consumer's declared contract (each in its service root package;
 // consumers never import producers' Go packages, only this tool imports both).
 func consumers() []Consumer {
-	return []Consumer{
+	out := []Consumer{
 		{Service: projections.Name, Reads: projections.Reads()},
 		{Service: notifications.Name, Reads: notifications.Reads()},
 	}
+	for _, r := range registered {
+		out = append(out, Consumer{Service: r.describe().Name, Reads: r.reads()})
+	}
+	return out
 }
 
 // CheckConsumers returns one message per property a consumer reads that the
@@ -38,7 +43,7 @@ func CheckConsumers(schemas map[string]map[string]any, cs []Consumer) []string {
 				continue
 			}
 			for _, p := range props {
-				if !provides(s, p) {
+				if !schemavalidate.Provides(s, p) {
 					out = append(out, fmt.Sprintf("consumer %s reads property %s of %s, which the producer's schema no longer provides: restore it, or ship the change as a new schema version beside this one",
 						c.Service, p, path))
 				}
@@ -47,18 +52,4 @@ func CheckConsumers(schemas map[string]map[string]any, cs []Consumer) []string {
 	}
 	sort.Strings(out)
 	return out
-}
-
-// provides says whether the dotted property path names a property of the schema.
-func provides(s map[string]any, path string) bool {
-	node := s
-	for _, name := range strings.Split(path, ".") {
-		props, _ := node["properties"].(map[string]any)
-		next, ok := props[name].(map[string]any)
-		if !ok {
-			return false
-		}
-		node = next
-	}
-	return true
 }

@@ -1,6 +1,7 @@
 package schemavalidate_test
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 
@@ -32,4 +33,13 @@ func ExampleRegistry_Validate() {
 	// Output:
 	// <nil>
 	// true
+}
+
+// A consumer contract names the properties a consumer reads; Provides checks each
+// against the producer's schema.
+func ExampleProvides() {
+	var schema map[string]any
+	_ = json.Unmarshal([]byte(`{"properties":{"data":{"properties":{"quantity":{"type":"integer"}}}}}`), &schema)
+	fmt.Println(schemavalidate.Provides(schema, "data.quantity"), schemavalidate.Provides(schema, "data.price"))
+	// Output: true false
 }

@@ -181,3 +181,19 @@ func FindSchemasDir() (string, error) {
 		}
 	}
 }
+
+// Provides says whether the dotted property path (e.g. "data.quantity") names a
+// property of schema (a decoded JSON Schema), following nested "properties": what a
+// consumer contract checks of each property it reads.
+func Provides(schema map[string]any, path string) bool {
+	node := schema
+	for _, name := range strings.Split(path, ".") {
+		props, _ := node["properties"].(map[string]any)
+		next, ok := props[name].(map[string]any)
+		if !ok {
+			return false
+		}
+		node = next
+	}
+	return true
+}

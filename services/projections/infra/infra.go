@@ -127,9 +127,9 @@ func NewStack(scope constructs.Construct, id string, props platforminfra.StackPr
 		// rule and follows the replay; the consumer applies the events. It touches no
 		// table: the views move forward through the consumer only.
 		fn := newFn(j.Function, map[string]string{
-			projections.EnvEventArchiveARN: *archiveArn,
-			projections.EnvEventBusARN:     *shared.BusArn(),
-			projections.EnvConsumerRuleARN: *s.Subscribers[projections.FunctionProjectConcerts].Rule.AttrArn(),
+			projections.EnvArchiveARN: *archiveArn,
+			projections.EnvBusARN:     *shared.BusArn(),
+			projections.EnvRuleARN:    *s.Subscribers[projections.FunctionProjectConcerts].Rule.AttrArn(),
 		}, 0, 15*time.Minute, false)
 		// StartReplay is authorized on the archive, DescribeReplay on the replay; IAM
 		// has no condition key on a replay's destination rules (FilterArns).

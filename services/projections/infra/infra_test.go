@@ -88,7 +88,7 @@ func TestStack(t *testing.T) {
 			projections.FunctionGetConcert:      {"VIEWS_TABLE"},
 			projections.FunctionListConcerts:    {"VIEWS_TABLE", "CURSOR_KEY_SECRET_ARN"},
 			projections.FunctionProjectConcerts: {"VIEWS_TABLE", "EVENT_BUS_NAME"},
-			projections.FunctionRebuild:         {"VIEWS_TABLE", "EVENT_ARCHIVE_ARN", "EVENT_BUS_ARN", "CONSUMER_RULE_ARN"},
+			projections.FunctionRebuild:         {"VIEWS_TABLE", "ARCHIVE_ARN", "EVENT_BUS_ARN", "RULE_ARN"},
 		}
 		for name, vars := range want {
 			got, _ := infratest.Get(fn(name).Properties, "Environment", "Variables").(map[string]any)
@@ -100,9 +100,9 @@ func TestStack(t *testing.T) {
 		}
 		rebuildEnv := infratest.Get(fn(projections.FunctionRebuild).Properties, "Environment", "Variables")
 		rules := tpl.Resources("AWS::Events::Rule")
-		require.Equal(t, map[string]any{"Fn::GetAtt": []any{rules[0].LogicalID, "Arn"}}, infratest.Get(rebuildEnv, projections.EnvConsumerRuleARN),
+		require.Equal(t, map[string]any{"Fn::GetAtt": []any{rules[0].LogicalID, "Arn"}}, infratest.Get(rebuildEnv, projections.EnvRuleARN),
 			"the rebuild replays to the consumer's rule")
-		require.Equal(t, map[string]any{"Ref": ssmParam(t, tpl, platforminfra.ParamBusArn)}, infratest.Get(rebuildEnv, projections.EnvEventBusARN))
+		require.Equal(t, map[string]any{"Ref": ssmParam(t, tpl, platforminfra.ParamBusArn)}, infratest.Get(rebuildEnv, projections.EnvBusARN))
 		// The secret's ARN, never its value: no dynamic reference resolves the key into
 		// the environment.
 		secrets := tpl.Resources("AWS::SecretsManager::Secret")

@@ -17,14 +17,13 @@ import (
 const (
 	opPutEvents        = "AWSEvents.PutEvents"
 	opTestEventPattern = "AWSEvents.TestEventPattern"
-	opStartReplay      = "AWSEvents.StartReplay"
-	opDescribeReplay   = "AWSEvents.DescribeReplay"
 )
 
-// replayPrefixes maps each service principal that rebuilds from the bus archive to
-// the names its replays must start with, as its role's grant does on AWS:
-// events:StartReplay on the archive and events:DescribeReplay on
-// replay/<prefix>* (IAM has no condition key on a replay's FilterArns).
+// replayPrefixes maps each built-in service principal that also rebuilds from the bus
+// archive to the names its replays must start with, as its role's grant does on AWS:
+// events:StartReplay on the archive and events:DescribeReplay on replay/<prefix>*
+// (IAM has no condition key on a replay's FilterArns). Principals that may only
+// replay are registered with RegisterReplayer.
 var replayPrefixes = map[string]string{
 	Projections: "projections-rebuild-",
 }
@@ -117,6 +116,11 @@ func (g Guard) Events(next http.Handler) http.Handler {
 }
 
 func eventsPolicy(principal, op string, body []byte) error {
+	if op != opTestEventPattern {
+		if ok, err := replayPolicyAllows(principal, op, body); ok {
+			return err
+		}
+	}
 	switch {
 	case principal == Developer, op == opTestEventPattern:
 		return nil

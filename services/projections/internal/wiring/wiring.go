@@ -27,7 +27,7 @@ var needs = map[string][]string{
 	projections.FunctionProjectConcerts: {projections.EnvEventBusName},
 	projections.FunctionGetConcert:      nil,
 	projections.FunctionListConcerts:    {projections.EnvCursorKeySecret},
-	projections.FunctionRebuild:         {projections.EnvEventArchiveARN, projections.EnvEventBusARN, projections.EnvConsumerRuleARN},
+	projections.FunctionRebuild:         {projections.EnvArchiveARN, projections.EnvBusARN, projections.EnvRuleARN},
 }
 
 // Main runs function as a Lambda; it exits with a message if the wiring fails, before
@@ -74,10 +74,10 @@ func Build(ctx context.Context, function string, getenv func(string) string, log
 	if bus := env[projections.EnvEventBusName]; bus != "" {
 		deps.EventBridge, deps.EventBusName = eventbridge.NewFromConfig(cfg), bus
 	}
-	if archive := env[projections.EnvEventArchiveARN]; archive != "" {
+	if archive := env[projections.EnvArchiveARN]; archive != "" {
 		deps.EventBridge = eventbridge.NewFromConfig(cfg)
-		deps.Replay = projections.ReplayTarget{ArchiveARN: archive, EventBusARN: env[projections.EnvEventBusARN],
-			RuleARN: env[projections.EnvConsumerRuleARN]}
+		deps.Replay = projections.ReplayTarget{ArchiveARN: archive, EventBusARN: env[projections.EnvBusARN],
+			RuleARN: env[projections.EnvRuleARN]}
 	}
 	svc, err := projections.New(ctx, deps)
 	if err != nil {

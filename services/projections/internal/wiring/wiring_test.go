@@ -13,10 +13,10 @@ import (
 func TestBuildFailsFastOnMissingEnvironment(t *testing.T) {
 	full := map[string]string{
 		projections.EnvViewsTable: "views", projections.EnvEventBusName: "bus",
-		projections.EnvEventArchiveARN: "arn:aws:events:eu-west-1:111122223333:archive/bus-archive",
-		projections.EnvEventBusARN:     "arn:aws:events:eu-west-1:111122223333:event-bus/bus",
-		projections.EnvConsumerRuleARN: "arn:aws:events:eu-west-1:111122223333:rule/bus/projections-concert-events",
-		"AWS_REGION":                   "eu-west-1",
+		projections.EnvArchiveARN: "arn:aws:events:eu-west-1:111122223333:archive/bus-archive",
+		projections.EnvBusARN:     "arn:aws:events:eu-west-1:111122223333:event-bus/bus",
+		projections.EnvRuleARN:    "arn:aws:events:eu-west-1:111122223333:rule/bus/projections-concert-events",
+		"AWS_REGION":              "eu-west-1",
 	}
 	without := func(name string) map[string]string {
 		env := map[string]string{}
@@ -39,9 +39,9 @@ func TestBuildFailsFastOnMissingEnvironment(t *testing.T) {
 		{"no views table", projections.FunctionGetConcert, without(projections.EnvViewsTable), projections.EnvViewsTable},
 		{"consumer without bus", projections.FunctionProjectConcerts, without(projections.EnvEventBusName), projections.EnvEventBusName},
 		{"list without key secret", projections.FunctionListConcerts, full, projections.EnvCursorKeySecret},
-		{"rebuild without archive", projections.FunctionRebuild, without(projections.EnvEventArchiveARN), projections.EnvEventArchiveARN},
-		{"rebuild without bus", projections.FunctionRebuild, without(projections.EnvEventBusARN), projections.EnvEventBusARN},
-		{"rebuild without rule", projections.FunctionRebuild, without(projections.EnvConsumerRuleARN), projections.EnvConsumerRuleARN},
+		{"rebuild without archive", projections.FunctionRebuild, without(projections.EnvArchiveARN), projections.EnvArchiveARN},
+		{"rebuild without bus", projections.FunctionRebuild, without(projections.EnvBusARN), projections.EnvBusARN},
+		{"rebuild without rule", projections.FunctionRebuild, without(projections.EnvRuleARN), projections.EnvRuleARN},
 		{"unknown function", "nope", full, "unknown function"},
 	}
 	for _, tc := range tests {

@@ -27,10 +27,14 @@ type environment struct {
 	eventBridge *eventbridge.Client
 	management  *apigatewaymanagementapi.Client
 	busName     string
+	logger      *slog.Logger
 	// replay is what rebuild-projections replays: the bus's archive, to the
 	// projections rule only.
 	replay projections.ReplayTarget
-	logger *slog.Logger
+	// eventBridgeAs signs with a registered service's own keys (registry.go).
+	eventBridgeAs eventBridgeAs
+	// runs says whether a registered service runs (Config.Services).
+	runs func(name string) bool
 }
 
 type services struct {
@@ -41,6 +45,8 @@ type services struct {
 	// projectionViews is the projections' read model, which the in-process rebuild
 	// folds the bus archive into.
 	projectionViews projections.ViewStore
+	// afterStart are the registered services' hooks (registry.go).
+	afterStart []func(ctx context.Context, s *Stack) error
 }
 
 // buildServices builds every service with its local (bbolt) adapters in the data
@@ -105,5 +111,5 @@ func buildServices(ctx context.Context, env environment) (out services, err erro
 	}
 	out.services = append(out.services, proj)
 	out.projectionViews = views
-	return out, nil
+	return out, buildRegistered(ctx, env, &out, env.runs)
 }

@@ -15,6 +15,7 @@ import (
 	"net/http/pprof"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -107,7 +108,14 @@ type Config struct {
 	// `devstack tail` find the keys of an in-memory stack, which keeps them nowhere
 	// else. An in-memory stack removes the file on Close.
 	CredentialsFile string
+	// Services are the services that run (nil: every one); the others are built but
+	// get no routes, rules or jobs, as if not deployed. A service added later to the
+	// same data directory catches up by replay (see registry.go).
+	Services []string
 }
+
+// runs says whether the service name runs.
+func (c Config) runs(name string) bool { return c.Services == nil || slices.Contains(c.Services, name) }
 
 // jobTimeout is Lambda's longest: a job (a rebuild) may take that long on AWS too.
 const jobTimeout = 15 * time.Minute
@@ -151,6 +159,9 @@ func Start(ctx context.Context, cfg Config) (st *Stack, err error) {
 		cfg.Addr = "127.0.0.1:8080"
 	}
 	cfg.Limits = cfg.Limits.withDefaults()
+	if err := checkServices(cfg.Services); err != nil {
+		return nil, err
+	}
 	g, err := newGuard(cfg.Addr, cfg.AllowHosts, cfg.AllowOrigins)
 	if err != nil {
 		return nil, err
@@ -240,9 +251,16 @@ func Start(ctx context.Context, cfg Config) (st *Stack, err error) {
 			o.Credentials = s.credentialsProvider(localiam.Notifications)
 		}),
 		busName: BusName,
+		logger:  s.log,
 		replay: projections.ReplayTarget{ArchiveARN: s.bus.ArchiveARN(ArchiveName), EventBusARN: s.bus.ARN(),
 			RuleARN: s.bus.RuleARN(projections.SubscriptionName)},
-		logger: s.log,
+		eventBridgeAs: func(principal string) *eventbridge.Client {
+			return eventbridge.NewFromConfig(awsCfg, func(o *eventbridge.Options) {
+				o.BaseEndpoint = aws.String(s.url + EventsAPIPath)
+				o.Credentials = s.credentialsProvider(principal)
+			})
+		},
+		runs: cfg.runs,
 	}
 	svcs, err := buildServices(ctx, env)
 	if err != nil {
@@ -257,6 +275,9 @@ func Start(ctx context.Context, cfg Config) (st *Stack, err error) {
 	var source string
 	s.jobs = map[string]*lambdainvoke.Function{}
 	for _, svc := range svcs.services {
+		if !cfg.runs(svc.Name) {
+			continue
+		}
 		for _, j := range svc.Jobs {
 			s.jobs[j.Function] = lambdainvoke.New(j.Function, lambdainvoke.ARN(Region, Account, j.Function), j.Handler, jobTimeout)
 		}
@@ -326,6 +347,11 @@ func Start(ctx context.Context, cfg Config) (st *Stack, err error) {
 	}()
 	s.startSweeps(svcs.sweepers)
 	s.ready.Store(true)
+	for _, hook := range svcs.afterStart {
+		if err := hook(ctx, s); err != nil {
+			s.log.Error("after start", "err", err)
+		}
+	}
 	return s, nil
 }
 
