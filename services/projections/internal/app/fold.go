@@ -31,6 +31,9 @@ type BatchViewStore interface {
 	PutNewer(ctx context.Context, recs []Record) (int, error)
 }
 
+// errNotReread: a second pass was needed and the events did not come again.
+var errNotReread = errors.New("the event source yields its events only once")
+
 // Fold sizes: a chunk bounds the events held before they are folded (and so the
 // memory besides one view per concert), a batch the views written in one commit.
 const (
@@ -80,6 +83,7 @@ type concertFold struct {
 	newest        []byte // the newest event seen (EventBridge JSON)
 	newestVersion int64
 	slow          bool    // the newest did not apply: fold every event
+	reread        bool    // the second pass saw its events
 	pending       []int32 // this chunk's entries of the concert
 	err           error   // the first event above the view that did not apply
 }
@@ -134,6 +138,12 @@ func (f *FoldEvents) Handle(ctx context.Context, events iter.Seq2[[]byte, error]
 		stats.Decoded += decoded
 		if err != nil {
 			return stats, err
+		}
+		for _, c := range folds {
+			if c.slow && !c.reread {
+				c.err = fmt.Errorf("concert %s: its newest event did not apply and the events were not yielded a second time: %w",
+					c.view.ConcertID(), errNotReread)
+			}
 		}
 	}
 
@@ -273,6 +283,7 @@ func (f *FoldEvents) foldSlow(ctx context.Context, events iter.Seq2[[]byte, erro
 			if !ok || c == nil || !c.slow {
 				continue
 			}
+			c.reread = true
 			at := len(ch.arena)
 			ch.arena = append(ch.arena, raw...)
 			ch.entries = append(ch.entries, foldEntry{at: at, end: len(ch.arena), version: keys.version, concert: c})

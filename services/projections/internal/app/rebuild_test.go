@@ -189,6 +189,31 @@ func TestFoldIgnoresOtherEventsAndReportsBadOnes(t *testing.T) {
 	require.Equal(t, inOrder(t, hist[:len(hist)-1]), rec.View, "the view stops before the bad event, as the consumer's")
 }
 
+// TestFoldReportsASourceThatYieldsOnce: a concert that needs the second pass is
+// reported, not dropped, when the events do not come again.
+func TestFoldReportsASourceThatYieldsOnce(t *testing.T) {
+	hist := historygen.History(rand.New(rand.NewPCG(9, 9)), "once", 4)
+	hist[len(hist)-1].Data = []byte(`{"state":{"artist":"A"}}`) // the newest does not apply
+	raws := make([][]byte, len(hist))
+	for i, e := range hist {
+		raws[i] = historygen.ArchivedEvent(e)
+	}
+	used := false
+	once := func(yield func([]byte, error) bool) {
+		if used {
+			return
+		}
+		used = true
+		for _, raw := range raws {
+			if !yield(raw, nil) {
+				return
+			}
+		}
+	}
+	_, err := app.NewFoldEvents(openViews(t, "views.db")).Handle(context.Background(), once)
+	require.ErrorContains(t, err, "yielded a second time", "got %v", err)
+}
+
 func TestRebuildWhileEventsKeepArriving(t *testing.T) {
 	s := seed(t)
 	t.Logf("seed %d (rerun with PROJECTIONS_SEED=%d)", s, s)
