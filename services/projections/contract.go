@@ -6,9 +6,13 @@ package projections
 // (tools/schemagen -check). Keep it in step with internal/domain's decoding types.
 func Reads() map[string][]string {
 	meta := []string{"metadata.aggregateId", "metadata.aggregateVersion", "metadata.eventType", "metadata.occurredAt"}
+	// Every event's optional state (the concert after it), which the consumer
+	// applies in any order; the event's own fields are read when it carries none.
+	state := []string{"state.artist", "state.venue", "state.startsAt", "state.capacity", "state.priceCents",
+		"state.ticketsSold", "state.cancelled"}
 	with := func(data ...string) []string {
 		out := append([]string(nil), meta...)
-		for _, d := range data {
+		for _, d := range append(data, state...) {
 			out = append(out, "data."+d)
 		}
 		return out

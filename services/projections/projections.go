@@ -3,8 +3,8 @@
 // API over it, and announces every committed view change as ConcertViewUpdated.
 //
 // Describe and New give the service's functions for CDK, devstack and the Lambda
-// mains; Rebuild is what devstack needs besides (its embedded view store is in
-// package embedded).
+// mains; FoldEvents is the in-process rebuild from bus events that devstack and the
+// benchmarks use besides (its embedded view store is in package embedded).
 package projections
 
 import (
@@ -13,16 +13,18 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"iter"
 	"log/slog"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 
-	"github.com/concertsys/platform/eventlog"
 	"github.com/concertsys/platform/service"
 	"github.com/concertsys/platform/subscription"
 	"github.com/concertsys/services/projections/internal/adapters/dynamoviews"
 	"github.com/concertsys/services/projections/internal/adapters/ebpublisher"
+	"github.com/concertsys/services/projections/internal/adapters/ebreplay"
 	"github.com/concertsys/services/projections/internal/app"
 	"github.com/concertsys/services/projections/internal/domain"
 	"github.com/concertsys/services/projections/internal/ports"
@@ -43,9 +45,13 @@ const (
 // Environment variables of the Lambda functions (set by the infra module, read by
 // internal/wiring).
 const (
-	EnvViewsTable    = "VIEWS_TABLE"
-	EnvEventLogTable = "EVENT_LOG_TABLE"
-	EnvEventBusName  = "EVENT_BUS_NAME"
+	EnvViewsTable   = "VIEWS_TABLE"
+	EnvEventBusName = "EVENT_BUS_NAME"
+	// EnvArchiveARN, EnvBusARN and EnvRuleARN say what
+	// rebuild-projections replays: the bus's archive, to the consumer's rule only.
+	EnvArchiveARN = "ARCHIVE_ARN"
+	EnvBusARN     = "EVENT_BUS_ARN"
+	EnvRuleARN    = "RULE_ARN"
 	// EnvCursorKeySecret is the ARN of the Secrets Manager secret holding the list
 	// cursors' HMAC key, read once at init (never the key itself in the environment).
 	EnvCursorKeySecret = "CURSOR_KEY_SECRET_ARN"
@@ -74,8 +80,14 @@ func Subscription() subscription.Subscription {
 // return its adapters.
 type ViewStore = app.ViewStore
 
-// RebuildStats says what a rebuild did.
+// RebuildStats says what folding bus events into views did.
 type RebuildStats = app.RebuildStats
+
+// RebuildResult says how rebuild-projections' replay ended.
+type RebuildResult = app.RebuildResult
+
+// ReplayTarget is what rebuild-projections replays and to which rule.
+type ReplayTarget = ebreplay.Target
 
 // NewDynamoViews is the view store in an existing DynamoDB table.
 func NewDynamoViews(client *dynamodb.Client, table string) ViewStore {
@@ -87,25 +99,27 @@ func CreateViewsTable(ctx context.Context, client *dynamodb.Client, table string
 	return dynamoviews.CreateTable(ctx, client, table)
 }
 
-// Rebuild recomputes every view from the event log; safe while the consumer runs.
-// log is only read (it fills gaps the scan leaves).
-func Rebuild(ctx context.Context, scanner eventlog.Scanner, log eventlog.Log, views ViewStore) (RebuildStats, error) {
-	return app.NewRebuild(scanner, log, views).Handle(ctx) // a nil log stays a nil app.EventLog
+// FoldEvents folds a stream of EventBridge events (the JSON of each, as the bus
+// archive keeps them and a replay delivers them) into views with the consumer's
+// rules, and writes them in batches unless the stored views are newer: the in-process
+// rebuild, safe while the consumer runs.
+func FoldEvents(ctx context.Context, events iter.Seq2[[]byte, error], views ViewStore) (RebuildStats, error) {
+	return app.NewFoldEvents(views).Handle(ctx, events)
 }
 
 // Deps are the ports and clients the functions use.
 type Deps struct {
 	// Views is the read model store (required).
 	Views ViewStore
-	// Log is the concerts event log, only read: gap fill (consumer) and rebuild.
-	// Nil makes the consumer wait for redelivery when an event is ahead.
-	Log eventlog.Log
-	// Scanner walks the event log for rebuild-projections (nil: the job fails).
-	Scanner eventlog.Scanner
 	// EventBridge and EventBusName publish ConcertViewUpdated (nil: the consumer
-	// fails; the query functions do not need it).
+	// fails; the query functions do not need it). rebuild-projections replays
+	// Replay through EventBridge too (no client or an empty Replay: the job fails).
 	EventBridge  *eventbridge.Client
 	EventBusName string
+	Replay       ReplayTarget
+	// ReplayPoll is how often rebuild-projections asks for its replay's state
+	// (default 2 s).
+	ReplayPoll time.Duration
 	// CursorKey signs list cursors; empty means a random key for this process only.
 	CursorKey []byte
 	Logger    *slog.Logger
@@ -145,18 +159,27 @@ func New(ctx context.Context, deps Deps) (service.Service, error) {
 		return service.Service{}, fmt.Errorf("projections: %w", err)
 	}
 	var publisher app.Publisher
-	if deps.EventBridge != nil {
-		if deps.EventBusName == "" {
-			return service.Service{}, errors.New("projections: Deps.EventBusName is required with Deps.EventBridge")
-		}
+	switch {
+	case deps.EventBridge == nil:
+	case deps.EventBusName != "":
 		publisher = ebpublisher.New(deps.EventBridge, deps.EventBusName)
+	case deps.Replay == (ReplayTarget{}):
+		return service.Service{}, errors.New("projections: Deps.EventBusName or Deps.Replay is required with Deps.EventBridge")
 	}
-	project := app.NewProjectConcertEvent(deps.Views, deps.Log, app.NewViewPublisher(deps.Views, publisher), logger)
+	project := app.NewProjectConcertEvent(deps.Views, app.NewViewPublisher(deps.Views, publisher), logger)
+	var replayer app.Replayer
+	if deps.EventBridge != nil && deps.Replay != (ReplayTarget{}) {
+		replayer = ebreplay.New(deps.EventBridge, deps.Replay)
+	}
+	poll := deps.ReplayPoll
+	if poll == 0 {
+		poll = 2 * time.Second
+	}
 
 	return Describe().Attach(service.Handlers{
 		FunctionGetConcert:      ports.GetConcert(app.NewGetConcert(deps.Views), logger),
 		FunctionListConcerts:    ports.ListConcerts(app.NewListConcerts(deps.Views, cursors), logger),
 		FunctionProjectConcerts: ports.ConcertEvents(project, logger),
-		FunctionRebuild:         ports.Rebuild(app.NewRebuild(deps.Scanner, deps.Log, deps.Views), logger),
+		FunctionRebuild:         ports.Rebuild(app.NewRebuild(replayer, nil, poll), logger),
 	})
 }

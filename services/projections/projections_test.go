@@ -16,24 +16,24 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/concertsys/platform/envelope"
-	"github.com/concertsys/platform/eventlog"
 	"github.com/concertsys/platform/httpapi"
 	"github.com/concertsys/platform/service"
 	"github.com/concertsys/platform/testkit/schemavalidate"
 	projections "github.com/concertsys/services/projections"
 	"github.com/concertsys/services/projections/embedded"
+	"github.com/concertsys/services/projections/internal/domain"
 	"github.com/concertsys/services/projections/internal/historygen"
 	"github.com/concertsys/services/projections/internal/publishtest"
 	"github.com/concertsys/services/projections/viewevents"
-	"github.com/concertsys/tools/local/boltlog"
+	"github.com/concertsys/tools/local/bus"
 	"github.com/concertsys/tools/local/eventpattern"
 )
 
-// stack is the service wired as devstack wires it: bbolt views and log, the real
-// EventBridge SDK client against the local bus.
+// stack is the service wired as devstack wires it: bbolt views, the real EventBridge
+// SDK client against the local bus, whose archive the rebuild job replays to the
+// consumer's rule.
 type stack struct {
 	svc   service.Service
-	log   *boltlog.Log
 	views *embedded.Views
 	bus   *publishtest.Bus
 }
@@ -49,17 +49,17 @@ func newStackT(t testing.TB) *stack {
 	views, err := embedded.OpenViews(filepath.Join(dir, "views.db"))
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = views.Close() })
-	log, err := boltlog.Open(filepath.Join(dir, "events.db"))
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = log.Close() })
 	key, err := views.CursorKey()
 	require.NoError(t, err)
 	b := publishtest.Start(t)
 	svc, err := projections.New(context.Background(), projections.Deps{
-		Views: views, Log: log, Scanner: log, EventBridge: b.Client, EventBusName: publishtest.BusName, CursorKey: key,
+		Views: views, EventBridge: b.Client, EventBusName: publishtest.BusName, CursorKey: key,
+		Replay: projections.ReplayTarget{ArchiveARN: b.Local.ArchiveARN(publishtest.ArchiveName), EventBusARN: b.Local.ARN(),
+			RuleARN: b.Local.RuleARN(projections.SubscriptionName)},
+		ReplayPoll: 10 * time.Millisecond,
 	})
 	require.NoError(t, err)
-	return &stack{svc: svc, log: log, views: views, bus: b}
+	return &stack{svc: svc, views: views, bus: b}
 }
 
 func (s *stack) route(t testing.TB, key string) service.HTTPHandler {
@@ -79,10 +79,8 @@ func (s *stack) seed(t testing.TB, n int) {
 	ctx := context.Background()
 	for i := range n {
 		id := fmt.Sprintf("c%03d", i)
-		e := eventlog.Event{AggregateID: id, Version: 1, EventID: id + "-e1", EventType: "ConcertScheduled", SchemaVersion: 1,
-			OccurredAt: historygen.Start, CorrelationID: "r", CausationID: "r",
-			Data: json.RawMessage(fmt.Sprintf(`{"artist":"A","venue":"V","startsAt":"2026-09-%02dT20:00:00Z","capacity":10,"priceCents":1}`, 1+i%28))}
-		require.NoError(t, s.log.Append(ctx, []eventlog.Event{e}))
+		e := logEvent(id, 1, "ConcertScheduled",
+			json.RawMessage(fmt.Sprintf(`{"artist":"A","venue":"V","startsAt":"2026-09-%02dT20:00:00Z","capacity":10,"priceCents":1}`, 1+i%28)), historygen.Start)
 		require.NoError(t, s.svc.Consumers[0].Handler(ctx, historygen.BusEvent(e)))
 	}
 }
@@ -324,17 +322,19 @@ func TestConsumerAppliesEverySchemaExample(t *testing.T) {
 				require.NoError(t, json.Unmarshal(example, &meta))
 				s := newStack(t)
 				ctx := context.Background()
-				// The history before the example: the ConcertScheduled example, then
+				// The history before the example (an example without state applies
+				// only as the next version): the ConcertScheduled example, then
 				// updates that change nothing, up to the example's version.
-				var before []eventlog.Event
 				if typ != "ConcertScheduled" {
 					var first envelope.Detail
 					require.NoError(t, json.Unmarshal(scheduled[0], &first))
-					before = append(before, logEvent(meta.Metadata.AggregateID, 1, "ConcertScheduled", first.Data, first.Metadata.OccurredAt))
+					before := []domain.Event{logEvent(meta.Metadata.AggregateID, 1, "ConcertScheduled", first.Data, first.Metadata.OccurredAt)}
 					for v := int64(2); v < meta.Metadata.AggregateVersion; v++ {
 						before = append(before, logEvent(meta.Metadata.AggregateID, v, "ConcertUpdated", json.RawMessage(`{}`), first.Metadata.OccurredAt))
 					}
-					require.NoError(t, s.log.Append(ctx, before))
+					for _, e := range before {
+						require.NoError(t, s.svc.Consumers[0].Handler(ctx, historygen.BusEvent(e)))
+					}
 				}
 				ev := events.EventBridgeEvent{ID: "x", Source: "concerts", DetailType: typ, Detail: example, Time: time.Now()}
 				require.NoError(t, s.svc.Consumers[0].Handler(ctx, ev))
@@ -351,9 +351,9 @@ func TestConsumerAppliesEverySchemaExample(t *testing.T) {
 	}
 }
 
-func logEvent(id string, v int64, typ string, data json.RawMessage, at time.Time) eventlog.Event {
-	return eventlog.Event{AggregateID: id, Version: v, EventID: fmt.Sprintf("fill-%d", v), EventType: typ, SchemaVersion: 1,
-		OccurredAt: at, CorrelationID: "r", CausationID: "r", Data: data}
+func logEvent(id string, v int64, typ string, data json.RawMessage, at time.Time) domain.Event {
+	return domain.Event{Meta: envelope.Metadata{AggregateID: id, AggregateVersion: v, EventID: fmt.Sprintf("%s-e%d", id, v),
+		EventType: typ, SchemaVersion: 1, OccurredAt: at, CorrelationID: "r", CausationID: "r"}, Data: data}
 }
 
 func examples(t *testing.T, dir, typ string) []json.RawMessage {
@@ -370,8 +370,8 @@ func examples(t *testing.T, dir, typ string) []json.RawMessage {
 
 func TestConsumerRejectsEventsItCannotApply(t *testing.T) {
 	s := newStack(t)
-	good := historygen.BusEvent(eventlog.Event{AggregateID: "c1", Version: 1, EventID: "e1", EventType: "ConcertScheduled",
-		SchemaVersion: 1, OccurredAt: historygen.Start, Data: json.RawMessage(`{"artist":"A","venue":"V","startsAt":"2026-09-01T20:00:00Z","capacity":5,"priceCents":0}`)})
+	good := historygen.BusEvent(logEvent("c1", 1, "ConcertScheduled",
+		json.RawMessage(`{"artist":"A","venue":"V","startsAt":"2026-09-01T20:00:00Z","capacity":5,"priceCents":0}`), historygen.Start))
 	tests := []struct {
 		name   string
 		mutate func(*events.EventBridgeEvent)
@@ -397,18 +397,52 @@ func TestConsumerRejectsEventsItCannotApply(t *testing.T) {
 	require.NoError(t, s.svc.Consumers[0].Handler(context.Background(), good))
 }
 
+// TestRebuildJob: rebuild-projections replays the bus archive to the consumer's rule
+// and follows the replay to its end; the replayed events are duplicates for views
+// that are up to date, and the job without a replay target fails.
 func TestRebuildJob(t *testing.T) {
 	s := newStack(t)
-	s.seed(t, 5)
+	ctx := context.Background()
+	require.NoError(t, s.bus.Local.Subscribe(projections.Subscription(), s.svc.Consumers[0].Handler))
+	for i := range 5 {
+		e := historygen.BusEvent(logEvent(fmt.Sprintf("c%d", i), 1, "ConcertScheduled",
+			json.RawMessage(`{"artist":"A","venue":"V","startsAt":"2026-09-01T20:00:00Z","capacity":5,"priceCents":0}`), historygen.Start))
+		res, err := s.bus.Local.Put(ctx, []bus.Entry{{Source: e.Source, DetailType: e.DetailType, Detail: e.Detail}})
+		require.NoError(t, err)
+		require.Empty(t, res[0].ErrorCode)
+	}
 	require.Equal(t, projections.FunctionRebuild, s.svc.Jobs[0].Function)
-	out, err := s.svc.Jobs[0].Handler(context.Background(), json.RawMessage(`{}`))
+	out, err := s.svc.Jobs[0].Handler(ctx, json.RawMessage(`{}`))
 	require.NoError(t, err)
-	var stats projections.RebuildStats
-	require.NoError(t, json.Unmarshal(out, &stats))
-	require.Equal(t, projections.RebuildStats{Events: 5, Concerts: 5, Written: 5}, stats)
+	var res projections.RebuildResult
+	require.NoError(t, json.Unmarshal(out, &res))
+	require.Equal(t, "COMPLETED", res.State, "got %s", out)
+	replays := s.bus.Local.Replays()
+	require.Len(t, replays, 1)
+	require.Equal(t, res.Replay, replays[0].Name)
+	require.Equal(t, []string{s.bus.Local.RuleARN(projections.SubscriptionName)}, replays[0].FilterARNs)
+	// The archive holds every event of the bus: the five and the ConcertViewUpdated
+	// published so far; only the five match the consumer's rule.
+	require.GreaterOrEqual(t, replays[0].EventsReplayed, 5)
+	for i := range 5 {
+		waitVersion(t, s.views, fmt.Sprintf("c%d", i), 1)
+	}
 
-	noScanner, err := projections.New(context.Background(), projections.Deps{Views: s.views})
+	noReplay, err := projections.New(ctx, projections.Deps{Views: s.views})
 	require.NoError(t, err)
-	_, err = noScanner.Jobs[0].Handler(context.Background(), json.RawMessage(`{}`))
-	require.ErrorContains(t, err, "scanner")
+	_, err = noReplay.Jobs[0].Handler(ctx, json.RawMessage(`{}`))
+	require.ErrorContains(t, err, "no replayer")
+}
+
+func waitVersion(t *testing.T, views *embedded.Views, id string, version int64) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		rec, err := views.Get(context.Background(), id)
+		if err == nil && rec.View.Version == version {
+			return
+		}
+		require.True(t, time.Now().Before(deadline), "view %s not at v%d in time", id, version)
+		time.Sleep(5 * time.Millisecond)
+	}
 }

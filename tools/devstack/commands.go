@@ -250,14 +250,20 @@ func cmdDeadLetters(args []string, stdout io.Writer) error {
 	return nil // unreachable: the action was checked above
 }
 
-// cmdRebuild rebuilds the projections' read model from the event log.
+// cmdRebuild rebuilds the projections' read model: rebuild-projections replays the
+// bus archive to the projections rule and follows the replay to its end.
 func cmdRebuild(args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("devstack rebuild-projections", flag.ContinueOnError)
 	addr := fs.String("addr", defaultAddr, "address of the running devstack")
+	inProcess := fs.Bool("in-process", false, "fold the bus archive into the views in process instead of replaying it to the consumer")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	return call(http.MethodPost, baseURL(*addr)+stack.RebuildPath, []byte("{}"), stdout)
+	path := stack.RebuildPath
+	if *inProcess {
+		path = stack.RebuildInProcessPath
+	}
+	return call(http.MethodPost, baseURL(*addr)+path, []byte("{}"), stdout)
 }
 
 // cmdHealth exits 0 when devstack answers /healthz: the container image's health

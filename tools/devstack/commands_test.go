@@ -95,13 +95,24 @@ func TestSubcommands(t *testing.T) {
 
 	rb, err := exec.Command(devstackBin, "rebuild-projections", "-addr", p.addr).Output()
 	require.NoError(t, err)
+	var replay struct {
+		Replay string `json:"replay"`
+		State  string `json:"state"`
+	}
+	require.NoError(t, json.Unmarshal(rb, &replay), "rebuild-projections printed %s", rb)
+	require.Equal(t, "COMPLETED", replay.State, "rebuild-projections printed %s, want its replay of the archive completed", rb)
+	require.True(t, strings.HasPrefix(replay.Replay, "projections-rebuild-"), "replay %q", replay.Replay)
+	fold, err := exec.Command(devstackBin, "rebuild-projections", "-addr", p.addr, "-in-process").Output()
+	require.NoError(t, err)
 	var stats struct {
 		Events   int `json:"events"`
 		Concerts int `json:"concerts"`
+		Written  int `json:"written"`
 	}
-	require.NoError(t, json.Unmarshal(rb, &stats), "rebuild-projections printed %s", rb)
-	require.Positive(t, stats.Events)
-	require.Positive(t, stats.Concerts)
+	require.NoError(t, json.Unmarshal(fold, &stats), "rebuild-projections -in-process printed %s", fold)
+	require.Positive(t, stats.Events, "got %s, want the archive's events folded", fold)
+	require.Positive(t, stats.Concerts, "got %s", fold)
+	require.Equal(t, stats.Concerts, stats.Written, "got %s, want every view rewritten at its version", fold)
 
 	err = exec.Command(devstackBin, "dead-letters", "-addr", p.addr, "bogus").Run()
 	require.Error(t, err, "an unknown action must fail")

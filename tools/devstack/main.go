@@ -11,7 +11,7 @@
 //	devstack dead-letters [-addr A] [list|redrive [ID...]]
 //	devstack replay [-addr A] [-archive NAME] [-rules r1,r2] [-from T] [-to T]
 //	                                                 replay the bus archive to rules
-//	devstack rebuild-projections [-addr A]           rebuild the read model from the log
+//	devstack rebuild-projections [-addr A] [-in-process]  replay the bus archive to the read model
 package main
 
 import (
@@ -104,7 +104,7 @@ func serve(args []string, stderr io.Writer) error {
        devstack credentials [-data DIR] [-service NAME]   print AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY
        devstack tail [-addr A] [-data DIR] [-pattern JSON]
        devstack dead-letters [-addr A] [-data DIR] [list | redrive [ID...]]
-       devstack rebuild-projections [-addr A]
+       devstack rebuild-projections [-addr A] [-in-process]
 
 flags:
 `)

@@ -1,7 +1,8 @@
 // Package infra is the projections service's CDK stack: the read-model table with the
 // GSI its list query uses, the consumer behind a rule generated from its Go
-// subscription, the public query routes, the rebuild job, read access to the concerts
-// event log (gap fill, rebuild) and PutEvents on the bus only.
+// subscription, the public query routes, the rebuild job (a replay of the bus archive
+// to the consumer's rule) and PutEvents on the bus only. It has no access to any other
+// service's table.
 package infra
 
 import (
@@ -21,15 +22,9 @@ import (
 	"github.com/concertsys/services/projections/internal/adapters/dynamoviews"
 )
 
-// EventLogReadActions are what the consumer may do on the concerts event log: read one
-// aggregate's events to fill a gap (GetItem, Query). Never Scan: a consumer reads the
-// aggregates its events name, not the whole history.
-var EventLogReadActions = []string{"dynamodb:GetItem", "dynamodb:Query"}
-
-// EventLogRebuildActions are the rebuild job's: it recomputes every view, and the log
-// has no index of its aggregates, so it walks the table with a paginated Scan (besides
-// the gap-fill reads). Only the rebuild job, invoked by hand, gets Scan.
-var EventLogRebuildActions = append(append([]string{}, EventLogReadActions...), "dynamodb:Scan")
+// ReplayNamePrefix starts the name of every replay the rebuild job starts; its role
+// may describe only those replays.
+const ReplayNamePrefix = "projections-rebuild-"
 
 // Stack is the projections stack.
 type Stack struct {
@@ -52,7 +47,7 @@ func NewStack(scope constructs.Construct, id string, props platforminfra.StackPr
 		PartitionKey:                     &awsdynamodb.Attribute{Name: jsii.String(dynamoviews.AttrID), Type: str},
 		BillingMode:                      awsdynamodb.BillingMode_PAY_PER_REQUEST,
 		PointInTimeRecoverySpecification: &awsdynamodb.PointInTimeRecoverySpecification{PointInTimeRecoveryEnabled: jsii.Bool(true)},
-		// The read model is rebuilt from the event log at will.
+		// The read model is rebuilt from a replay of the bus archive at will.
 		RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
 	})
 	s.Views.AddGlobalSecondaryIndex(&awsdynamodb.GlobalSecondaryIndexProps{
@@ -78,13 +73,6 @@ func NewStack(scope constructs.Construct, id string, props platforminfra.StackPr
 		Reason: "rotating the cursor key only invalidates outstanding list cursors; it is rotated by redeploying with a new secret when needed",
 	})
 
-	logName := platforminfra.FromParameter(stack, stage, platforminfra.ParamEventLogTableName)
-	logArn := platforminfra.FromParameter(stack, stage, platforminfra.ParamEventLogTableArn)
-	readLog := func(fn *platforminfra.Function, actions []string) {
-		fn.Role.AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-			Sid: jsii.String("ReadConcertsEventLog"), Actions: jsii.Strings(actions...), Resources: &[]*string{logArn},
-		}))
-	}
 	views := *s.Views.TableName()
 	newFn := func(name string, env map[string]string, memory int, timeout time.Duration, async bool) *platforminfra.Function {
 		env[projections.EnvViewsTable] = views
@@ -115,11 +103,9 @@ func NewStack(scope constructs.Construct, id string, props platforminfra.StackPr
 	}
 	for _, c := range svc.Consumers {
 		fn := newFn(c.Function, map[string]string{
-			projections.EnvEventLogTable: *logName,
-			projections.EnvEventBusName:  *shared.BusName(),
+			projections.EnvEventBusName: *shared.BusName(),
 		}, 0, 30*time.Second, true)
 		s.Views.GrantReadWriteData(fn.Role)
-		readLog(fn, EventLogReadActions)
 		// The consumer publishes ConcertViewUpdated on the shared bus, as source
 		// "projections" only: it cannot forge the concerts service's events.
 		fn.Role.AddToPrincipalPolicy(platforminfra.PutEventsAs(shared.BusArn(), svc.Name))
@@ -131,12 +117,34 @@ func NewStack(scope constructs.Construct, id string, props platforminfra.StackPr
 		}
 		s.Subscribers[c.Function] = sub
 	}
+	// The platform stack names the bus's archive <bus>-archive.
+	archiveArn := stack.FormatArn(&awscdk.ArnComponents{Service: jsii.String("events"), Resource: jsii.String("archive"),
+		ResourceName: awscdk.Fn_Join(jsii.String(""), &[]*string{shared.BusName(), jsii.String("-archive")})})
+	replayArn := stack.FormatArn(&awscdk.ArnComponents{Service: jsii.String("events"), Resource: jsii.String("replay"),
+		ResourceName: jsii.String(ReplayNamePrefix + "*")})
 	for _, j := range svc.Jobs {
-		// Invoked by hand (aws lambda invoke) to recompute every view from the log.
-		fn := newFn(j.Function, map[string]string{projections.EnvEventLogTable: *logName}, 1024, 15*time.Minute, false)
-		s.Views.GrantReadWriteData(fn.Role)
-		readLog(fn, EventLogRebuildActions)
+		// Invoked by hand (aws lambda invoke): replays the bus archive to the consumer's
+		// rule and follows the replay; the consumer applies the events. It touches no
+		// table: the views move forward through the consumer only.
+		fn := newFn(j.Function, map[string]string{
+			projections.EnvArchiveARN: *archiveArn,
+			projections.EnvBusARN:     *shared.BusArn(),
+			projections.EnvRuleARN:    *s.Subscribers[projections.FunctionProjectConcerts].Rule.AttrArn(),
+		}, 0, 15*time.Minute, false)
+		// StartReplay is authorized on the archive, DescribeReplay on the replay; IAM
+		// has no condition key on a replay's destination rules (FilterArns).
+		fn.Role.AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid: jsii.String("ReplayBusArchive"), Actions: jsii.Strings("events:StartReplay"), Resources: &[]*string{archiveArn},
+		}))
+		fn.Role.AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid: jsii.String("FollowOwnReplays"), Actions: jsii.Strings("events:DescribeReplay"), Resources: &[]*string{replayArn},
+		}))
 	}
+	platforminfra.Suppress(stack, platforminfra.Suppression{
+		ID:           "AwsSolutions-IAM5",
+		Reason:       "the rebuild job names its replays at run time (" + ReplayNamePrefix + "<time>) and may describe only those",
+		OnlyMatching: []string{`^Resource::arn:<AWS::Partition>:events:<AWS::Region>:<AWS::AccountId>:replay\/` + ReplayNamePrefix + `\*$`},
+	})
 	platforminfra.Suppress(stack, platforminfra.Suppression{
 		ID:           "AwsSolutions-IAM5",
 		Reason:       "the views table grants cover its byStatus index (<table>/index/*), which the list query reads",

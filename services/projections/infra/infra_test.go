@@ -1,6 +1,7 @@
 package infra_test
 
 import (
+	"encoding/json"
 	"slices"
 	"strings"
 	"testing"
@@ -25,6 +26,12 @@ func ssmParam(t *testing.T, tpl infratest.Template, key string) string {
 	}
 	t.Fatalf("no stack parameter reads %s", key)
 	return ""
+}
+
+// render is a template value as JSON text (an ARN built with Fn::Join and references).
+func render(v any) string {
+	b, _ := json.Marshal(v) // template values are JSON already
+	return string(b)
 }
 
 // TestStack synthesizes the projections stack once and checks it in subtests.
@@ -80,8 +87,8 @@ func TestStack(t *testing.T) {
 		want := map[string][]string{
 			projections.FunctionGetConcert:      {"VIEWS_TABLE"},
 			projections.FunctionListConcerts:    {"VIEWS_TABLE", "CURSOR_KEY_SECRET_ARN"},
-			projections.FunctionProjectConcerts: {"VIEWS_TABLE", "EVENT_LOG_TABLE", "EVENT_BUS_NAME"},
-			projections.FunctionRebuild:         {"VIEWS_TABLE", "EVENT_LOG_TABLE"},
+			projections.FunctionProjectConcerts: {"VIEWS_TABLE", "EVENT_BUS_NAME"},
+			projections.FunctionRebuild:         {"VIEWS_TABLE", "ARCHIVE_ARN", "EVENT_BUS_ARN", "RULE_ARN"},
 		}
 		for name, vars := range want {
 			got, _ := infratest.Get(fn(name).Properties, "Environment", "Variables").(map[string]any)
@@ -91,10 +98,12 @@ func TestStack(t *testing.T) {
 				keys = append(keys, k)
 			}
 			require.ElementsMatch(t, vars, keys, "function %s", name)
-			if v, ok := got["EVENT_LOG_TABLE"]; ok {
-				require.Equal(t, map[string]any{"Ref": ssmParam(t, tpl, platforminfra.ParamEventLogTableName)}, v)
-			}
 		}
+		rebuildEnv := infratest.Get(fn(projections.FunctionRebuild).Properties, "Environment", "Variables")
+		rules := tpl.Resources("AWS::Events::Rule")
+		require.Equal(t, map[string]any{"Fn::GetAtt": []any{rules[0].LogicalID, "Arn"}}, infratest.Get(rebuildEnv, projections.EnvRuleARN),
+			"the rebuild replays to the consumer's rule")
+		require.Equal(t, map[string]any{"Ref": ssmParam(t, tpl, platforminfra.ParamBusArn)}, infratest.Get(rebuildEnv, projections.EnvBusARN))
 		// The secret's ARN, never its value: no dynamic reference resolves the key into
 		// the environment.
 		secrets := tpl.Resources("AWS::SecretsManager::Secret")
@@ -111,25 +120,54 @@ func TestStack(t *testing.T) {
 			require.Equal(t, map[string]any{"Ref": ssmParam(t, tpl, platforminfra.ParamHTTPAPIID)}, routes[r.RouteKey]["ApiId"])
 		}
 	})
-	t.Run("reads the event log: only the rebuild job scans it", func(t *testing.T) {
-		logArn := ssmParam(t, tpl, platforminfra.ParamEventLogTableArn)
-		want := map[string][]string{
-			projections.FunctionProjectConcerts: {"dynamodb:GetItem", "dynamodb:Query"},
-			projections.FunctionRebuild:         {"dynamodb:GetItem", "dynamodb:Query", "dynamodb:Scan"},
-			projections.FunctionGetConcert:      nil,
-			projections.FunctionListConcerts:    nil,
+	t.Run("no access to another service's table: its own table only, shared names only", func(t *testing.T) {
+		// The SSM parameters the stack reads are the platform's, none of another service.
+		var read []string
+		params, _ := tpl.JSON["Parameters"].(map[string]any)
+		for _, p := range params {
+			if d, ok := infratest.Get(p, "Default").(string); ok && strings.HasPrefix(d, "/concertsys/") {
+				read = append(read, d)
+			}
 		}
-		for name, actions := range want {
-			var logActions []string
-			for _, st := range policyOf(fn(name)) {
-				if infratest.Get(st, "Resource", "Ref") == logArn {
-					logActions = append(logActions, infratest.Actions(st)...)
+		var want []string
+		for _, key := range []string{platforminfra.ParamBusName, platforminfra.ParamBusArn, platforminfra.ParamHTTPAPIID} {
+			want = append(want, platforminfra.ParameterName("test", key))
+		}
+		require.ElementsMatch(t, want, read, "got stack parameters %v", read)
+		views := tpl.Resources("AWS::DynamoDB::Table")[0].LogicalID
+		for _, f := range fns {
+			for _, st := range policyOf(f) {
+				for _, a := range infratest.Actions(st) {
+					if strings.HasPrefix(a, "dynamodb:") {
+						res := render(infratest.Get(st, "Resource"))
+						require.Contains(t, res, views, "function %s may %s on %s, want only its views table", f.Properties["Description"], a, res)
+					}
 				}
 			}
-			require.ElementsMatch(t, actions, logActions, "function %s on the event log", name)
 		}
-		require.ElementsMatch(t, want[projections.FunctionProjectConcerts], infra.EventLogReadActions)
-		require.ElementsMatch(t, want[projections.FunctionRebuild], infra.EventLogRebuildActions)
+	})
+	t.Run("only the rebuild job replays, the bus archive only, and follows its own replays", func(t *testing.T) {
+		for _, f := range fns {
+			var replay []any
+			for _, st := range policyOf(f) {
+				for _, a := range infratest.Actions(st) {
+					if strings.Contains(a, "Replay") || strings.Contains(a, "Archive") {
+						replay = append(replay, st)
+					}
+				}
+			}
+			if f.LogicalID != fn(projections.FunctionRebuild).LogicalID {
+				require.Empty(t, replay, "function %s", f.Properties["Description"])
+				continue
+			}
+			require.Len(t, replay, 2)
+			start, describe := replay[0], replay[1]
+			require.Equal(t, []string{"events:StartReplay"}, infratest.Actions(start))
+			require.Contains(t, render(infratest.Get(start, "Resource")), ":archive/")
+			require.Contains(t, render(infratest.Get(start, "Resource")), "-archive")
+			require.Equal(t, []string{"events:DescribeReplay"}, infratest.Actions(describe))
+			require.Contains(t, render(infratest.Get(describe, "Resource")), ":replay/"+infra.ReplayNamePrefix+"*")
+		}
 	})
 	t.Run("only the consumer puts events, on the bus, as source projections only", func(t *testing.T) {
 		busArn := ssmParam(t, tpl, platforminfra.ParamBusArn)

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"iter"
 	"slices"
 	"sort"
 	"strings"
@@ -639,4 +640,38 @@ func (b *Bus) ruleInfo(name string, r *rule) RuleInfo {
 	}
 	return RuleInfo{Name: name, ARN: b.RuleARN(name), EventBusName: b.opts.Name, EventPattern: r.sub.Pattern,
 		State: "ENABLED", TargetARN: target}
+}
+
+// Archived yields the events archive name keeps, in archive (time) order, each as the
+// EventBridge event JSON a replay puts back on the bus (without replay-name): the
+// archive's history for an in-process consumer (devstack's in-process rebuild of a
+// read model), without queueing a delivery per event. Events past the archive's
+// retention are purged first, as a replay does. A missing archive is
+// ErrArchiveNotFound.
+func (b *Bus) Archived(name string) iter.Seq2[[]byte, error] {
+	return func(yield func([]byte, error) bool) {
+		b.archMu.Lock()
+		a, ok := b.archives[name]
+		var err error
+		if ok {
+			err = b.purgeArchiveLocked(a)
+		}
+		b.archMu.Unlock()
+		if !ok {
+			yield(nil, fmt.Errorf("%w: %s", ErrArchiveNotFound, name))
+			return
+		}
+		if err != nil {
+			yield(nil, fmt.Errorf("archive %s: %w", name, err))
+			return
+		}
+		stopped := false
+		err = b.arch.archived(name, func(e archivedEvent) bool {
+			stopped = !yield(e.Event, nil)
+			return !stopped
+		})
+		if err != nil && !stopped {
+			yield(nil, fmt.Errorf("read archive %s: %w", name, err))
+		}
+	}
 }

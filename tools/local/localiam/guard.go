@@ -19,6 +19,15 @@ const (
 	opTestEventPattern = "AWSEvents.TestEventPattern"
 )
 
+// replayPrefixes maps each built-in service principal that also rebuilds from the bus
+// archive to the names its replays must start with, as its role's grant does on AWS:
+// events:StartReplay on the archive and events:DescribeReplay on replay/<prefix>*
+// (IAM has no condition key on a replay's FilterArns). Principals that may only
+// replay are registered with RegisterReplayer.
+var replayPrefixes = map[string]string{
+	Projections: "projections-rebuild-",
+}
+
 // maxSignedBody bounds what a guard reads to hash the payload; larger bodies are
 // refused before reaching the API (whose own limit is lower).
 const maxSignedBody = 8 << 20
@@ -133,6 +142,12 @@ func eventsPolicy(principal, op string, body []byte) error {
 			}
 		}
 		return nil
+	case op == opStartReplay || op == opDescribeReplay:
+		prefix, ok := replayPrefixes[principal]
+		var in struct{ ReplayName *string }
+		if ok && json.Unmarshal(body, &in) == nil && in.ReplayName != nil && strings.HasPrefix(*in.ReplayName, prefix) {
+			return nil
+		}
 	}
 	return fmt.Errorf("principal %s is not authorized to perform %s", principal, op)
 }

@@ -6,6 +6,7 @@ package domain
 import (
 	"encoding/json"
 	"fmt"
+	"reflect"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -277,10 +278,29 @@ func (c *Concert) open(now time.Time) error {
 	return nil
 }
 
+// record applies a new event and stores it with the state it leaves the concert in
+// (event-carried state: consumers apply it in any order, without this service's log).
 func (c *Concert) record(eventType string, data any) {
 	c.version++
-	c.pending = append(c.pending, Event{Version: c.version, EventType: eventType, Data: data})
 	c.apply(data)
+	c.pending = append(c.pending, Event{Version: c.version, EventType: eventType, Data: withState(data, c.stateV1())})
+}
+
+// stateV1 is the published form of the concert's state.
+func (c *Concert) stateV1() *concertevents.ConcertStateV1 {
+	return &concertevents.ConcertStateV1{
+		Artist: c.artist, Venue: c.venue, StartsAt: c.startsAt, Capacity: c.capacity,
+		PriceCents: c.priceCents, TicketsSold: c.sold, Cancelled: c.cancelled,
+	}
+}
+
+// withState returns a copy of data (one of the concertevents *V1 types, each with a
+// State field) with its State set to s.
+func withState(data any, s *concertevents.ConcertStateV1) any {
+	v := reflect.New(reflect.TypeOf(data)).Elem()
+	v.Set(reflect.ValueOf(data))
+	v.FieldByName("State").Set(reflect.ValueOf(s))
+	return v.Interface()
 }
 
 func (c *Concert) apply(data any) {

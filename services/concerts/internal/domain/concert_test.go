@@ -141,6 +141,7 @@ func TestSellTickets(t *testing.T) {
 			require.Equal(t, tt.wantTypes, types(c.Pending()))
 			require.Equal(t, tt.wantSold, c.State().TicketsSold)
 			sold := c.Pending()[0].Data.(concertevents.TicketsSoldV1)
+			sold.State = nil // TestEveryEventCarriesTheStateItLeaves
 			require.Equal(t, concertevents.TicketsSoldV1{Quantity: tt.quantity, TicketsSold: tt.wantSold, TicketsAvailable: tt.capacity - tt.wantSold}, sold)
 			require.Equal(t, before+int64(len(tt.wantTypes)), c.Version())
 		})
@@ -206,7 +207,9 @@ func TestReschedule(t *testing.T) {
 			}
 			p := c.Pending()
 			require.Equal(t, []string{concertevents.ConcertRescheduled}, types(p))
-			require.Equal(t, concertevents.ConcertRescheduledV1{StartsAt: tt.to, PreviousStartsAt: starts}, p[0].Data)
+			got := p[0].Data.(concertevents.ConcertRescheduledV1)
+			got.State = nil
+			require.Equal(t, concertevents.ConcertRescheduledV1{StartsAt: tt.to, PreviousStartsAt: starts}, got)
 			require.Equal(t, tt.to, c.State().StartsAt)
 		})
 	}
@@ -253,7 +256,9 @@ func TestUpdate(t *testing.T) {
 			}
 			p := c.Pending()
 			require.Equal(t, []string{concertevents.ConcertUpdated}, types(p))
-			require.Equal(t, *tt.want, p[0].Data)
+			got := p[0].Data.(concertevents.ConcertUpdatedV1)
+			got.State = nil
+			require.Equal(t, *tt.want, got)
 		})
 	}
 }
@@ -347,4 +352,46 @@ func TestApplyStoredCatchesUp(t *testing.T) {
 	require.NoError(t, c.ApplyStored([]domain.Recorded{{Version: 2, EventType: concertevents.TicketsSold, Data: data}}))
 	require.Equal(t, 3, c.State().TicketsSold)
 	require.Error(t, clone.ApplyStored(nil), "pending events block catching up")
+}
+
+// TestEveryEventCarriesTheStateItLeaves: each recorded event carries the concert's
+// state right after it (consumers apply it out of order with nothing else), also for
+// both events of the sale that sells out, and a history refolded from its stored
+// events ends in the state its last event carries.
+func TestEveryEventCarriesTheStateItLeaves(t *testing.T) {
+	c, err := domain.Schedule("c1", "A", "V", starts, 5, 100, now)
+	require.NoError(t, err)
+	require.NoError(t, c.Update(strp("B"), nil, intp(250)))
+	require.NoError(t, c.Reschedule(starts.Add(time.Hour), now))
+	require.NoError(t, c.SellTickets(2, now))
+	require.NoError(t, c.SellTickets(3, now))
+	require.NoError(t, c.Cancel("flood"))
+	want := []concertevents.ConcertStateV1{
+		{Artist: "A", Venue: "V", StartsAt: starts, Capacity: 5, PriceCents: 100},
+		{Artist: "B", Venue: "V", StartsAt: starts, Capacity: 5, PriceCents: 250},
+		{Artist: "B", Venue: "V", StartsAt: starts.Add(time.Hour), Capacity: 5, PriceCents: 250},
+		{Artist: "B", Venue: "V", StartsAt: starts.Add(time.Hour), Capacity: 5, PriceCents: 250, TicketsSold: 2},
+		{Artist: "B", Venue: "V", StartsAt: starts.Add(time.Hour), Capacity: 5, PriceCents: 250, TicketsSold: 5},
+		{Artist: "B", Venue: "V", StartsAt: starts.Add(time.Hour), Capacity: 5, PriceCents: 250, TicketsSold: 5},
+		{Artist: "B", Venue: "V", StartsAt: starts.Add(time.Hour), Capacity: 5, PriceCents: 250, TicketsSold: 5, Cancelled: true},
+	}
+	var history []domain.Recorded
+	for i, e := range c.Pending() {
+		data, err := json.Marshal(e.Data)
+		require.NoError(t, err)
+		var carried struct {
+			State *concertevents.ConcertStateV1 `json:"state"`
+		}
+		require.NoError(t, json.Unmarshal(data, &carried))
+		require.NotNil(t, carried.State, "event %d (%s) carries no state", e.Version, e.EventType)
+		require.Equal(t, want[i], *carried.State, "state carried by event %d (%s)", e.Version, e.EventType)
+		history = append(history, domain.Recorded{Version: e.Version, EventType: e.EventType, Data: data})
+	}
+	refolded, err := domain.Rehydrate("c1", history)
+	require.NoError(t, err)
+	last := want[len(want)-1]
+	got := refolded.State()
+	require.Equal(t, last, concertevents.ConcertStateV1{Artist: got.Artist, Venue: got.Venue, StartsAt: got.StartsAt,
+		Capacity: got.Capacity, PriceCents: got.PriceCents, TicketsSold: got.TicketsSold, Cancelled: got.Cancelled},
+		"refolded state, want the last event's")
 }

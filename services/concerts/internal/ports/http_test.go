@@ -37,8 +37,10 @@ func TestScheduleConcert(t *testing.T) {
 	require.NotEmpty(t, e.EventID)
 	var data concertevents.ConcertScheduledV1
 	require.NoError(t, json.Unmarshal(e.Data, &data))
+	startsAt := time.Date(2026, 9, 12, 20, 0, 0, 0, time.UTC)
 	require.Equal(t, concertevents.ConcertScheduledV1{Artist: "The Owls", Venue: "Paradiso",
-		StartsAt: time.Date(2026, 9, 12, 20, 0, 0, 0, time.UTC), Capacity: 1500, PriceCents: 0}, data)
+		StartsAt: startsAt, Capacity: 1500, PriceCents: 0,
+		State: &concertevents.ConcertStateV1{Artist: "The Owls", Venue: "Paradiso", StartsAt: startsAt, Capacity: 1500}}, data)
 }
 
 // TestStartsAtRFC3339 covers date-times RFC 3339 allows that time.Parse alone
@@ -366,7 +368,8 @@ func TestGetConcertEvents(t *testing.T) {
 		require.NotEmpty(t, e.EventID)
 		require.True(t, e.OccurredAt.Equal(base), "got occurredAt %v want %v", e.OccurredAt, base)
 	}
-	require.JSONEq(t, `{"quantity":3,"ticketsSold":5,"ticketsAvailable":0}`, string(page.Events[2].Data))
+	require.JSONEq(t, `{"quantity":3,"ticketsSold":5,"ticketsAvailable":0,"state":{"artist":"The Owls","venue":"Paradiso",
+		"startsAt":"2026-09-12T20:00:00Z","capacity":5,"priceCents":4200,"ticketsSold":5,"cancelled":false}}`, string(page.Events[2].Data))
 
 	// Walk the history a page of 3 at a time: 3 events and a cursor, then the last one.
 	var versions []int64

@@ -4,150 +4,103 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
-
-	"github.com/concertsys/platform/eventlog"
-	"github.com/concertsys/services/projections/internal/domain"
+	"time"
 )
 
-// RebuildStats says what a rebuild did.
-type RebuildStats struct {
-	Events   int `json:"events"`   // events read from the log
-	Concerts int `json:"concerts"` // views computed
-	Written  int `json:"written"`  // views stored
-	Skipped  int `json:"skipped"`  // views left alone because the stored one was newer
+// Replay states, as EventBridge's DescribeReplay names them.
+const (
+	ReplayStarting   = "STARTING"
+	ReplayRunning    = "RUNNING"
+	ReplayCancelling = "CANCELLING"
+	ReplayCompleted  = "COMPLETED"
+	ReplayCancelled  = "CANCELLED"
+	ReplayFailed     = "FAILED"
+)
+
+// ReplayStatus is what DescribeReplay says of a replay.
+type ReplayStatus struct {
+	State        string
+	Reason       string
+	LastReplayed time.Time // time of the last event replayed so far (zero: none yet)
 }
 
-// Rebuild is the rebuild-projections use case.
+// Replayer replays the bus archive to this service's consumer rule only (an
+// EventBridge replay with Destination.FilterArns = that rule): the rebuild's one
+// source of history, owned by the bus, not by another service.
+type Replayer interface {
+	StartReplay(ctx context.Context, name string, from, to time.Time) error
+	DescribeReplay(ctx context.Context, name string) (ReplayStatus, error)
+}
+
+// RebuildResult says how a rebuild's replay ended.
+type RebuildResult struct {
+	Replay       string    `json:"replay"`
+	State        string    `json:"state"`
+	Reason       string    `json:"reason,omitempty"`
+	From         time.Time `json:"from"`
+	To           time.Time `json:"to"`
+	LastReplayed time.Time `json:"lastReplayed,omitzero"`
+}
+
+// archiveStart is before the first event of any concertsys bus: a replay from it
+// reaches the whole archive.
+var archiveStart = time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// Rebuild is the rebuild-projections use case: it replays the bus archive to the
+// projection's own rule and follows the replay to its end. The consumer applies the
+// replayed events like live ones: views only move forward and events carry the
+// concert's state, so it is safe while live events flow and ends in the views a live
+// consumer that saw every event has (byte-identical; BenchmarkRebuild measures the
+// fold of the same events in process).
 type Rebuild struct {
-	scanner eventlog.Scanner
-	log     EventLog
-	views   ViewStore
+	replayer Replayer
+	now      func() time.Time
+	poll     time.Duration
 }
 
-// NewRebuild rebuilds views from what scanner walks; log (only read, may be nil)
-// fills the gaps the scan leaves. A nil scanner makes every Handle fail.
-func NewRebuild(scanner eventlog.Scanner, log EventLog, views ViewStore) *Rebuild {
-	return &Rebuild{scanner: scanner, log: log, views: views}
+// NewRebuild rebuilds through replayer (nil: every Handle fails), polling the
+// replay's state every poll (at least 10 ms).
+func NewRebuild(replayer Replayer, now func() time.Time, poll time.Duration) *Rebuild {
+	if now == nil {
+		now = time.Now
+	}
+	return &Rebuild{replayer: replayer, now: now, poll: max(poll, 10*time.Millisecond)}
 }
 
-// Handle recomputes every view from the event log and stores it unless the stored
-// view is already newer, so it is safe while the live consumer keeps applying new
-// events: a view only ever moves forward, and both paths fold the same events with
-// the same rules, so they end in identical views. A concert whose history cannot be
-// applied keeps the view up to the event before the bad one; its error is reported
-// after every other concert was rebuilt.
-func (r *Rebuild) Handle(ctx context.Context) (RebuildStats, error) {
-	if r.scanner == nil {
-		return RebuildStats{}, errors.New("no event log scanner configured")
+// Handle starts a replay of everything archived before now and waits until it ends
+// or ctx is done. A replay that ends FAILED or CANCELLED is an error; if ctx ends
+// first (the job's timeout) the replay goes on and the result says RUNNING.
+func (r *Rebuild) Handle(ctx context.Context) (RebuildResult, error) {
+	if r.replayer == nil {
+		return RebuildResult{}, errors.New("rebuild: no replayer configured")
 	}
-	scanner, log, views := r.scanner, r.log, r.views
-	type fold struct {
-		view    *domain.View
-		pending []eventlog.Event // arrived ahead of their turn (the scanner orders per aggregate only loosely)
-		err     error
+	to := r.now().UTC().Truncate(time.Millisecond)
+	res := RebuildResult{Replay: "projections-rebuild-" + to.Format("20060102T150405.000Z"), From: archiveStart, To: to}
+	if err := r.replayer.StartReplay(ctx, res.Replay, res.From, res.To); err != nil {
+		return res, fmt.Errorf("rebuild: start replay %s: %w", res.Replay, err)
 	}
-	var stats RebuildStats
-	folds := map[string]*fold{}
-	err := scanner.ForEach(ctx, func(le eventlog.Event) error {
-		stats.Events++
-		f := folds[le.AggregateID]
-		if f == nil {
-			f = &fold{view: domain.New(le.AggregateID)}
-			folds[le.AggregateID] = f
+	res.State = ReplayStarting
+	tick := time.NewTicker(r.poll)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return res, nil
+		case <-tick.C:
 		}
-		if f.err != nil {
-			return nil
-		}
-		var gap *domain.GapError
-		switch err := f.view.Apply(domain.FromLog(le)); {
-		case errors.As(err, &gap):
-			f.pending = append(f.pending, le)
-		case err != nil && !errors.Is(err, domain.ErrDuplicate):
-			f.err = err
-		}
-		return nil
-	})
-	if err != nil {
-		return stats, fmt.Errorf("rebuild: scan event log: %w", err)
-	}
-	ids := make([]string, 0, len(folds))
-	for id := range folds {
-		ids = append(ids, id)
-	}
-	slices.Sort(ids)
-	var errs []error
-	for _, id := range ids {
-		f := folds[id]
-		if f.err == nil && len(f.pending) > 0 {
-			f.err = fillPending(ctx, f.view, f.pending, log)
-		}
-		if f.err != nil {
-			errs = append(errs, f.err)
-		}
-		if f.view.Version() == 0 {
-			continue
-		}
-		stats.Concerts++
-		written, err := storeIfNewer(ctx, views, f.view)
+		st, err := r.replayer.DescribeReplay(ctx, res.Replay)
 		if err != nil {
-			return stats, fmt.Errorf("rebuild: %w", err)
+			if ctx.Err() != nil {
+				return res, nil
+			}
+			return res, fmt.Errorf("rebuild: describe replay %s: %w", res.Replay, err)
 		}
-		if written {
-			stats.Written++
-		} else {
-			stats.Skipped++
+		res.State, res.Reason, res.LastReplayed = st.State, st.Reason, st.LastReplayed
+		switch st.State {
+		case ReplayCompleted:
+			return res, nil
+		case ReplayFailed, ReplayCancelled:
+			return res, fmt.Errorf("rebuild: replay %s ended %s: %s", res.Replay, st.State, st.Reason)
 		}
-	}
-	if len(errs) > 0 {
-		return stats, fmt.Errorf("rebuild: %d concerts stopped at a bad event: %w", len(errs), errors.Join(errs...))
-	}
-	return stats, nil
-}
-
-// fillPending applies events that came ahead of their turn; what is still missing
-// in between is read from the log.
-func fillPending(ctx context.Context, view *domain.View, pending []eventlog.Event, log EventLog) error {
-	slices.SortFunc(pending, func(a, b eventlog.Event) int { return int(a.Version - b.Version) })
-	if err := applyInOrder(view, pending); err != nil {
-		return err
-	}
-	last := pending[len(pending)-1].Version
-	if view.Version() >= last {
-		return nil
-	}
-	if log == nil {
-		return fmt.Errorf("concert %s: events after v%d missing from the scan and no log to load them", view.ConcertID(), view.Version())
-	}
-	missing, err := log.LoadAfter(ctx, view.ConcertID(), view.Version())
-	if err != nil {
-		return fmt.Errorf("concert %s: load after v%d: %w", view.ConcertID(), view.Version(), err)
-	}
-	return applyInOrder(view, missing)
-}
-
-// storeIfNewer writes view unless the stored one is newer; an equal version is
-// rewritten, so a rebuild after a fix of the apply rules takes effect.
-func storeIfNewer(ctx context.Context, views ViewStore, view *domain.View) (bool, error) {
-	for attempt := 1; ; attempt++ {
-		var stored int64
-		rec, err := views.Get(ctx, view.ConcertID())
-		switch {
-		case err == nil:
-			stored = rec.View.Version
-		case !errors.Is(err, ErrNotFound):
-			return false, fmt.Errorf("store %s: %w", view.ConcertID(), err)
-		}
-		if stored > view.Version() {
-			return false, nil
-		}
-		err = views.Put(ctx, recordOf(view), stored)
-		if errors.Is(err, ErrConflict) && attempt < maxConflictRetries {
-			continue
-		}
-		if err != nil {
-			return false, fmt.Errorf("store %s v%d: %w", view.ConcertID(), view.Version(), err)
-		}
-		return true, nil
 	}
 }

@@ -1,6 +1,6 @@
 // Package app holds the projection's use cases, one file per handler: applying concert
 // events (project.go), the queries (get.go, list.go), publishing ConcertViewUpdated
-// (publish.go) and rebuilding from the event log (rebuild.go). The ports they need
+// (publish.go) and rebuilding from the bus archive (rebuild.go, fold.go). The ports they need
 // are declared here, where they are used.
 package app
 

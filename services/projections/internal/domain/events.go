@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/concertsys/platform/envelope"
-	"github.com/concertsys/platform/eventlog"
 )
 
 // Source is the EventBridge source of the events this projection consumes.
@@ -52,7 +51,7 @@ func (e *GapError) Error() string {
 	return fmt.Sprintf("concert %s: event version %d is ahead of view version %d", e.ConcertID, e.Got, e.Have)
 }
 
-// Event is one concert event as the projection sees it, from the bus or from the log.
+// Event is one concert event as the projection sees it on the bus.
 type Event struct {
 	Meta envelope.Metadata
 	Data json.RawMessage
@@ -75,23 +74,6 @@ func ParseDetail(eventType string, detail []byte) (Event, error) {
 	return e, nil
 }
 
-// FromLog converts an event log record into the event the bus would carry for it.
-func FromLog(e eventlog.Event) Event {
-	return Event{
-		Meta: envelope.Metadata{
-			EventID:          e.EventID,
-			AggregateID:      e.AggregateID,
-			AggregateVersion: e.Version,
-			EventType:        e.EventType,
-			SchemaVersion:    e.SchemaVersion,
-			OccurredAt:       e.OccurredAt,
-			CorrelationID:    e.CorrelationID,
-			CausationID:      e.CausationID,
-		},
-		Data: e.Data,
-	}
-}
-
 func (e Event) validateMeta() error {
 	m := e.Meta
 	switch {
@@ -108,7 +90,7 @@ func (e Event) validateMeta() error {
 }
 
 // Timestamp normalises an event time the same way for bus and log events: UTC,
-// millisecond precision (what the event log stores), so live and rebuilt views are
+// millisecond precision (what the producer stores), so live and rebuilt views are
 // byte-identical.
 func Timestamp(t time.Time) time.Time { return t.UTC().Truncate(time.Millisecond) }
 
@@ -141,6 +123,20 @@ type (
 	}
 	cancelledV1 struct {
 		Reason *string `json:"reason"`
+	}
+	// carriedV1 is the optional event-carried state of every event type: the concert
+	// right after the event.
+	carriedV1 struct {
+		State *stateV1 `json:"state"`
+	}
+	stateV1 struct {
+		Artist      *string    `json:"artist"`
+		Venue       *string    `json:"venue"`
+		StartsAt    *time.Time `json:"startsAt"`
+		Capacity    *int       `json:"capacity"`
+		PriceCents  *int64     `json:"priceCents"`
+		TicketsSold *int       `json:"ticketsSold"`
+		Cancelled   *bool      `json:"cancelled"`
 	}
 )
 

@@ -3,6 +3,7 @@
 package domain
 
 import (
+	"bytes"
 	"fmt"
 
 	"github.com/concertsys/services/projections/viewevents"
@@ -40,9 +41,13 @@ func (v *View) LastEvent() (eventID, correlationID string) {
 	return v.lastEventID, v.lastCorrelationID
 }
 
-// Apply folds the next event into the view. An event at or below the view's version
-// is ErrDuplicate, one beyond the next version a *GapError, and an undecodable or
-// impossible event ErrInvalidEvent; in every error case the view is unchanged.
+// Apply folds an event into the view. An event that carries the concert's state
+// (data.state) sets the view to that state whatever the view's version below it, so
+// events apply in any order and a lost one is covered by any later one; an event
+// without it (published before events carried their state) applies only as the next
+// version. An event at or below the view's version is ErrDuplicate, one without state
+// beyond the next version a *GapError, an undecodable or impossible event
+// ErrInvalidEvent; in every error case the view is unchanged.
 func (v *View) Apply(e Event) error {
 	if err := e.validateMeta(); err != nil {
 		return err
@@ -51,19 +56,30 @@ func (v *View) Apply(e Event) error {
 	if m.AggregateID != v.state.ID {
 		return fmt.Errorf("event of concert %s applied to view of %s: %w", m.AggregateID, v.state.ID, ErrInvalidEvent)
 	}
-	switch {
-	case m.AggregateVersion <= v.state.Version:
+	if m.AggregateVersion <= v.state.Version {
 		return fmt.Errorf("concert %s v%d (view at v%d): %w", m.AggregateID, m.AggregateVersion, v.state.Version, ErrDuplicate)
-	case m.AggregateVersion > v.state.Version+1:
-		return &GapError{ConcertID: m.AggregateID, Have: v.state.Version, Got: m.AggregateVersion}
 	}
 	if (m.AggregateVersion == 1) != (m.EventType == ConcertScheduled) {
 		return fmt.Errorf("concert %s: %s at version %d; a history starts with exactly one %s: %w",
 			m.AggregateID, m.EventType, m.AggregateVersion, ConcertScheduled, ErrInvalidEvent)
 	}
+	if known(m.EventType) && m.SchemaVersion != SupportedSchemaVersion {
+		return fmt.Errorf("%s %s v%d: schema version %d, this consumer reads %d: %w",
+			m.EventType, m.AggregateID, m.AggregateVersion, m.SchemaVersion, SupportedSchemaVersion, ErrInvalidEvent)
+	}
 	next := v.state
-	if err := applyData(&next, e); err != nil {
+	carried, err := carriedState(e)
+	switch {
+	case err != nil:
 		return err
+	case carried != nil:
+		next = viewOf(v.state.ID, *carried)
+	case m.AggregateVersion > v.state.Version+1:
+		return &GapError{ConcertID: m.AggregateID, Have: v.state.Version, Got: m.AggregateVersion}
+	default:
+		if err := applyData(&next, e); err != nil {
+			return err
+		}
 	}
 	if next.Capacity < 1 || next.PriceCents < 0 || next.TicketsSold < 0 || next.TicketsAvailable < 0 {
 		return fmt.Errorf("%s %s v%d: capacity %d, price %d, sold %d, available %d out of range: %w",
@@ -76,11 +92,47 @@ func (v *View) Apply(e Event) error {
 	return nil
 }
 
-func applyData(s *viewevents.ConcertViewV1, e Event) error {
-	if known(e.Meta.EventType) && e.Meta.SchemaVersion != SupportedSchemaVersion {
-		return fmt.Errorf("%s %s v%d: schema version %d, this consumer reads %d: %w",
-			e.Meta.EventType, e.Meta.AggregateID, e.Meta.AggregateVersion, e.Meta.SchemaVersion, SupportedSchemaVersion, ErrInvalidEvent)
+// carriedState decodes the event's data.state; nil when the event carries none.
+func carriedState(e Event) (*stateV1, error) {
+	if !bytes.Contains(e.Data, []byte(`"state"`)) {
+		return nil, nil // cheap test first: most decoding cost is in the data
 	}
+	var c carriedV1
+	if err := decode(e, &c); err != nil {
+		return nil, err
+	}
+	if c.State == nil {
+		return nil, nil
+	}
+	s := c.State
+	if err := require(e, field{"state.artist", s.Artist != nil}, field{"state.venue", s.Venue != nil},
+		field{"state.startsAt", s.StartsAt != nil}, field{"state.capacity", s.Capacity != nil},
+		field{"state.priceCents", s.PriceCents != nil}, field{"state.ticketsSold", s.TicketsSold != nil},
+		field{"state.cancelled", s.Cancelled != nil}); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// viewOf is the view of a concert in state s. Status and tickets available derive
+// from it exactly as the in-order fold of the events derives them (applyData).
+func viewOf(id string, s stateV1) viewevents.ConcertViewV1 {
+	v := viewevents.ConcertViewV1{
+		ID: id, Artist: *s.Artist, Venue: *s.Venue, StartsAt: s.StartsAt.UTC(), Capacity: *s.Capacity,
+		PriceCents: *s.PriceCents, TicketsSold: *s.TicketsSold, TicketsAvailable: *s.Capacity - *s.TicketsSold,
+		Status: viewevents.StatusScheduled,
+	}
+	switch {
+	case *s.Cancelled:
+		v.Status = viewevents.StatusCancelled
+	case v.TicketsAvailable == 0:
+		v.Status = viewevents.StatusSoldOut
+	}
+	return v
+}
+
+// applyData folds the data of an event without state into the view.
+func applyData(s *viewevents.ConcertViewV1, e Event) error {
 	switch e.Meta.EventType {
 	case ConcertScheduled:
 		var d scheduledV1
@@ -130,6 +182,12 @@ func applyData(s *viewevents.ConcertViewV1, e Event) error {
 		}
 		// The event carries the totals after the sale, so the view never sums.
 		s.TicketsSold, s.TicketsAvailable = *d.TicketsSold, *d.TicketsAvailable
+		if s.TicketsAvailable == 0 && s.Status == viewevents.StatusScheduled {
+			// The last ticket sold sells the concert out: its ConcertSoldOut (the next
+			// version, same append) only confirms it, and a view from event-carried
+			// state says so at this version too.
+			s.Status = viewevents.StatusSoldOut
+		}
 	case ConcertSoldOut:
 		var d soldOutV1
 		if err := decode(e, &d); err != nil {

@@ -11,12 +11,12 @@ import (
 )
 
 // Rebuild is the rebuild-projections job: any JSON input (ignored, "{}" by
-// convention), the rebuild's figures as output.
+// convention); output: the replay it started and how far it got.
 func Rebuild(rebuild *app.Rebuild, logger *slog.Logger) service.JobHandler {
 	return func(ctx context.Context, _ json.RawMessage) (json.RawMessage, error) {
 		stats, err := rebuild.Handle(ctx)
-		logger.InfoContext(ctx, "rebuild finished", "events", stats.Events, "concerts", stats.Concerts,
-			"written", stats.Written, "skipped", stats.Skipped, "error", err)
+		logger.InfoContext(ctx, "rebuild replay followed", "replay", stats.Replay, "state", stats.State,
+			"reason", stats.Reason, "lastReplayed", stats.LastReplayed, "error", err)
 		if err != nil {
 			return nil, fmt.Errorf("rebuild projections: %w", err)
 		}

@@ -1,6 +1,7 @@
 // Package publishtest runs the real local EventBridge (tools/local/bus behind its
 // eventsapi HTTP API) for tests, with a subscription that records every
-// ConcertViewUpdated the service publishes through the AWS SDK client.
+// ConcertViewUpdated the service publishes through the AWS SDK client, and an archive
+// of every event (ArchiveName), as the platform stack gives the bus.
 package publishtest
 
 import (
@@ -29,13 +30,17 @@ import (
 	"github.com/concertsys/tools/local/localiam"
 )
 
-// BusName is the bus the harness serves.
-const BusName = "concerts-test"
+// BusName is the bus the harness serves, ArchiveName its archive.
+const (
+	BusName     = "concerts-test"
+	ArchiveName = BusName + "-archive"
+)
 
 // Bus is a running bus with a recording subscription to ConcertViewUpdated.
 type Bus struct {
 	Client *eventbridge.Client // the real SDK client, pointed at the bus
 	URL    string
+	Local  *bus.Bus // the bus itself: subscribe consumers, put events as their producer
 
 	mu        sync.Mutex
 	received  []envelope.Typed[viewevents.ConcertViewV1]
@@ -59,10 +64,12 @@ func Start(t testing.TB) *Bus {
 // PutEvents entries answered as failed.
 func StartWithFaults(t testing.TB, in *faults.Injector) *Bus {
 	t.Helper()
-	b, err := bus.New(bus.Options{Name: BusName, Faults: in})
+	b, err := bus.New(bus.Options{Name: BusName, Faults: in, ReplayStartDelay: time.Millisecond})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = b.Close(context.Background()) })
-	rec := &Bus{}
+	_, err = b.CreateArchive(bus.ArchiveConfig{Name: ArchiveName})
+	require.NoError(t, err)
+	rec := &Bus{Local: b}
 	pattern := `{"source":["` + viewevents.Source + `"],"detail-type":["` + viewevents.ConcertViewUpdated + `"]}`
 	require.NoError(t, b.Subscribe(subscription.Subscription{Name: "recorder", Pattern: json.RawMessage(pattern)},
 		func(_ context.Context, ev events.EventBridgeEvent) error {

@@ -17,7 +17,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/concertsys/platform/tracing/lambdatrace"
 
-	"github.com/concertsys/platform/eventlog/dynamolog"
 	projections "github.com/concertsys/services/projections"
 )
 
@@ -26,10 +25,10 @@ const minCursorKeyBytes = 32
 
 // needs lists the variables each function requires besides VIEWS_TABLE.
 var needs = map[string][]string{
-	projections.FunctionProjectConcerts: {projections.EnvEventLogTable, projections.EnvEventBusName},
+	projections.FunctionProjectConcerts: {projections.EnvEventBusName},
 	projections.FunctionGetConcert:      nil,
 	projections.FunctionListConcerts:    {projections.EnvCursorKeySecret},
-	projections.FunctionRebuild:         {projections.EnvEventLogTable},
+	projections.FunctionRebuild:         {projections.EnvArchiveARN, projections.EnvBusARN, projections.EnvRuleARN},
 }
 
 // Main runs function as a Lambda; it exits with a message if the wiring fails, before
@@ -73,12 +72,13 @@ func Build(ctx context.Context, function string, getenv func(string) string, log
 		CursorKey: cursorKey,
 		Logger:    logger,
 	}
-	if table := env[projections.EnvEventLogTable]; table != "" {
-		log := dynamolog.New(ddb, table)
-		deps.Log, deps.Scanner = log, log
-	}
 	if bus := env[projections.EnvEventBusName]; bus != "" {
 		deps.EventBridge, deps.EventBusName = eventbridge.NewFromConfig(cfg), bus
+	}
+	if archive := env[projections.EnvArchiveARN]; archive != "" {
+		deps.EventBridge = eventbridge.NewFromConfig(cfg)
+		deps.Replay = projections.ReplayTarget{ArchiveARN: archive, EventBusARN: env[projections.EnvBusARN],
+			RuleARN: env[projections.EnvRuleARN]}
 	}
 	svc, err := projections.New(ctx, deps)
 	if err != nil {

@@ -12,8 +12,11 @@ import (
 
 func TestBuildFailsFastOnMissingEnvironment(t *testing.T) {
 	full := map[string]string{
-		projections.EnvViewsTable: "views", projections.EnvEventLogTable: "events", projections.EnvEventBusName: "bus",
-		"AWS_REGION": "eu-west-1",
+		projections.EnvViewsTable: "views", projections.EnvEventBusName: "bus",
+		projections.EnvArchiveARN: "arn:aws:events:eu-west-1:111122223333:archive/bus-archive",
+		projections.EnvBusARN:     "arn:aws:events:eu-west-1:111122223333:event-bus/bus",
+		projections.EnvRuleARN:    "arn:aws:events:eu-west-1:111122223333:rule/bus/projections-concert-events",
+		"AWS_REGION":              "eu-west-1",
 	}
 	without := func(name string) map[string]string {
 		env := map[string]string{}
@@ -34,10 +37,11 @@ func TestBuildFailsFastOnMissingEnvironment(t *testing.T) {
 		{"get", projections.FunctionGetConcert, full, ""},
 		{"rebuild", projections.FunctionRebuild, without(projections.EnvEventBusName), ""},
 		{"no views table", projections.FunctionGetConcert, without(projections.EnvViewsTable), projections.EnvViewsTable},
-		{"consumer without log", projections.FunctionProjectConcerts, without(projections.EnvEventLogTable), projections.EnvEventLogTable},
 		{"consumer without bus", projections.FunctionProjectConcerts, without(projections.EnvEventBusName), projections.EnvEventBusName},
 		{"list without key secret", projections.FunctionListConcerts, full, projections.EnvCursorKeySecret},
-		{"rebuild without log", projections.FunctionRebuild, without(projections.EnvEventLogTable), projections.EnvEventLogTable},
+		{"rebuild without archive", projections.FunctionRebuild, without(projections.EnvArchiveARN), projections.EnvArchiveARN},
+		{"rebuild without bus", projections.FunctionRebuild, without(projections.EnvBusARN), projections.EnvBusARN},
+		{"rebuild without rule", projections.FunctionRebuild, without(projections.EnvRuleARN), projections.EnvRuleARN},
 		{"unknown function", "nope", full, "unknown function"},
 	}
 	for _, tc := range tests {

@@ -2,6 +2,7 @@ package stack
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/concertsys/platform/httpapi"
+	"github.com/concertsys/services/projections"
 	"github.com/concertsys/tools/local/apigwrequest"
 	"github.com/concertsys/tools/local/pipe"
 )
@@ -105,4 +107,27 @@ func (s *Stack) servePipeRedrive(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	httpapi.WriteJSON(w, http.StatusOK, map[string]int{"redriven": n})
+}
+
+// serveRebuildInProcess folds the bus archive into the projections' views in process
+// (projections.FoldEvents: the events a replay to the projections rule would deliver,
+// at the fold's speed instead of one consumer invocation each) and answers its
+// figures. Views only move forward, so it is safe while events keep arriving.
+func (s *Stack) serveRebuildInProcess(w http.ResponseWriter, r *http.Request) {
+	_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(jobTimeout + time.Minute))
+	ctx, cancel := context.WithTimeout(r.Context(), jobTimeout)
+	defer cancel()
+	started := time.Now()
+	stats, err := projections.FoldEvents(ctx, s.bus.Archived(ArchiveName), s.views)
+	if err != nil {
+		s.log.Error("in-process rebuild", "err", err)
+		httpapi.WriteProblem(w, r, http.StatusInternalServerError, "rebuild-projections in process: "+err.Error())
+		return
+	}
+	elapsed := time.Since(started)
+	httpapi.WriteJSON(w, http.StatusOK, struct {
+		projections.RebuildStats
+		Seconds      float64 `json:"seconds"`
+		EventsPerSec float64 `json:"eventsPerSecond"`
+	}{stats, elapsed.Seconds(), float64(stats.Events) / elapsed.Seconds()})
 }

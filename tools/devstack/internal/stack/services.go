@@ -28,6 +28,9 @@ type environment struct {
 	management  *apigatewaymanagementapi.Client
 	busName     string
 	logger      *slog.Logger
+	// replay is what rebuild-projections replays: the bus's archive, to the
+	// projections rule only.
+	replay projections.ReplayTarget
 	// eventBridgeAs signs with a registered service's own keys (registry.go).
 	eventBridgeAs eventBridgeAs
 	// runs says whether a registered service runs (Config.Services).
@@ -39,6 +42,9 @@ type services struct {
 	closers  []func() error
 	// sweepers delete expired rows, as DynamoDB's TTL does on AWS.
 	sweepers map[string]func(ctx context.Context, now time.Time) (int, error)
+	// projectionViews is the projections' read model, which the in-process rebuild
+	// folds the bus archive into.
+	projectionViews projections.ViewStore
 	// afterStart are the registered services' hooks (registry.go).
 	afterStart []func(ctx context.Context, s *Stack) error
 }
@@ -96,13 +102,14 @@ func buildServices(ctx context.Context, env environment) (out services, err erro
 		return out, fmt.Errorf("projections cursor key: %w", err)
 	}
 	proj, err := projections.New(ctx, projections.Deps{
-		Views: views, Log: env.events, Scanner: env.events,
-		EventBridge: env.eventBridge, EventBusName: env.busName,
+		Views: views, EventBridge: env.eventBridge, EventBusName: env.busName,
+		Replay: env.replay, ReplayPoll: 100 * time.Millisecond,
 		CursorKey: cursorKey, Logger: env.logger,
 	})
 	if err != nil {
 		return out, err
 	}
 	out.services = append(out.services, proj)
+	out.projectionViews = views
 	return out, buildRegistered(ctx, env, &out, env.runs)
 }

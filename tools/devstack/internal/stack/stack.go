@@ -59,8 +59,13 @@ const (
 	// The pipe's dead letters (batches' stream coordinates) and their redrive.
 	PipeDeadLettersPath = EventsAPIPath + "/pipes/dead-letters"
 	PipeRedrivePath     = EventsAPIPath + "/pipes/dead-letters/redrive"
-	// RebuildPath rebuilds the projections' read model from the event log.
+	// RebuildPath rebuilds the projections' read model: a replay of the bus archive to
+	// the projections rule, followed to its end.
 	RebuildPath = JobsPath + projections.FunctionRebuild
+	// RebuildInProcessPath rebuilds the projections' read model in process: the bus
+	// archive folded into the views in batches (projections.FoldEvents), without a
+	// delivery per event. A devstack convenience with no AWS counterpart.
+	RebuildInProcessPath = "/_devstack/rebuild-projections/in-process"
 	// JobsPath + function invokes a service's job (a trigger-less function) with
 	// the request body as its payload.
 	JobsPath = "/_devstack/jobs/"
@@ -157,6 +162,7 @@ type Stack struct {
 	iam       *localiam.Store
 	ws        *wsgateway.Gateway
 	jobs      map[string]*lambdainvoke.Function // by function name
+	views     projections.ViewStore             // the projections' read model (in-process rebuild)
 	closers   []func() error                    // stores, closed last, in reverse order
 	limits    Limits
 	pprof     bool
@@ -286,6 +292,8 @@ func Start(ctx context.Context, cfg Config) (st *Stack, err error) {
 		}),
 		busName: BusName,
 		logger:  s.log,
+		replay: projections.ReplayTarget{ArchiveARN: s.bus.ArchiveARN(ArchiveName), EventBusARN: s.bus.ARN(),
+			RuleARN: s.bus.RuleARN(projections.SubscriptionName)},
 		eventBridgeAs: func(principal string) *eventbridge.Client {
 			return eventbridge.NewFromConfig(awsCfg, func(o *eventbridge.Options) {
 				o.BaseEndpoint = aws.String(s.url + EventsAPIPath)
@@ -299,6 +307,7 @@ func Start(ctx context.Context, cfg Config) (st *Stack, err error) {
 		return nil, err
 	}
 	s.closers = append(s.closers, svcs.closers...)
+	s.views = svcs.projectionViews
 
 	var httpRoutes []service.HTTPRoute
 	var wsRoutes []service.WebSocketRoute
@@ -432,6 +441,7 @@ func (s *Stack) routes(api http.Handler) http.Handler {
 	mgmt := guard.Management(http.StripPrefix(ManagementPath, s.ws.ManagementHandler()))
 	mux.Handle(ManagementPath+"/", mgmt)
 	mux.HandleFunc("POST "+JobsPath+"{function}", s.serveJob)
+	mux.HandleFunc("POST "+RebuildInProcessPath, s.serveRebuildInProcess)
 	// Profiles of the whole stack, for finding where local latency goes: only with
 	// -pprof, since they reveal memory contents and cost CPU.
 	if s.pprof {

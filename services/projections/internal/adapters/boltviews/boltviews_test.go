@@ -113,3 +113,57 @@ func TestGroupCommit(t *testing.T) {
 		require.Equal(t, int64(1), got.PublishedVersion, "got published v%d of c%02d, want v1", got.PublishedVersion, i)
 	}
 }
+
+// TestPutNewer is the rebuild's batch write: new views stored, equal versions
+// rewritten, newer stored views kept, published versions and the list indexes kept
+// right.
+func TestPutNewer(t *testing.T) {
+	ctx := context.Background()
+	s := open(t, filepath.Join(t.TempDir(), "views.db"))
+	at := time.Date(2026, 9, 12, 20, 0, 0, 0, time.UTC)
+	require.NoError(t, s.Put(ctx, app.Record{View: viewstoretest.View("newer", 5, at, viewevents.StatusScheduled)}, 0))
+	require.NoError(t, s.MarkPublished(ctx, "newer", 5))
+	require.NoError(t, s.Put(ctx, app.Record{View: viewstoretest.View("equal", 3, at, viewevents.StatusScheduled)}, 0))
+	require.NoError(t, s.MarkPublished(ctx, "equal", 2))
+
+	equal := viewstoretest.View("equal", 3, at.Add(time.Hour), viewevents.StatusCancelled)
+	fresh := viewstoretest.View("fresh", 1, at.Add(-time.Hour), viewevents.StatusScheduled)
+	written, err := s.PutNewer(ctx, []app.Record{
+		{View: viewstoretest.View("newer", 4, at, viewevents.StatusSoldOut)}, {View: equal}, {View: fresh},
+	})
+	require.NoError(t, err)
+	require.Equal(t, 2, written, "got %d written, want the equal and the fresh one", written)
+
+	tests := []struct {
+		id            string
+		wantVersion   int64
+		wantStatus    string
+		wantPublished int64
+	}{
+		{"newer", 5, viewevents.StatusScheduled, 5},
+		{"equal", 3, viewevents.StatusCancelled, 2},
+		{"fresh", 1, viewevents.StatusScheduled, 0},
+	}
+	for _, tc := range tests {
+		t.Run(tc.id, func(t *testing.T) {
+			rec, err := s.Get(ctx, tc.id)
+			require.NoError(t, err)
+			require.Equal(t, tc.wantVersion, rec.View.Version)
+			require.Equal(t, tc.wantStatus, rec.View.Status)
+			require.Equal(t, tc.wantPublished, rec.PublishedVersion)
+		})
+	}
+	page, err := s.List(ctx, app.ListQuery{Limit: 10})
+	require.NoError(t, err)
+	var order []string
+	for _, v := range page.Items {
+		order = append(order, v.ID)
+	}
+	require.Equal(t, []string{"fresh", "newer", "equal"}, order, "list order by startsAt after the batch")
+	cancelled, err := s.List(ctx, app.ListQuery{Status: viewevents.StatusCancelled, Limit: 10})
+	require.NoError(t, err)
+	require.Len(t, cancelled.Items, 1)
+	scheduled, err := s.List(ctx, app.ListQuery{Status: viewevents.StatusScheduled, Limit: 10})
+	require.NoError(t, err)
+	require.Len(t, scheduled.Items, 2, "the rewritten view left its old status index")
+}
