@@ -101,7 +101,7 @@ func TestInspectorInBrowser(t *testing.T) {
 		require.Regexp(t, `^\d+\.\d\d ms$`, dur, "hop %s: duration %q", name, dur)
 	}
 	facts := text(sale + `.querySelector(".event-head").textContent`)
-	for _, want := range []string{"rules projections-concert-events", "view v2", "WebSocket posts", "pipe record", "bus events"} {
+	for _, want := range []string{"rules ", "projections-concert-events", "notifications-view-updates", "view v2", "WebSocket posts", "pipe record", "bus events"} {
 		require.Contains(t, facts, want, "the sale's facts")
 	}
 	screenshot(t, ctx, "inspector-timeline.png")
