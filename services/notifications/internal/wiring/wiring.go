@@ -16,6 +16,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/apigatewaymanagementapi"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
+	"github.com/concertsys/platform/queueconsumer"
+	"github.com/concertsys/platform/subscription"
 	"github.com/concertsys/services/notifications"
 )
 
@@ -80,7 +82,13 @@ func Build(ctx context.Context, function string, getenv func(string) string, log
 	if err != nil {
 		return nil, err
 	}
-	return svc.Handler(function)
+	h, err := svc.Handler(function)
+	if target, ok := h.(subscription.Target); ok && err == nil {
+		// On AWS a consumer reads its subscription's queue (event source mapping with
+		// ReportBatchItemFailures), never the rule directly.
+		return queueconsumer.New(target, logger), nil
+	}
+	return h, err
 }
 
 // Main starts function as a Lambda, or exits with a message if it cannot be built,

@@ -17,6 +17,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"github.com/concertsys/platform/eventlog/dynamolog"
+	"github.com/concertsys/platform/queueconsumer"
+	"github.com/concertsys/platform/subscription"
 	projections "github.com/concertsys/services/projections"
 )
 
@@ -83,7 +85,13 @@ func Build(ctx context.Context, function string, getenv func(string) string, log
 	if err != nil {
 		return nil, err
 	}
-	return svc.Handler(function)
+	h, err := svc.Handler(function)
+	if target, ok := h.(subscription.Target); ok && err == nil {
+		// On AWS a consumer reads its subscription's queue (event source mapping with
+		// ReportBatchItemFailures), never the rule directly.
+		return queueconsumer.New(target, logger), nil
+	}
+	return h, err
 }
 
 // SecretReader is the Secrets Manager call ReadCursorKey makes.
