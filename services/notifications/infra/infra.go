@@ -100,9 +100,9 @@ func NewStack(scope constructs.Construct, id string, props platforminfra.StackPr
 		Actions:   jsii.Strings("execute-api:ManageConnections"),
 		Resources: &[]*string{ConnectionsArn(stack, s.API.Ref(), stage, "POST")},
 	})
-	newFn := func(name string, async bool) *platforminfra.Function {
+	newFn := func(name string) *platforminfra.Function {
 		fn := platforminfra.NewFunction(stack, "Fn-"+name, platforminfra.FunctionProps{
-			Service: svc.Name, Name: name, AssetDir: props.AssetDir, Environment: env, Async: async,
+			Service: svc.Name, Name: name, AssetDir: props.AssetDir, Environment: env,
 		})
 		s.Connections.GrantReadWriteData(fn.Role)
 		if PostsToConnections[name] {
@@ -120,7 +120,7 @@ func NewStack(scope constructs.Construct, id string, props platforminfra.StackPr
 
 	var routes []awscdk.CfnResource
 	for _, r := range svc.WebSocketRoutes {
-		fn := newFn(r.Function, false)
+		fn := newFn(r.Function)
 		integration := awsapigatewayv2.NewCfnIntegration(stack, jsii.String("Integration-"+r.Function), &awsapigatewayv2.CfnIntegrationProps{
 			ApiId:           s.API.Ref(),
 			IntegrationType: jsii.String("AWS_PROXY"),
@@ -175,10 +175,10 @@ func NewStack(scope constructs.Construct, id string, props platforminfra.StackPr
 	for _, c := range svc.Consumers {
 		fn, ok := s.Functions[c.Function]
 		if !ok {
-			fn = newFn(c.Function, true)
+			fn = newFn(c.Function)
 		}
 		sub, err := platforminfra.NewSubscriber(stack, "Sub-"+c.Function, platforminfra.SubscriberProps{
-			Subscription: c.Subscription, BusName: shared.BusName(), Function: fn.Function,
+			Subscription: c.Subscription, BusName: shared.BusName(), Function: fn.Function, FunctionTimeout: platforminfra.DefaultTimeout,
 		})
 		if err != nil {
 			return nil, fmt.Errorf("notifications stack: %w", err)

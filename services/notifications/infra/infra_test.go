@@ -1,7 +1,6 @@
 package infra_test
 
 import (
-	"slices"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -108,32 +107,26 @@ func TestStack(t *testing.T) {
 			}
 		}
 	})
-	t.Run("the fan-out's failed async invocations go to a dead-letter queue", func(t *testing.T) {
-		fan := fns[svc.Name+" "+notifications.FunctionFanOut]
-		q := infratest.Get(fan.Properties, "DeadLetterConfig", "TargetArn", "Fn::GetAtt", 0).(string)
-		r, ok := tpl.Resource(q)
-		require.True(t, ok)
-		require.Equal(t, "AWS::SQS::Queue", r.Type)
-		require.NotContains(t, infratest.CheckovSkips(t, fan), "CKV_AWS_116")
-	})
-	t.Run("fan-out rule is the go subscription", func(t *testing.T) {
+	t.Run("fan-out: rule to queue to function, the go subscription", func(t *testing.T) {
 		rules := tpl.Resources("AWS::Events::Rule")
 		require.Len(t, rules, len(svc.Consumers))
-		for i, c := range svc.Consumers {
+		for _, c := range svc.Consumers {
 			fn, ok := fns[svc.Name+" "+c.Function]
 			require.True(t, ok, "function %s missing", c.Function)
-			infratest.RequireSubscriberRule(t, rules[i], c.Subscription, fn)
+			require.Nil(t, fn.Properties["DeadLetterConfig"], "function %s is not invoked asynchronously", c.Function)
+			infratest.RequireSubscriber(t, tpl, c.Subscription, fn)
 		}
+		infratest.RequireNothingDropsSilently(t, tpl)
 	})
-	t.Run("every dead-letter queue alarmed", func(t *testing.T) {
-		var dlqAlarms int
-		for _, a := range tpl.Resources("AWS::CloudWatch::Alarm") {
-			if a.Properties["MetricName"] == "ApproximateNumberOfMessagesVisible" {
-				dlqAlarms++
+	t.Run("every queue encrypted, every dead-letter queue alarmed", func(t *testing.T) {
+		queues := tpl.Resources("AWS::SQS::Queue")
+		require.NotEmpty(t, queues)
+		for _, q := range queues {
+			require.Equal(t, true, q.Properties["SqsManagedSseEnabled"], q.LogicalID)
+			if q.Properties["RedrivePolicy"] == nil { // a dead-letter queue
+				infratest.RequireDeadLetterAlarm(t, tpl, q.LogicalID)
 			}
 		}
-		require.Equal(t, len(tpl.Resources("AWS::SQS::Queue")), dlqAlarms)
-		require.True(t, slices.ContainsFunc(tpl.Resources("AWS::SQS::Queue"), func(r infratest.Resource) bool { return r.Properties["SqsManagedSseEnabled"] == true }))
 	})
 	t.Run("no cross-stack exports", func(t *testing.T) {
 		infratest.RequireSelfContained(t, tpl)

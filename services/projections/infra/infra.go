@@ -31,6 +31,10 @@ var EventLogReadActions = []string{"dynamodb:GetItem", "dynamodb:Query"}
 // the gap-fill reads). Only the rebuild job, invoked by hand, gets Scan.
 var EventLogRebuildActions = append(append([]string{}, EventLogReadActions...), "dynamodb:Scan")
 
+// consumerTimeout bounds one batch of the consumer (gap fill reads the log, each view
+// change is a PutEvents); its queue's visibility timeout is six times it.
+const consumerTimeout = 30 * time.Second
+
 // Stack is the projections stack.
 type Stack struct {
 	awscdk.Stack
@@ -86,10 +90,10 @@ func NewStack(scope constructs.Construct, id string, props platforminfra.StackPr
 		}))
 	}
 	views := *s.Views.TableName()
-	newFn := func(name string, env map[string]string, memory int, timeout time.Duration, async bool) *platforminfra.Function {
+	newFn := func(name string, env map[string]string, memory int, timeout time.Duration) *platforminfra.Function {
 		env[projections.EnvViewsTable] = views
 		fn := platforminfra.NewFunction(stack, "Fn-"+name, platforminfra.FunctionProps{
-			Service: svc.Name, Name: name, AssetDir: props.AssetDir, Environment: env, MemoryMB: memory, Timeout: timeout, Async: async,
+			Service: svc.Name, Name: name, AssetDir: props.AssetDir, Environment: env, MemoryMB: memory, Timeout: timeout,
 		})
 		s.Functions[name] = fn
 		return fn
@@ -100,7 +104,7 @@ func NewStack(scope constructs.Construct, id string, props platforminfra.StackPr
 		if r.Function == projections.FunctionListConcerts {
 			env[projections.EnvCursorKeySecret] = *s.CursorKey.SecretArn()
 		}
-		fn := newFn(r.Function, env, 0, 0, false)
+		fn := newFn(r.Function, env, 0, 0)
 		s.Views.GrantReadData(fn.Role)
 		if r.Function == projections.FunctionListConcerts {
 			// The list function signs and checks cursors: it reads that one secret at init.
@@ -117,14 +121,14 @@ func NewStack(scope constructs.Construct, id string, props platforminfra.StackPr
 		fn := newFn(c.Function, map[string]string{
 			projections.EnvEventLogTable: *logName,
 			projections.EnvEventBusName:  *shared.BusName(),
-		}, 0, 30*time.Second, true)
+		}, 0, consumerTimeout)
 		s.Views.GrantReadWriteData(fn.Role)
 		readLog(fn, EventLogReadActions)
 		// The consumer publishes ConcertViewUpdated on the shared bus, as source
 		// "projections" only: it cannot forge the concerts service's events.
 		fn.Role.AddToPrincipalPolicy(platforminfra.PutEventsAs(shared.BusArn(), svc.Name))
 		sub, err := platforminfra.NewSubscriber(stack, "Sub-"+c.Function, platforminfra.SubscriberProps{
-			Subscription: c.Subscription, BusName: shared.BusName(), Function: fn.Function,
+			Subscription: c.Subscription, BusName: shared.BusName(), Function: fn.Function, FunctionTimeout: consumerTimeout,
 		})
 		if err != nil {
 			return nil, fmt.Errorf("projections stack: %w", err)
@@ -133,7 +137,7 @@ func NewStack(scope constructs.Construct, id string, props platforminfra.StackPr
 	}
 	for _, j := range svc.Jobs {
 		// Invoked by hand (aws lambda invoke) to recompute every view from the log.
-		fn := newFn(j.Function, map[string]string{projections.EnvEventLogTable: *logName}, 1024, 15*time.Minute, false)
+		fn := newFn(j.Function, map[string]string{projections.EnvEventLogTable: *logName}, 1024, 15*time.Minute)
 		s.Views.GrantReadWriteData(fn.Role)
 		readLog(fn, EventLogRebuildActions)
 	}
