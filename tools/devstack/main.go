@@ -81,6 +81,7 @@ func serve(args []string, stderr io.Writer) error {
 	fs.Var(&allowHosts, "allow-host", "also serve this Host name besides loopback names (repeatable or comma-separated), e.g. localhost in a container")
 	fs.Var(&allowOrigins, "allow-origin", "also let this browser origin change state and open WebSockets (repeatable or comma-separated), e.g. http://localhost:3000")
 	pprofOn := fs.Bool("pprof", false, "serve the Go profiler on /debug/pprof/")
+	timeScale := fs.Float64("time-scale", 1, "multiply the consumer queues' visibility timeouts (6 x 30 s) by this factor, e.g. 0.01 in tests; the semantics stay AWS's")
 	var lim stack.Limits
 	fs.IntVar(&lim.Tails, "max-tails", bus.DefaultMaxTails, "most /_aws/events/tail streams open at once")
 	fs.IntVar(&lim.WebSockets, "max-ws", wsgateway.DefaultMaxConnections, "most WebSocket connections open at once")
@@ -108,6 +109,9 @@ flags:
 		return fmt.Errorf("unknown argument %q (subcommands: token, credentials, tail, dead-letters, rebuild-projections)", fs.Arg(0))
 	}
 	authOn := bool(auth)
+	if *timeScale <= 0 || *timeScale > 1 {
+		return fmt.Errorf("-time-scale: %v, want a factor in (0, 1]", *timeScale)
+	}
 	for name, v := range map[string]int{"-max-tails": lim.Tails, "-max-ws": lim.WebSockets, "-max-ws-per-client": lim.WebSocketsPerClient} {
 		if v < 1 {
 			return fmt.Errorf("%s: %d, want at least 1", name, v)
@@ -145,7 +149,7 @@ flags:
 		Logger:     logger,
 		AllowHosts: allowHosts, AllowOrigins: allowOrigins, Pprof: *pprofOn, Limits: lim,
 
-		CredentialsFile: *credsFile,
+		CredentialsFile: *credsFile, TimeScale: *timeScale,
 	})
 	if err != nil {
 		return err

@@ -36,6 +36,7 @@ import (
 	"github.com/concertsys/tools/local/localauth"
 	"github.com/concertsys/tools/local/localiam"
 	"github.com/concertsys/tools/local/pipe"
+	"github.com/concertsys/tools/local/queue"
 	"github.com/concertsys/tools/local/wsgateway"
 )
 
@@ -97,6 +98,9 @@ type Config struct {
 	Pprof bool
 	// Limits bound what clients can hold; zero fields take the defaults.
 	Limits Limits
+	// TimeScale multiplies the queues' visibility timeouts (0: 1), so tests see a
+	// failed event again quickly; the semantics stay AWS's.
+	TimeScale float64
 	// CredentialsFile, when set, is where the stack writes its issued /_aws keys
 	// (mode 0600, the format of localiam.CredentialsFile): the way SDK scripts and
 	// `devstack tail` find the keys of an in-memory stack, which keeps them nowhere
@@ -122,7 +126,9 @@ type Stack struct {
 	iam       *localiam.Store
 	ws        *wsgateway.Gateway
 	jobs      map[string]*lambdainvoke.Function // by function name
-	closers   []func() error                    // stores, closed last, in reverse order
+	queues    *queue.Broker
+	mappings  []*queue.Mapping
+	closers   []func() error // stores, closed last, in reverse order
 	limits    Limits
 	pprof     bool
 	sweepStop context.CancelFunc
@@ -209,6 +215,20 @@ func Start(ctx context.Context, cfg Config) (st *Stack, err error) {
 	if err := ensureArchive(s.bus); err != nil {
 		return nil, err
 	}
+	queuesDir := s.dataDir
+	if cfg.InMemory {
+		queuesDir = ""
+	}
+	if err := s.openQueues(queuesDir); err != nil {
+		return nil, err
+	}
+	timeScale := cfg.TimeScale
+	if timeScale == 0 {
+		timeScale = 1
+	}
+	if timeScale < 0 {
+		return nil, fmt.Errorf("stack: TimeScale %v, want a positive factor", timeScale)
+	}
 
 	if err := s.openIAM(cfg); err != nil {
 		return nil, err
@@ -254,7 +274,7 @@ func Start(ctx context.Context, cfg Config) (st *Stack, err error) {
 		httpRoutes = append(httpRoutes, svc.HTTPRoutes...)
 		wsRoutes = append(wsRoutes, svc.WebSocketRoutes...)
 		for _, c := range svc.Consumers {
-			if err := s.bus.SubscribeFunction(c.Subscription, c.Handler, lambdainvoke.ARN(Region, Account, c.Function)); err != nil {
+			if err := s.subscribeThroughQueue(c, timeScale, cfg.Limits.DeadLetterRetention); err != nil {
 				return nil, fmt.Errorf("subscribe %s/%s: %w", svc.Name, c.Function, err)
 			}
 		}
@@ -403,6 +423,10 @@ func (s *Stack) Close(ctx context.Context) error {
 		if err := s.pipe.Close(ctx); err != nil {
 			errs = append(errs, err)
 		}
+	}
+	// The consumers before the bus: their batches in flight still put events on it.
+	if err := s.closeMappings(ctx); err != nil {
+		errs = append(errs, fmt.Errorf("event source mappings: %w", err))
 	}
 	if err := s.bus.Close(ctx); err != nil {
 		errs = append(errs, fmt.Errorf("bus: %w", err))

@@ -1,0 +1,119 @@
+package stack
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/concertsys/platform/queueconsumer"
+	"github.com/concertsys/platform/service"
+	"github.com/concertsys/platform/subscription"
+	"github.com/concertsys/tools/local/lambdainvoke"
+	"github.com/concertsys/tools/local/queue"
+)
+
+// Every consumer is fed as on AWS (platform/infra NewSubscriber): the rule puts the
+// event into the subscription's queue (the bus's retry policy and dead-letter store
+// cover only that step), an event source mapping invokes the function with SQS
+// batches through the same queueconsumer wrapper the Lambda runs, a failed event is
+// received again after the visibility timeout and moves to the queue's dead-letter
+// queue after the subscription's MaxAttempts receives.
+const (
+	// ConsumerTimeout is a consumer invocation's timeout (projections' consumer on
+	// AWS; the fan-out's is 10 s), and VisibilityTimeoutFactor times it the queue's
+	// visibility timeout, as platform/infra deploys it.
+	ConsumerTimeout         = 30 * time.Second
+	VisibilityTimeoutFactor = 6
+	// QueuesFile is the queues' file in the data directory.
+	QueuesFile = "queues.db"
+	// DeadLetterQueueSuffix names a subscription's dead-letter queue.
+	DeadLetterQueueSuffix = "-dlq"
+)
+
+// QueueARN is the ARN of the emulated queue name.
+func QueueARN(name string) string { return "arn:aws:sqs:" + Region + ":" + Account + ":" + name }
+
+// openQueues opens the queue broker of the stack (in memory when dataDir is empty)
+// and lists its dead-letter queues with the bus's dead letters.
+func (s *Stack) openQueues(dataDir string) error {
+	path := ""
+	if dataDir != "" {
+		path = filepath.Join(dataDir, QueuesFile)
+	}
+	b, err := queue.Open(queue.Options{Path: path, Logger: s.log.With("component", "queue")})
+	if err != nil {
+		return fmt.Errorf("queues: %w", err)
+	}
+	s.queues = b
+	s.closers = append(s.closers, b.Close)
+	s.bus.AddDeadLetterSource(queue.DeadLetters{B: b})
+	return nil
+}
+
+// subscribeThroughQueue creates c's queue and dead-letter queue, subscribes the bus
+// rule with a target that sends into the queue, and starts the event source mapping.
+func (s *Stack) subscribeThroughQueue(c service.Consumer, timeScale float64, deadLetterRetention time.Duration) error {
+	sub := c.Subscription
+	attempts := sub.MaxAttempts
+	if attempts <= 0 {
+		attempts = subscription.DefaultMaxAttempts
+	}
+	dlq, err := s.queues.CreateQueue(queue.Config{
+		Name: sub.Name + DeadLetterQueueSuffix, Retention: min(deadLetterRetention, queue.MaxRetention),
+	})
+	if err != nil {
+		return err
+	}
+	visibility := time.Duration(float64(VisibilityTimeoutFactor*ConsumerTimeout) * timeScale)
+	q, err := s.queues.CreateQueue(queue.Config{
+		Name: sub.Name, VisibilityTimeout: max(visibility, time.Millisecond), Retention: queue.MaxRetention,
+		DeadLetter: dlq.Name(), MaxReceiveCount: min(attempts, queue.MaxReceiveCountLimit), Label: sub.Name,
+	})
+	if err != nil {
+		return err
+	}
+	if err := s.bus.SubscribeFunction(sub, sendTo(q), QueueARN(q.Name())); err != nil {
+		return err
+	}
+	fn := lambdainvoke.New(c.Function, lambdainvoke.ARN(Region, Account, c.Function),
+		queueconsumer.New(c.Handler, s.log.With("function", c.Function)), ConsumerTimeout)
+	m, err := queue.StartMapping(queue.MappingConfig{
+		Queue: q, Function: fn, Pollers: WorkersPerRule, QueueARN: QueueARN(q.Name()), Region: Region,
+		Logger: s.log.With("component", "esm", "function", c.Function),
+	})
+	if err != nil {
+		return err
+	}
+	s.mappings = append(s.mappings, m)
+	return nil
+}
+
+// sendTo is a rule target putting the event into q as EventBridge's SQS target does:
+// the whole event as the message body. A full queue fails the delivery, so the bus
+// retries it and, past the retry policy, dead-letters it.
+func sendTo(q *queue.Queue) subscription.Target {
+	return func(ctx context.Context, ev events.EventBridgeEvent) error {
+		body, err := json.Marshal(ev)
+		if err != nil {
+			return fmt.Errorf("encode event for %s: %w", q.Name(), err)
+		}
+		if _, err := q.Send(string(body)); err != nil {
+			return fmt.Errorf("send to queue %s: %w", q.Name(), err)
+		}
+		return nil
+	}
+}
+
+// closeMappings stops the event source mappings, waiting for the batches in flight.
+func (s *Stack) closeMappings(ctx context.Context) error {
+	var errs []error
+	for _, m := range s.mappings {
+		errs = append(errs, m.Close(ctx))
+	}
+	return errors.Join(errs...)
+}
