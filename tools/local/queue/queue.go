@@ -10,6 +10,7 @@
 package queue
 
 import (
+	"context"
 	"crypto/md5"
 	"encoding/hex"
 	"errors"
@@ -643,4 +644,18 @@ func (q *Queue) MoveMessages(dest *Queue, ids ...string) (int, error) {
 	dest.msgs = append(dest.msgs, fresh...)
 	dest.wake()
 	return len(fresh), nil
+}
+
+// Enqueue sends byte bodies as one SendBatch (all or none): the shape of the
+// services' queue ports (notifications.BatchQueue), so devstack hands them its queue.
+func (q *Queue) Enqueue(ctx context.Context, bodies [][]byte) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s := make([]string, len(bodies))
+	for i, b := range bodies {
+		s[i] = string(b)
+	}
+	_, err := q.SendBatch(s)
+	return err
 }

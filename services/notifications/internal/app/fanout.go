@@ -37,6 +37,8 @@ type FanOut struct {
 	concurrency int
 	lease       time.Duration
 	postTimeout time.Duration
+	batches     BatchQueue
+	perBatch    int
 }
 
 // FanOutOptions tune a FanOut.
@@ -49,19 +51,31 @@ type FanOutOptions struct {
 	Lease time.Duration
 	// PostTimeout bounds one post.
 	PostTimeout time.Duration
+	// Batches, when set, is the fan-out queue: Handle splits the subscribers into
+	// batches there instead of posting itself (PostBatch posts each).
+	Batches BatchQueue
+	// BatchConnections is the most connections per batch (default and most
+	// domain.MaxBatchConnections).
+	BatchConnections int
 }
 
 // NewFanOut fans views out to the subscribers in store with poster.
 func NewFanOut(store Store, poster Poster, logger *slog.Logger, now func() time.Time, opts FanOutOptions) *FanOut {
-	return &FanOut{
+	perBatch := opts.BatchConnections
+	if perBatch <= 0 {
+		perBatch = domain.MaxBatchConnections
+	}
+	return &FanOut{perBatch: perBatch,
 		store: store, poster: poster, logger: logger, now: now, ttl: opts.TTL,
-		concurrency: opts.Concurrency, lease: opts.Lease, postTimeout: opts.PostTimeout,
+		concurrency: opts.Concurrency, lease: opts.Lease, postTimeout: opts.PostTimeout, batches: opts.Batches,
 	}
 }
 
 // FanOutStats counts what one Handle did, per connection.
 type FanOutStats struct {
 	Sent, Skipped, Gone, Failed int
+	// Queued counts the connections handed to the fan-out queue in batches.
+	Queued int
 }
 
 // Handle fans u out.
@@ -79,7 +93,14 @@ func (f *FanOut) Handle(ctx context.Context, u domain.ConcertViewUpdated) (FanOu
 	if err != nil {
 		return FanOutStats{}, err
 	}
+	if f.batches != nil {
+		return f.split(ctx, u, msg, targets)
+	}
+	return f.post(ctx, u, msg, targets)
+}
 
+// post posts msg (u's) to targets, DefaultFanOutConcurrency at a time.
+func (f *FanOut) post(ctx context.Context, u domain.ConcertViewUpdated, msg []byte, targets []string) (FanOutStats, error) {
 	var (
 		mu    sync.Mutex
 		stats FanOutStats
