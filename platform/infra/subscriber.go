@@ -110,17 +110,7 @@ func NewSubscriber(scope constructs.Construct, id string, props SubscriberProps)
 		return nil, fmt.Errorf("subscription without a name")
 	}
 	c := constructs.NewConstruct(scope, jsii.String(id))
-	dlq := NewDeadLetterQueue(c, "DeadLetter", "subscription "+props.Subscription.Name+" (rule and queue)")
-	queue := awssqs.NewQueue(c, jsii.String("Queue"), &awssqs.QueueProps{
-		Encryption:        awssqs.QueueEncryption_SQS_MANAGED,
-		EnforceSSL:        jsii.Bool(true),
-		RetentionPeriod:   awscdk.Duration_Days(jsii.Number(14)),
-		VisibilityTimeout: awscdk.Duration_Seconds(jsii.Number(VisibilityTimeout(props.FunctionTimeout).Seconds())),
-		DeadLetterQueue: &awssqs.DeadLetterQueue{
-			Queue: dlq.Queue, MaxReceiveCount: jsii.Number(float64(MaxReceiveCount(props.Subscription))),
-		},
-	})
-	SkipCheckov(queue, SkipSQSKMS)
+	queue, dlq := newConsumedQueue(c, "subscription "+props.Subscription.Name+" (rule and queue)", props.FunctionTimeout, MaxReceiveCount(props.Subscription))
 	retries, age := RetryPolicy(props.Subscription)
 	rule := awsevents.NewCfnRule(c, jsii.String("Rule"), &awsevents.CfnRuleProps{
 		Name:         jsii.String(props.Subscription.Name),
@@ -148,15 +138,83 @@ func NewSubscriber(scope constructs.Construct, id string, props SubscriberProps)
 			Conditions: &map[string]interface{}{"ArnEquals": map[string]interface{}{"aws:SourceArn": rule.AttrArn()}},
 		}))
 	}
-	// The mapping's role grants (ReceiveMessage, DeleteMessage, ChangeMessageVisibility,
-	// GetQueueAttributes) go to the function's role, on this queue only.
-	queue.GrantConsumeMessages(props.Function)
-	mapping := awslambda.NewEventSourceMapping(c, jsii.String("Mapping"), &awslambda.EventSourceMappingProps{
-		Target:                  props.Function,
-		EventSourceArn:          queue.QueueArn(),
-		BatchSize:               jsii.Number(QueueBatchSize),
-		ReportBatchItemFailures: jsii.Bool(true),
-	})
+	mapping := newQueueMapping(c, queue, props.Function, QueueBatchSize)
 	awscdk.Tags_Of(c).Add(jsii.String("concertsys:subscription"), jsii.String(props.Subscription.Name), nil)
 	return &Subscriber{Construct: c, Rule: rule, Queue: queue, DeadLetter: dlq, Mapping: mapping}, nil
+}
+
+// newConsumedQueue is a queue a function consumes: SSE, SSL-only, kept 14 days (as
+// long as its dead-letter queue keeps what it moves there), a visibility timeout of
+// VisibilityTimeoutFactor times the function timeout and a redrive policy to an
+// alarmed dead-letter queue after maxReceiveCount receives.
+func newConsumedQueue(c constructs.Construct, what string, functionTimeout time.Duration, maxReceiveCount int) (awssqs.Queue, *DeadLetterQueue) {
+	dlq := NewDeadLetterQueue(c, "DeadLetter", what)
+	queue := awssqs.NewQueue(c, jsii.String("Queue"), &awssqs.QueueProps{
+		Encryption:        awssqs.QueueEncryption_SQS_MANAGED,
+		EnforceSSL:        jsii.Bool(true),
+		RetentionPeriod:   awscdk.Duration_Days(jsii.Number(14)),
+		VisibilityTimeout: awscdk.Duration_Seconds(jsii.Number(VisibilityTimeout(functionTimeout).Seconds())),
+		DeadLetterQueue:   &awssqs.DeadLetterQueue{Queue: dlq.Queue, MaxReceiveCount: jsii.Number(float64(maxReceiveCount))},
+	})
+	SkipCheckov(queue, SkipSQSKMS)
+	return queue, dlq
+}
+
+// newQueueMapping is the event source mapping from queue to fn with
+// ReportBatchItemFailures; its grants (ReceiveMessage, DeleteMessage,
+// ChangeMessageVisibility, GetQueueAttributes) go to fn's role, on this queue only.
+func newQueueMapping(c constructs.Construct, queue awssqs.Queue, fn awslambda.IFunction, batchSize int) awslambda.EventSourceMapping {
+	queue.GrantConsumeMessages(fn)
+	return awslambda.NewEventSourceMapping(c, jsii.String("Mapping"), &awslambda.EventSourceMappingProps{
+		Target:                  fn,
+		EventSourceArn:          queue.QueueArn(),
+		BatchSize:               jsii.Number(float64(batchSize)),
+		ReportBatchItemFailures: jsii.Bool(true),
+	})
+}
+
+// WorkerQueueProps are a queue a service sends to itself and the function reading it.
+type WorkerQueueProps struct {
+	// Name says what the queue holds (e.g. "notifications fan-out-batches").
+	Name     string
+	Function awslambda.IFunction
+	// FunctionTimeout is Function's timeout (0: DefaultTimeout).
+	FunctionTimeout time.Duration
+	// MaxReceiveCount is the receives before the dead-letter queue (0:
+	// subscription.DefaultMaxAttempts).
+	MaxReceiveCount int
+	// BatchSize is the mapping's batch size (0: 1, so each message is one invocation).
+	BatchSize int
+	// Senders may SendMessage to the queue (granted here).
+	Senders []awsiam.IGrantable
+}
+
+// WorkerQueue is a queue a service's own functions send to, read by a function
+// through an event source mapping with ReportBatchItemFailures, with a dead-letter
+// queue and its alarm: work split into messages (e.g. batches of a fan-out) is
+// retried message by message and never dropped.
+type WorkerQueue struct {
+	constructs.Construct
+	Queue      awssqs.Queue
+	DeadLetter *DeadLetterQueue
+	Mapping    awslambda.EventSourceMapping
+}
+
+// NewWorkerQueue creates the queue, its dead-letter queue and the mapping.
+func NewWorkerQueue(scope constructs.Construct, id string, props WorkerQueueProps) *WorkerQueue {
+	c := constructs.NewConstruct(scope, jsii.String(id))
+	receives := props.MaxReceiveCount
+	if receives <= 0 {
+		receives = subscription.DefaultMaxAttempts
+	}
+	batch := props.BatchSize
+	if batch <= 0 {
+		batch = 1
+	}
+	queue, dlq := newConsumedQueue(c, props.Name, props.FunctionTimeout, min(receives, maxReceiveCountLimit))
+	for _, s := range props.Senders {
+		queue.GrantSendMessages(s)
+	}
+	mapping := newQueueMapping(c, queue, props.Function, batch)
+	return &WorkerQueue{Construct: c, Queue: queue, DeadLetter: dlq, Mapping: mapping}
 }

@@ -77,7 +77,7 @@ func TestStack(t *testing.T) {
 	})
 	t.Run("only the functions that post may manage connections: POST on this api's stage only", func(t *testing.T) {
 		posters := map[string]bool{
-			notifications.FunctionFanOut: true, notifications.FunctionSubscribe: true,
+			notifications.FunctionFanOut: true, notifications.FunctionFanOutBatch: true, notifications.FunctionSubscribe: true,
 			notifications.FunctionUnsubscribe: true, notifications.FunctionDefault: true,
 		}
 		require.Equal(t, posters, infra.PostsToConnections)
@@ -117,6 +117,32 @@ func TestStack(t *testing.T) {
 			infratest.RequireSubscriber(t, tpl, c.Subscription, fn)
 		}
 		infratest.RequireNothingDropsSilently(t, tpl)
+	})
+	t.Run("fan-out queue: the fan-out sends batches, fan-out-batch reads them one per invocation", func(t *testing.T) {
+		fan, batch := fns[svc.Name+" "+notifications.FunctionFanOut], fns[svc.Name+" "+notifications.FunctionFanOutBatch]
+		queueRef := infratest.Get(fan.Properties, "Environment", "Variables", notifications.EnvFanOutQueueURL, "Ref")
+		queueID, _ := queueRef.(string)
+		q, ok := tpl.Resource(queueID)
+		require.True(t, ok && q.Type == "AWS::SQS::Queue", "got %s=%v want the queue's URL", notifications.EnvFanOutQueueURL, queueRef)
+		require.Equal(t, true, q.Properties["SqsManagedSseEnabled"])
+		require.GreaterOrEqual(t, q.Properties["VisibilityTimeout"], 6*batch.Properties["Timeout"].(float64))
+		dlq, _ := infratest.Get(q.Properties, "RedrivePolicy", "deadLetterTargetArn", "Fn::GetAtt", 0).(string)
+		infratest.RequireDeadLetterAlarm(t, tpl, dlq)
+		var mapped bool
+		for _, m := range tpl.Resources("AWS::Lambda::EventSourceMapping") {
+			if infratest.Get(m.Properties, "EventSourceArn", "Fn::GetAtt", 0) == queueID {
+				mapped = true
+				require.Equal(t, map[string]any{"Ref": batch.LogicalID}, m.Properties["FunctionName"])
+				require.Equal(t, []any{"ReportBatchItemFailures"}, m.Properties["FunctionResponseTypes"])
+				require.Equal(t, float64(1), m.Properties["BatchSize"], "a failed batch is retried alone")
+			}
+		}
+		require.True(t, mapped, "no event source mapping reads the fan-out queue")
+		sends := infratest.WithAction(tpl.FunctionStatements(fan), "sqs:SendMessage")
+		require.Len(t, sends, 1)
+		require.Equal(t, []any{queueID, "Arn"}, infratest.Get(sends[0], "Resource", "Fn::GetAtt"), "the fan-out sends to its queue only")
+		require.Empty(t, infratest.WithAction(tpl.FunctionStatements(batch), "sqs:SendMessage"), "fan-out-batch only reads")
+		require.Nil(t, infratest.Get(batch.Properties, "Environment", "Variables", notifications.EnvFanOutQueueURL))
 	})
 	t.Run("every queue encrypted, every dead-letter queue alarmed", func(t *testing.T) {
 		queues := tpl.Resources("AWS::SQS::Queue")

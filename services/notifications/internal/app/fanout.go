@@ -169,21 +169,39 @@ const (
 	gone
 )
 
+// inFlightWaits are the pauses before claiming again a connection whose earlier
+// version is being posted (by a concurrent fan-out or batch, which takes a few ms):
+// waiting here is far cheaper than failing the batch, which the queue would only
+// deliver again after its visibility timeout.
+var inFlightWaits = []time.Duration{10 * time.Millisecond, 20 * time.Millisecond, 40 * time.Millisecond, 80 * time.Millisecond, 160 * time.Millisecond, 320 * time.Millisecond}
+
 func (f *FanOut) deliver(ctx context.Context, d Delivery, msg []byte) (outcome, error) {
-	now := f.now()
-	claim, err := f.store.ClaimDelivery(ctx, d, now, now.Add(f.lease), now.Add(f.ttl))
-	if err != nil {
-		return failed, fmt.Errorf("claim %s v%d for %s: %w", d.ConcertID, d.Version, d.ConnectionID, err)
-	}
-	switch claim.Outcome {
-	case Superseded:
-		return skipped, nil
-	case InFlight:
-		return failed, fmt.Errorf("connection %s: %w", d.ConnectionID, errInFlight)
+	var claim Claim
+	for attempt := 0; ; attempt++ {
+		now := f.now()
+		var err error
+		claim, err = f.store.ClaimDelivery(ctx, d, now, now.Add(f.lease), now.Add(f.ttl))
+		if err != nil {
+			return failed, fmt.Errorf("claim %s v%d for %s: %w", d.ConcertID, d.Version, d.ConnectionID, err)
+		}
+		if claim.Outcome == Superseded {
+			return skipped, nil
+		}
+		if claim.Outcome != InFlight {
+			break
+		}
+		if attempt == len(inFlightWaits) {
+			return failed, fmt.Errorf("connection %s: %w", d.ConnectionID, errInFlight)
+		}
+		select {
+		case <-ctx.Done():
+			return failed, fmt.Errorf("connection %s: %w", d.ConnectionID, errInFlight)
+		case <-time.After(inFlightWaits[attempt]):
+		}
 	}
 
 	postCtx, cancel := context.WithTimeout(ctx, f.postTimeout)
-	err = f.poster.Post(postCtx, d.ConnectionID, msg)
+	err := f.poster.Post(postCtx, d.ConnectionID, msg)
 	cancel()
 	switch {
 	case err == nil:

@@ -38,8 +38,8 @@ func DecodeFanOutBatch(body []byte) (FanOutBatch, error) {
 	switch {
 	case b.ConcertID == "" || b.Version < 1:
 		return b, fmt.Errorf("%w: concertId and a positive version are required", ErrBadBatch)
-	case len(b.Message) == 0 || len(b.Message) > MaxMessageBytes:
-		return b, fmt.Errorf("%w: message of %d bytes, want 1..%d", ErrBadBatch, len(b.Message), MaxMessageBytes)
+	case len(b.Message) == 0 || b.Message[0] != '{' || len(b.Message) > MaxMessageBytes:
+		return b, fmt.Errorf("%w: message must be a JSON object of at most %d bytes", ErrBadBatch, MaxMessageBytes)
 	case len(b.Connections) == 0 || len(b.Connections) > MaxBatchConnections:
 		return b, fmt.Errorf("%w: %d connections, want 1..%d", ErrBadBatch, len(b.Connections), MaxBatchConnections)
 	}

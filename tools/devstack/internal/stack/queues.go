@@ -55,42 +55,65 @@ func (s *Stack) openQueues(dataDir string) error {
 	return nil
 }
 
-// subscribeThroughQueue creates c's queue and dead-letter queue, subscribes the bus
-// rule with a target that sends into the queue, and starts the event source mapping.
-func (s *Stack) subscribeThroughQueue(c service.Consumer, timeScale float64, deadLetterRetention time.Duration) error {
-	sub := c.Subscription
-	attempts := sub.MaxAttempts
-	if attempts <= 0 {
-		attempts = subscription.DefaultMaxAttempts
+// WorkerQueueName is devstack's name of a service's own queue.
+func WorkerQueueName(svc, queue string) string { return svc + "-" + queue }
+
+// newConsumedQueue creates a queue a function reads, with its dead-letter queue,
+// as platform/infra deploys one.
+func (s *Stack) newConsumedQueue(name, label string, maxReceiveCount int) (*queue.Queue, error) {
+	if maxReceiveCount <= 0 {
+		maxReceiveCount = subscription.DefaultMaxAttempts
 	}
 	dlq, err := s.queues.CreateQueue(queue.Config{
-		Name: sub.Name + DeadLetterQueueSuffix, Retention: min(deadLetterRetention, queue.MaxRetention),
+		Name: name + DeadLetterQueueSuffix, Retention: min(s.deadLetterRetention, queue.MaxRetention),
 	})
 	if err != nil {
-		return err
+		return nil, err
 	}
-	visibility := time.Duration(float64(VisibilityTimeoutFactor*ConsumerTimeout) * timeScale)
-	q, err := s.queues.CreateQueue(queue.Config{
-		Name: sub.Name, VisibilityTimeout: max(visibility, time.Millisecond), Retention: queue.MaxRetention,
-		DeadLetter: dlq.Name(), MaxReceiveCount: min(attempts, queue.MaxReceiveCountLimit), Label: sub.Name,
+	visibility := time.Duration(float64(VisibilityTimeoutFactor*ConsumerTimeout) * s.timeScale)
+	return s.queues.CreateQueue(queue.Config{
+		Name: name, VisibilityTimeout: max(visibility, time.Millisecond), Retention: queue.MaxRetention,
+		DeadLetter: dlq.Name(), MaxReceiveCount: min(maxReceiveCount, queue.MaxReceiveCountLimit), Label: label,
 	})
-	if err != nil {
-		return err
-	}
-	if err := s.bus.SubscribeFunction(sub, sendTo(q), QueueARN(q.Name())); err != nil {
-		return err
-	}
-	fn := lambdainvoke.New(c.Function, lambdainvoke.ARN(Region, Account, c.Function),
-		queueconsumer.New(c.Handler, s.log.With("function", c.Function)), ConsumerTimeout)
+}
+
+// startMapping starts the event source mapping from q to the function named name.
+func (s *Stack) startMapping(q *queue.Queue, name string, handler any, batchSize int) error {
+	fn := lambdainvoke.New(name, lambdainvoke.ARN(Region, Account, name), handler, ConsumerTimeout)
 	m, err := queue.StartMapping(queue.MappingConfig{
-		Queue: q, Function: fn, Pollers: WorkersPerRule, QueueARN: QueueARN(q.Name()), Region: Region,
-		Logger: s.log.With("component", "esm", "function", c.Function),
+		Queue: q, Function: fn, BatchSize: batchSize, Pollers: WorkersPerRule, QueueARN: QueueARN(q.Name()), Region: Region,
+		Logger: s.log.With("component", "esm", "function", name),
 	})
 	if err != nil {
 		return err
 	}
 	s.mappings = append(s.mappings, m)
 	return nil
+}
+
+// startWorker starts the mapping of a service's queue worker (its queue was made
+// while the service was built, which sends to it).
+func (s *Stack) startWorker(svc string, w service.QueueWorker) error {
+	q, err := s.queues.Queue(WorkerQueueName(svc, w.Queue))
+	if err != nil {
+		return fmt.Errorf("queue worker %s: %w", w.Function, err)
+	}
+	// One batch per invocation, as platform/infra's NewWorkerQueue maps it.
+	return s.startMapping(q, w.Function, w.Handler, 1)
+}
+
+// subscribeThroughQueue creates c's queue and dead-letter queue, subscribes the bus
+// rule with a target that sends into the queue, and starts the event source mapping.
+func (s *Stack) subscribeThroughQueue(c service.Consumer) error {
+	sub := c.Subscription
+	q, err := s.newConsumedQueue(sub.Name, sub.Name, sub.MaxAttempts)
+	if err != nil {
+		return err
+	}
+	if err := s.bus.SubscribeFunction(sub, sendTo(q), QueueARN(q.Name())); err != nil {
+		return err
+	}
+	return s.startMapping(q, c.Function, queueconsumer.New(c.Handler, s.log.With("function", c.Function)), queue.MaxReceiveBatch)
 }
 
 // sendTo is a rule target putting the event into q as EventBridge's SQS target does:

@@ -119,23 +119,26 @@ type Stack struct {
 
 	server *http.Server
 
-	events    *boltlog.Log
-	bus       *bus.Bus
-	pipe      *pipe.Pipe
-	issuer    *localauth.Issuer
-	iam       *localiam.Store
-	ws        *wsgateway.Gateway
-	jobs      map[string]*lambdainvoke.Function // by function name
-	queues    *queue.Broker
-	mappings  []*queue.Mapping
-	closers   []func() error // stores, closed last, in reverse order
-	limits    Limits
-	pprof     bool
-	sweepStop context.CancelFunc
-	sweepDone chan struct{}
-	bodies    bodyWatch // bodies of tracked requests, cut off when draining
-	ready     atomic.Bool
-	draining  atomic.Bool
+	events   *boltlog.Log
+	bus      *bus.Bus
+	pipe     *pipe.Pipe
+	issuer   *localauth.Issuer
+	iam      *localiam.Store
+	ws       *wsgateway.Gateway
+	jobs     map[string]*lambdainvoke.Function // by function name
+	queues   *queue.Broker
+	mappings []*queue.Mapping
+	// timeScale and deadLetterRetention size the queues (Config.TimeScale, Limits).
+	timeScale           float64
+	deadLetterRetention time.Duration
+	closers             []func() error // stores, closed last, in reverse order
+	limits              Limits
+	pprof               bool
+	sweepStop           context.CancelFunc
+	sweepDone           chan struct{}
+	bodies              bodyWatch // bodies of tracked requests, cut off when draining
+	ready               atomic.Bool
+	draining            atomic.Bool
 	// inflight is read-locked by every client request while it runs; Close takes
 	// the write lock once to wait for them (draining turns new ones away first).
 	inflight sync.RWMutex
@@ -222,12 +225,12 @@ func Start(ctx context.Context, cfg Config) (st *Stack, err error) {
 	if err := s.openQueues(queuesDir); err != nil {
 		return nil, err
 	}
-	timeScale := cfg.TimeScale
-	if timeScale == 0 {
-		timeScale = 1
+	s.timeScale, s.deadLetterRetention = cfg.TimeScale, cfg.Limits.DeadLetterRetention
+	if s.timeScale == 0 {
+		s.timeScale = 1
 	}
-	if timeScale < 0 {
-		return nil, fmt.Errorf("stack: TimeScale %v, want a positive factor", timeScale)
+	if s.timeScale < 0 {
+		return nil, fmt.Errorf("stack: TimeScale %v, want a positive factor", s.timeScale)
 	}
 
 	if err := s.openIAM(cfg); err != nil {
@@ -255,6 +258,9 @@ func Start(ctx context.Context, cfg Config) (st *Stack, err error) {
 		}),
 		busName: BusName,
 		logger:  s.log,
+		workerQueue: func(svc string, w service.QueueWorker) (*queue.Queue, error) {
+			return s.newConsumedQueue(WorkerQueueName(svc, w.Queue), WorkerQueueName(svc, w.Queue), w.MaxReceiveCount)
+		},
 	}
 	svcs, err := buildServices(ctx, env)
 	if err != nil {
@@ -274,8 +280,13 @@ func Start(ctx context.Context, cfg Config) (st *Stack, err error) {
 		httpRoutes = append(httpRoutes, svc.HTTPRoutes...)
 		wsRoutes = append(wsRoutes, svc.WebSocketRoutes...)
 		for _, c := range svc.Consumers {
-			if err := s.subscribeThroughQueue(c, timeScale, cfg.Limits.DeadLetterRetention); err != nil {
+			if err := s.subscribeThroughQueue(c); err != nil {
 				return nil, fmt.Errorf("subscribe %s/%s: %w", svc.Name, c.Function, err)
+			}
+		}
+		for _, w := range svc.QueueWorkers {
+			if err := s.startWorker(svc.Name, w); err != nil {
+				return nil, fmt.Errorf("%s/%s: %w", svc.Name, w.Function, err)
 			}
 		}
 		for i := range svc.Enrichers {
