@@ -24,15 +24,7 @@ import (
 // the change exactly once, and a real client in the first batch receives it.
 func TestFanOutSplitRetriesAFailedBatchAlone(t *testing.T) {
 	const fake, perBatch, maxReceives = 24, 10, 3
-	broker, err := queue.Open(queue.Options{Logger: slog.New(slog.DiscardHandler)})
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = broker.Close() })
-	dlq, err := broker.CreateQueue(queue.Config{Name: "fan-out-batches-dlq"})
-	require.NoError(t, err)
-	q, err := broker.CreateQueue(queue.Config{Name: notifications.QueueFanOutBatches, VisibilityTimeout: 500 * time.Millisecond, // longer than posting a batch of 10 takes
-		DeadLetter: dlq.Name(), MaxReceiveCount: maxReceives})
-	require.NoError(t, err)
-
+	q, dlq := newFanOutQueue(t, 500*time.Millisecond, maxReceives) // longer than posting a batch of 10 takes
 	store := stores[0].open(t)
 	h := newHarness(t, store, harnessOptions{concurrency: 16, batches: q, perBatch: perBatch})
 	real := h.dial(t)
@@ -49,12 +41,7 @@ func TestFanOutSplitRetriesAFailedBatchAlone(t *testing.T) {
 	failing := ids[14] // in the second batch
 	h.setFail(failing, true)
 
-	worker := h.svc.QueueWorkers[0]
-	require.Equal(t, notifications.FunctionFanOutBatch, worker.Function)
-	fn := lambdainvoke.New(worker.Function, lambdainvoke.ARN("us-east-1", "000000000000", worker.Function), worker.Handler, 30*time.Second)
-	m, err := queue.StartMapping(queue.MappingConfig{Queue: q, Function: fn, BatchSize: 1, Pollers: 3, PollWait: 20 * time.Millisecond})
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = m.Close(context.Background()) })
+	startBatchWorker(t, h, q, 3)
 
 	require.NoError(t, h.fanOut()(ctx, viewEvent("c1", 1, "Owls")), "the fan-out only queues batches")
 	got := real.next()
@@ -80,4 +67,31 @@ func TestFanOutSplitRetriesAFailedBatchAlone(t *testing.T) {
 		require.Equal(t, 1, h.posts[id], "connection %s outside the failed batch: got %d posts want 1", id, h.posts[id])
 	}
 	require.Equal(t, perBatch, retried)
+}
+
+// newFanOutQueue is the fan-out queue on devstack's queue emulator (in memory), with
+// a dead-letter queue after maxReceives receives.
+func newFanOutQueue(t testing.TB, visibility time.Duration, maxReceives int) (q, dlq *queue.Queue) {
+	t.Helper()
+	broker, err := queue.Open(queue.Options{Logger: slog.New(slog.DiscardHandler)})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = broker.Close() })
+	dlq, err = broker.CreateQueue(queue.Config{Name: "fan-out-batches-dlq"})
+	require.NoError(t, err)
+	q, err = broker.CreateQueue(queue.Config{Name: notifications.QueueFanOutBatches, VisibilityTimeout: visibility,
+		DeadLetter: dlq.Name(), MaxReceiveCount: maxReceives})
+	require.NoError(t, err)
+	return q, dlq
+}
+
+// startBatchWorker runs the harness's fan-out-batch function behind q as Lambda's
+// event source mapping does, one batch per invocation, pollers at once.
+func startBatchWorker(t testing.TB, h *harness, q *queue.Queue, pollers int) {
+	t.Helper()
+	worker := h.svc.QueueWorkers[0]
+	require.Equal(t, notifications.FunctionFanOutBatch, worker.Function)
+	fn := lambdainvoke.New(worker.Function, lambdainvoke.ARN("us-east-1", "000000000000", worker.Function), worker.Handler, 30*time.Second)
+	m, err := queue.StartMapping(queue.MappingConfig{Queue: q, Function: fn, BatchSize: 1, Pollers: pollers, PollWait: 20 * time.Millisecond})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = m.Close(context.Background()) })
 }
