@@ -157,6 +157,12 @@ func (r redriver) count(ctx context.Context, url string) (int, error) {
 
 // redrive moves q's messages back: with a message move task, else by hand.
 func (r redriver) redrive(ctx context.Context, q deadLetterQueue) error {
+	if len(q.sources) == 0 {
+		// The Pipe's dead-letter queue holds stream coordinates, not events; nothing
+		// feeds them back, so they are read by hand.
+		fmt.Fprintf(r.out, "%s: no source queue (the Pipe's records of failed stream batches): inspect by hand\n", q.url)
+		return nil
+	}
 	if len(q.sources) != 1 {
 		// A queue fed by several (or no) queues: a move task without a destination
 		// would need each message's origin; this project gives each its own.
