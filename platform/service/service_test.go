@@ -21,7 +21,9 @@ func TestHandlerFindsEveryKindOfFunction(t *testing.T) {
 	consumerH := func(context.Context, events.EventBridgeEvent) error { return nil }
 	enrichH := func(context.Context, []events.DynamoDBEventRecord) ([]json.RawMessage, error) { return nil, nil }
 	jobH := func(context.Context, json.RawMessage) (json.RawMessage, error) { return nil, nil }
-	queueH := func(context.Context, events.SQSEvent) (events.SQSEventResponse, error) { return events.SQSEventResponse{}, nil }
+	queueH := func(context.Context, events.SQSEvent) (events.SQSEventResponse, error) {
+		return events.SQSEventResponse{}, nil
+	}
 	svc := service.Service{
 		Name:            "svc",
 		HTTPRoutes:      []service.HTTPRoute{{Function: "http", RouteKey: "GET /", Handler: httpH}, {Function: "described", RouteKey: "GET /x"}},

@@ -283,13 +283,11 @@ func (q *Queue) SendBatch(bodies []string) ([]string, error) {
 		return nil, fmt.Errorf("%w: the batch's bodies are %d bytes, more than %d", ErrMessageTooLong, total, MaxBodyBytes)
 	}
 	b := q.b
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.closed {
-		return nil, ErrClosed
+	now, err := q.begin()
+	if err != nil {
+		return nil, err
 	}
-	now := b.now().UTC()
-	q.expire(now)
+	defer b.mu.Unlock()
 	if len(q.msgs)+len(bodies) > q.cfg.MaxMessages {
 		return nil, fmt.Errorf("%w: %s holds %d messages, its bound is %d", ErrQueueFull, q.cfg.Name, len(q.msgs), q.cfg.MaxMessages)
 	}
@@ -308,6 +306,19 @@ func (q *Queue) SendBatch(bodies []string) ([]string, error) {
 	q.msgs = append(q.msgs, msgs...)
 	q.wake()
 	return ids, nil
+}
+
+// begin takes the broker's lock (the caller unlocks b.mu), refuses a closed broker
+// and deletes the messages past retention first.
+func (q *Queue) begin() (time.Time, error) {
+	q.b.mu.Lock()
+	if q.b.closed {
+		q.b.mu.Unlock()
+		return time.Time{}, ErrClosed
+	}
+	now := q.b.now().UTC()
+	q.expire(now)
+	return now, nil
 }
 
 // expire deletes messages past the retention period, as SQS does. b.mu is held.
@@ -344,13 +355,11 @@ func (q *Queue) Receive(max int, visibility time.Duration) ([]Received, error) {
 		visibility = q.cfg.VisibilityTimeout
 	}
 	b := q.b
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.closed {
-		return nil, ErrClosed
+	now, err := q.begin()
+	if err != nil {
+		return nil, err
 	}
-	now := b.now().UTC()
-	q.expire(now)
+	defer b.mu.Unlock()
 	var out []Received
 	var changed, dead []*Message
 	for _, m := range q.msgs {
@@ -600,12 +609,10 @@ func (q *Queue) Messages() []Message {
 // and moves nothing. It returns how many it moved.
 func (q *Queue) MoveMessages(dest *Queue, ids ...string) (int, error) {
 	b := q.b
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.closed {
-		return 0, ErrClosed
+	if _, err := q.begin(); err != nil {
+		return 0, err
 	}
-	q.expire(b.now().UTC())
+	defer b.mu.Unlock()
 	pick := q.msgs
 	if len(ids) > 0 {
 		byID := map[string]*Message{}
