@@ -449,17 +449,24 @@ func (q *Queue) ReceiveWait(done <-chan struct{}, max int, visibility, wait time
 		ready, next := q.ready, q.nextVisible()
 		q.b.mu.Unlock()
 		var tick <-chan time.Time
+		var t *time.Timer
 		if !next.IsZero() {
-			t := time.NewTimer(max1ms(next.Sub(q.b.now())))
-			defer t.Stop()
+			t = time.NewTimer(max1ms(next.Sub(q.b.now())))
 			tick = t.C
 		}
+		stop := false
 		select {
 		case <-ready:
 		case <-tick:
 		case <-deadline.C:
-			return nil, nil
+			stop = true
 		case <-done:
+			stop = true
+		}
+		if t != nil {
+			t.Stop()
+		}
+		if stop {
 			return nil, nil
 		}
 	}
