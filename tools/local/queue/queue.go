@@ -68,6 +68,8 @@ type Config struct {
 	// Label says what the queue feeds (a subscription's rule name); dead-letter
 	// listings show it.
 	Label string
+	// Tags are the queue's tags (ListQueueTags).
+	Tags map[string]string
 }
 
 func (c Config) withDefaults() (Config, error) {

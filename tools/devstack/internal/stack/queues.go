@@ -58,14 +58,25 @@ func (s *Stack) openQueues(dataDir string) error {
 // WorkerQueueName is devstack's name of a service's own queue.
 func WorkerQueueName(svc, queue string) string { return svc + "-" + queue }
 
-// newConsumedQueue creates a queue a function reads, with its dead-letter queue,
-// as platform/infra deploys one.
-func (s *Stack) newConsumedQueue(name, label string, maxReceiveCount int) (*queue.Queue, error) {
+// Tags of devstack's queues, as tools/cdkapp and platform/infra tag them on AWS, so
+// tools/redrive finds a service's dead-letter queues here too (stage "local").
+const (
+	tagService    = "concertsys:service"
+	tagStage      = "concertsys:stage"
+	tagDeadLetter = "concertsys:dead-letter"
+	// Stage is devstack's stage in those tags.
+	Stage = "local"
+)
+
+// newConsumedQueue creates a queue a function of service svc reads, with its
+// dead-letter queue, as platform/infra deploys one.
+func (s *Stack) newConsumedQueue(svc, name, label string, maxReceiveCount int) (*queue.Queue, error) {
 	if maxReceiveCount <= 0 {
 		maxReceiveCount = subscription.DefaultMaxAttempts
 	}
 	dlq, err := s.queues.CreateQueue(queue.Config{
 		Name: name + DeadLetterQueueSuffix, Retention: min(s.deadLetterRetention, queue.MaxRetention),
+		Tags: map[string]string{tagService: svc, tagStage: Stage, tagDeadLetter: "true"},
 	})
 	if err != nil {
 		return nil, err
@@ -74,6 +85,7 @@ func (s *Stack) newConsumedQueue(name, label string, maxReceiveCount int) (*queu
 	return s.queues.CreateQueue(queue.Config{
 		Name: name, VisibilityTimeout: max(visibility, time.Millisecond), Retention: queue.MaxRetention,
 		DeadLetter: dlq.Name(), MaxReceiveCount: min(maxReceiveCount, queue.MaxReceiveCountLimit), Label: label,
+		Tags: map[string]string{tagService: svc, tagStage: Stage},
 	})
 }
 
@@ -104,9 +116,9 @@ func (s *Stack) startWorker(svc string, w service.QueueWorker) error {
 
 // subscribeThroughQueue creates c's queue and dead-letter queue, subscribes the bus
 // rule with a target that sends into the queue, and starts the event source mapping.
-func (s *Stack) subscribeThroughQueue(c service.Consumer) error {
+func (s *Stack) subscribeThroughQueue(svc string, c service.Consumer) error {
 	sub := c.Subscription
-	q, err := s.newConsumedQueue(sub.Name, sub.Name, sub.MaxAttempts)
+	q, err := s.newConsumedQueue(svc, sub.Name, sub.Name, sub.MaxAttempts)
 	if err != nil {
 		return err
 	}

@@ -4,15 +4,18 @@ import (
 	"context"
 	"log/slog"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/stretchr/testify/require"
 
 	"github.com/concertsys/platform/subscription"
+	"github.com/concertsys/services/notifications"
 	"github.com/concertsys/services/projections"
 	"github.com/concertsys/tools/devstack/internal/stack"
 	"github.com/concertsys/tools/local/bus"
@@ -69,4 +72,36 @@ func TestConsumerFailureReachesTheQueueDeadLetterQueue(t *testing.T) {
 		return err == nil && len(dls) == 1 && dls[0].ID != dl.ID
 	}, 20*time.Second, 20*time.Millisecond, "the redriven event fails again and returns")
 	require.Equal(t, eventID, dls[0].Event.ID)
+}
+
+// TestSQSEndpoint: devstack's queues answer the AWS SDK's sqs client with the
+// developer's keys, and refuse a service's.
+func TestSQSEndpoint(t *testing.T) {
+	st := startInMemory(t, filepath.Join(t.TempDir(), "keys.json"))
+	ctx := context.Background()
+	client := func(principal string) *sqs.Client {
+		creds, err := st.CredentialsProvider(principal)
+		require.NoError(t, err)
+		return sqs.New(sqs.Options{Region: stack.Region, BaseEndpoint: aws.String(st.URL() + stack.SQSPath), Credentials: creds, RetryMaxAttempts: 1})
+	}
+	dev := client(localiam.Developer)
+	list, err := dev.ListQueues(ctx, &sqs.ListQueuesInput{})
+	require.NoError(t, err)
+	var names []string
+	for _, u := range list.QueueUrls {
+		names = append(names, u[strings.LastIndex(u, "/")+1:])
+	}
+	for _, want := range []string{projections.SubscriptionName, projections.SubscriptionName + stack.DeadLetterQueueSuffix,
+		stack.WorkerQueueName(notifications.Name, notifications.QueueFanOutBatches)} {
+		require.Contains(t, names, want, "got queues %v", names)
+	}
+	url, err := dev.GetQueueUrl(ctx, &sqs.GetQueueUrlInput{QueueName: aws.String(projections.SubscriptionName)})
+	require.NoError(t, err)
+	attrs, err := dev.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{QueueUrl: url.QueueUrl})
+	require.NoError(t, err)
+	require.Equal(t, "180", attrs.Attributes["VisibilityTimeout"], "6 x the 30 s consumer timeout")
+	require.Contains(t, attrs.Attributes["RedrivePolicy"], `"maxReceiveCount":8`)
+
+	_, err = client(localiam.Projections).ListQueues(ctx, &sqs.ListQueuesInput{})
+	require.ErrorContains(t, err, "AccessDenied", "got %v want AccessDeniedException for a service's key", err)
 }

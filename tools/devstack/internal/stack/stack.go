@@ -46,6 +46,8 @@ const (
 	WebSocketPath  = "/ws"
 	EventsAPIPath  = "/_aws/events"
 	ManagementPath = "/_aws/ws"
+	// SQSPath serves the SQS JSON protocol over devstack's queues (developer only).
+	SQSPath = "/_aws/sqs"
 	// The bus's developer endpoints (tools/local/bus/eventsapi).
 	TailPath        = EventsAPIPath + "/tail"
 	DeadLettersPath = EventsAPIPath + "/dead-letters"
@@ -259,7 +261,7 @@ func Start(ctx context.Context, cfg Config) (st *Stack, err error) {
 		busName: BusName,
 		logger:  s.log,
 		workerQueue: func(svc string, w service.QueueWorker) (*queue.Queue, error) {
-			return s.newConsumedQueue(WorkerQueueName(svc, w.Queue), WorkerQueueName(svc, w.Queue), w.MaxReceiveCount)
+			return s.newConsumedQueue(svc, WorkerQueueName(svc, w.Queue), WorkerQueueName(svc, w.Queue), w.MaxReceiveCount)
 		},
 	}
 	svcs, err := buildServices(ctx, env)
@@ -280,7 +282,7 @@ func Start(ctx context.Context, cfg Config) (st *Stack, err error) {
 		httpRoutes = append(httpRoutes, svc.HTTPRoutes...)
 		wsRoutes = append(wsRoutes, svc.WebSocketRoutes...)
 		for _, c := range svc.Consumers {
-			if err := s.subscribeThroughQueue(c); err != nil {
+			if err := s.subscribeThroughQueue(svc.Name, c); err != nil {
 				return nil, fmt.Errorf("subscribe %s/%s: %w", svc.Name, c.Function, err)
 			}
 		}
@@ -380,6 +382,9 @@ func (s *Stack) routes(api http.Handler) http.Handler {
 	mux.Handle(EventsAPIPath+"/", events)
 	mgmt := guard.Management(http.StripPrefix(ManagementPath, s.ws.ManagementHandler()))
 	mux.Handle(ManagementPath+"/", mgmt)
+	sqsAPI := guard.SQS(&queue.API{Broker: s.queues, BaseURL: s.url + SQSPath, Region: Region, Account: Account})
+	mux.Handle(SQSPath, sqsAPI)
+	mux.Handle(SQSPath+"/", sqsAPI)
 	mux.HandleFunc("POST "+JobsPath+"{function}", s.serveJob)
 	// Profiles of the whole stack, for finding where local latency goes: only with
 	// -pprof, since they reveal memory contents and cost CPU.
