@@ -116,6 +116,9 @@ type Message struct {
 	// DeadLetteredAt and SourceQueue are set when the redrive policy moved it here.
 	DeadLetteredAt time.Time `json:"deadLetteredAt,omitzero"`
 	SourceQueue    string    `json:"sourceQueue,omitempty"`
+
+	// deleted marks a message removed from its queue's slice lazily (see removeLocked).
+	deleted bool
 }
 
 // Received is a message handed out by Receive, with the receipt handle that deletes it.
@@ -209,10 +212,13 @@ func (b *Broker) CreateQueue(cfg Config) (*Queue, error) {
 			return nil, fmt.Errorf("%w: dead-letter queue %s of %s", ErrNoSuchQueue, cfg.DeadLetter, cfg.Name)
 		}
 	}
-	q := &Queue{b: b, cfg: cfg, ready: make(chan struct{})}
+	q := &Queue{b: b, cfg: cfg, ready: make(chan struct{}, 1), byID: map[string]*Message{}}
 	q.msgs = b.loaded[cfg.Name]
 	delete(b.loaded, cfg.Name)
 	sort.Slice(q.msgs, func(i, j int) bool { return q.msgs[i].Seq < q.msgs[j].Seq })
+	for _, m := range q.msgs {
+		q.byID[m.ID] = m
+	}
 	b.queues[cfg.Name] = q
 	return q, nil
 }
@@ -244,8 +250,16 @@ func (b *Broker) Queues() []string {
 type Queue struct {
 	b    *Broker
 	cfg  Config
-	msgs []*Message // by Seq
-	// ready is closed (and replaced) whenever a message may have become receivable.
+	msgs []*Message // by Seq, with deleted ones until the next compaction
+	byID map[string]*Message
+	// deleted counts the deleted messages still in msgs; sending counts messages
+	// being written to the store by Send, for the bound.
+	deleted, sending int
+	// expiredAt is when expire last looked.
+	expiredAt time.Time
+	// ready holds a token whenever a message may have become receivable: one waiting
+	// receiver takes it, and passes it on if it left messages behind, so a send wakes
+	// one poller, not all of them.
 	ready chan struct{}
 }
 
@@ -256,8 +270,10 @@ func (q *Queue) Name() string { return q.cfg.Name }
 func (q *Queue) Config() Config { return q.cfg }
 
 func (q *Queue) wake() {
-	close(q.ready)
-	q.ready = make(chan struct{})
+	select {
+	case q.ready <- struct{}{}:
+	default: // a token is already waiting
+	}
 }
 
 // Send adds a message and returns its id.
@@ -289,25 +305,47 @@ func (q *Queue) SendBatch(bodies []string) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer b.mu.Unlock()
-	if len(q.msgs)+len(bodies) > q.cfg.MaxMessages {
-		return nil, fmt.Errorf("%w: %s holds %d messages, its bound is %d", ErrQueueFull, q.cfg.Name, len(q.msgs), q.cfg.MaxMessages)
+	if n := q.len() + q.sending; n+len(bodies) > q.cfg.MaxMessages {
+		b.mu.Unlock()
+		return nil, fmt.Errorf("%w: %s holds %d messages, its bound is %d", ErrQueueFull, q.cfg.Name, n, q.cfg.MaxMessages)
 	}
 	var msgs []*Message
 	for _, body := range bodies {
 		b.seq++
 		msgs = append(msgs, &Message{ID: newID(), Body: body, Seq: b.seq, SentAt: now})
 	}
-	if err := b.store.put(q.cfg.Name, msgs...); err != nil {
+	q.sending += len(msgs)
+	b.mu.Unlock()
+	// Written outside the lock, so concurrent sends to every queue share one fsync
+	// (bbolt's Batch); the message is receivable only once it is durable.
+	err = b.store.put(q.cfg.Name, msgs...)
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	q.sending -= len(msgs)
+	if err != nil {
 		return nil, fmt.Errorf("send to %s: %w", q.cfg.Name, err)
 	}
 	ids := make([]string, len(msgs))
 	for i, m := range msgs {
 		ids[i] = m.ID
+		q.byID[m.ID] = m
 	}
 	q.msgs = append(q.msgs, msgs...)
 	q.wake()
 	return ids, nil
+}
+
+// len is the number of messages in the queue. b.mu is held.
+func (q *Queue) len() int { return len(q.msgs) - q.deleted }
+
+// snapshot copies ms for a store write outside the lock. b.mu is held.
+func snapshot(ms []*Message) []*Message {
+	out := make([]*Message, len(ms))
+	for i, m := range ms {
+		c := *m
+		out[i] = &c
+	}
+	return out
 }
 
 // begin takes the broker's lock (the caller unlocks b.mu), refuses a closed broker
@@ -323,20 +361,29 @@ func (q *Queue) begin() (time.Time, error) {
 	return now, nil
 }
 
-// expire deletes messages past the retention period, as SQS does. b.mu is held.
+// expire deletes messages past the retention period, as SQS does, looking at most
+// once a second (retention is counted in seconds). b.mu is held.
 func (q *Queue) expire(now time.Time) {
+	if !q.expiredAt.IsZero() && now.Sub(q.expiredAt) < time.Second && now.After(q.expiredAt) {
+		return
+	}
+	q.expiredAt = now
 	cutoff := now.Add(-q.cfg.Retention)
 	var gone []*Message
 	kept := q.msgs[:0]
 	for _, m := range q.msgs {
+		if m.deleted {
+			continue
+		}
 		if m.SentAt.Before(cutoff) {
 			gone = append(gone, m)
+			delete(q.byID, m.ID)
 			continue
 		}
 		kept = append(kept, m)
 	}
 	clear(q.msgs[len(kept):])
-	q.msgs = kept
+	q.msgs, q.deleted = kept, 0
 	if len(gone) > 0 {
 		if err := q.b.store.remove(q.cfg.Name, gone...); err != nil {
 			q.b.log.Warn("delete expired messages", "queue", q.cfg.Name, "error", err)
@@ -361,15 +408,21 @@ func (q *Queue) Receive(max int, visibility time.Duration) ([]Received, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer b.mu.Unlock()
+	locked := true
+	defer func() {
+		if locked {
+			b.mu.Unlock()
+		}
+	}()
 	var out []Received
 	var changed, dead []*Message
 	for _, m := range q.msgs {
-		if len(out) == max {
-			break
-		}
-		if m.VisibleAt.After(now) {
+		if m.deleted || m.VisibleAt.After(now) {
 			continue
+		}
+		if len(out) == max {
+			q.wake() // more are receivable: wake another receiver
+			break
 		}
 		if q.cfg.MaxReceiveCount > 0 && m.ReceiveCount >= q.cfg.MaxReceiveCount {
 			dead = append(dead, m)
@@ -391,8 +444,13 @@ func (q *Queue) Receive(max int, visibility time.Duration) ([]Received, error) {
 		}
 	}
 	if len(changed) > 0 {
-		// A lost update only means fewer counted receives after a crash.
-		if err := b.store.put(q.cfg.Name, changed...); err != nil {
+		// Outside the lock, sharing fsyncs. A lost or late update (after a concurrent
+		// delete's) only means fewer counted receives, or a message received again,
+		// after a crash: at least once either way.
+		snap := snapshot(changed)
+		b.mu.Unlock()
+		locked = false
+		if err := b.store.put(q.cfg.Name, snap...); err != nil {
 			b.log.Warn("record receive", "queue", q.cfg.Name, "error", err)
 		}
 	}
@@ -412,6 +470,9 @@ func (q *Queue) moveToDeadLetter(now time.Time, ms []*Message) error {
 		return fmt.Errorf("move to dead-letter queue %s: %w", dlq.cfg.Name, err)
 	}
 	q.removeLocked(ms)
+	for _, m := range moved {
+		dlq.byID[m.ID] = m
+	}
 	dlq.msgs = append(dlq.msgs, moved...)
 	sort.Slice(dlq.msgs, func(i, j int) bool { return dlq.msgs[i].Seq < dlq.msgs[j].Seq })
 	dlq.wake()
@@ -422,19 +483,27 @@ func (q *Queue) moveToDeadLetter(now time.Time, ms []*Message) error {
 	return nil
 }
 
+// removeLocked removes ms from the queue: marked at once, dropped from the slice
+// when half of it is deleted, so a delete costs O(1) amortised. b.mu is held.
 func (q *Queue) removeLocked(ms []*Message) {
-	drop := make(map[*Message]bool, len(ms))
 	for _, m := range ms {
-		drop[m] = true
+		if !m.deleted {
+			m.deleted = true
+			q.deleted++
+			delete(q.byID, m.ID)
+		}
+	}
+	if q.deleted*2 <= len(q.msgs) {
+		return
 	}
 	kept := q.msgs[:0]
 	for _, m := range q.msgs {
-		if !drop[m] {
+		if !m.deleted {
 			kept = append(kept, m)
 		}
 	}
 	clear(q.msgs[len(kept):])
-	q.msgs = kept
+	q.msgs, q.deleted = kept, 0
 }
 
 // ReceiveWait is Receive with SQS's long polling: it waits up to wait for a message
@@ -480,6 +549,9 @@ func max1ms(d time.Duration) time.Duration { return max(d, time.Millisecond) }
 func (q *Queue) nextVisible() time.Time {
 	var next time.Time
 	for _, m := range q.msgs {
+		if m.deleted {
+			continue
+		}
 		if next.IsZero() || m.VisibleAt.Before(next) {
 			next = m.VisibleAt
 		}
@@ -493,10 +565,8 @@ func (q *Queue) find(handle string) (*Message, bool, error) {
 	if !ok || id == "" || nonce == "" {
 		return nil, false, fmt.Errorf("%w: %q", ErrInvalidReceiptHandle, handle)
 	}
-	for _, m := range q.msgs {
-		if m.ID == id {
-			return m, m.Receipt == nonce, nil
-		}
+	if m, ok := q.byID[id]; ok {
+		return m, m.Receipt == nonce, nil
 	}
 	return nil, false, nil
 }
@@ -512,9 +582,9 @@ func (q *Queue) Delete(handle string) error {
 func (q *Queue) DeleteBatch(handles []string) []error {
 	b := q.b
 	b.mu.Lock()
-	defer b.mu.Unlock()
 	errs := make([]error, len(handles))
 	if b.closed {
+		b.mu.Unlock()
 		for i := range errs {
 			errs[i] = ErrClosed
 		}
@@ -531,6 +601,11 @@ func (q *Queue) DeleteBatch(handles []string) []error {
 			gone = append(gone, m)
 		}
 	}
+	// Gone from memory at once (no receive hands it out again); the store's delete
+	// follows outside the lock, sharing fsyncs. A crash before it only means the
+	// message is received again after a restart: at least once.
+	q.removeLocked(gone)
+	b.mu.Unlock()
 	if len(gone) == 0 {
 		return errs
 	}
@@ -538,9 +613,7 @@ func (q *Queue) DeleteBatch(handles []string) []error {
 		for i := range errs {
 			errs[i] = cmpErr(errs[i], fmt.Errorf("delete from %s: %w", q.cfg.Name, err))
 		}
-		return errs
 	}
-	q.removeLocked(gone)
 	return errs
 }
 
@@ -558,12 +631,13 @@ func cmpErr(a, b error) error {
 func (q *Queue) Fail(handle, reason string) error {
 	b := q.b
 	b.mu.Lock()
-	defer b.mu.Unlock()
 	if b.closed {
+		b.mu.Unlock()
 		return ErrClosed
 	}
 	m, latest, err := q.find(handle)
 	if err != nil || m == nil || !latest {
+		b.mu.Unlock()
 		return err
 	}
 	const maxNote = 1024
@@ -571,7 +645,9 @@ func (q *Queue) Fail(handle, reason string) error {
 		reason = reason[:maxNote]
 	}
 	m.LastError = reason
-	if err := b.store.put(q.cfg.Name, m); err != nil {
+	snap := snapshot([]*Message{m})
+	b.mu.Unlock()
+	if err := b.store.put(q.cfg.Name, snap...); err != nil {
 		return fmt.Errorf("record failure in %s: %w", q.cfg.Name, err)
 	}
 	return nil
@@ -590,6 +666,9 @@ func (q *Queue) Attributes() Attributes {
 	now := b.now()
 	var a Attributes
 	for _, m := range q.msgs {
+		if m.deleted {
+			continue
+		}
 		if m.VisibleAt.After(now) {
 			a.NotVisible++
 		} else {
@@ -605,9 +684,11 @@ func (q *Queue) Messages() []Message {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	q.expire(b.now().UTC())
-	out := make([]Message, len(q.msgs))
-	for i, m := range q.msgs {
-		out[i] = *m
+	out := make([]Message, 0, q.len())
+	for _, m := range q.msgs {
+		if !m.deleted {
+			out = append(out, *m)
+		}
 	}
 	return out
 }
@@ -622,16 +703,17 @@ func (q *Queue) MoveMessages(dest *Queue, ids ...string) (int, error) {
 		return 0, err
 	}
 	defer b.mu.Unlock()
-	pick := q.msgs
-	if len(ids) > 0 {
-		byID := map[string]*Message{}
-		for _, m := range q.msgs {
-			byID[m.ID] = m
+	var pick []*Message
+	for _, m := range q.msgs {
+		if !m.deleted {
+			pick = append(pick, m)
 		}
+	}
+	if len(ids) > 0 {
 		pick = nil
 		var missing []string
 		for _, id := range ids {
-			if m, ok := byID[id]; ok {
+			if m, ok := q.byID[id]; ok {
 				pick = append(pick, m)
 			} else {
 				missing = append(missing, id)
@@ -644,10 +726,9 @@ func (q *Queue) MoveMessages(dest *Queue, ids ...string) (int, error) {
 	if len(pick) == 0 {
 		return 0, nil
 	}
-	if len(dest.msgs)+len(pick) > dest.cfg.MaxMessages {
+	if dest.len()+dest.sending+len(pick) > dest.cfg.MaxMessages {
 		return 0, fmt.Errorf("%w: %s cannot take %d more messages", ErrQueueFull, dest.cfg.Name, len(pick))
 	}
-	pick = append([]*Message(nil), pick...)
 	fresh := make([]*Message, len(pick))
 	for i, m := range pick {
 		b.seq++
@@ -657,6 +738,9 @@ func (q *Queue) MoveMessages(dest *Queue, ids ...string) (int, error) {
 		return 0, fmt.Errorf("move %s to %s: %w", q.cfg.Name, dest.cfg.Name, err)
 	}
 	q.removeLocked(pick)
+	for _, m := range fresh {
+		dest.byID[m.ID] = m
+	}
 	dest.msgs = append(dest.msgs, fresh...)
 	dest.wake()
 	return len(fresh), nil
