@@ -28,7 +28,7 @@ export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 # Node.js 20 (the machine's) still synthesizes; jsii only warns that it is end-of-life.
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 18,20
 
-.PHONY: dev test schemas build synth deploy bench tools browser check-format vet gowork-off \
+.PHONY: dev test schemas build synth deploy redrive bench tools browser check-format vet gowork-off \
 	tidy-check schemas-check go-test cfn-lint checkov deps-check conformance-ruler \
 	schemas-compat release-schemas asyncapi-validate asyncapi-cli catch-up converge
 
@@ -150,6 +150,10 @@ catch-up: ## after the first deploy of a service made with tools/newservice: rep
 	  cat /tmp/catch-up-$(SERVICE).json; echo; \
 	  grep -q '"COMPLETED"' /tmp/catch-up-$(SERVICE).json && exit 0; sleep 30; \
 	done; echo "the catch-up replay has not completed after an hour: aws events describe-replay"; exit 1
+
+redrive: ## move a service's dead letters on AWS back to their queues: make redrive SERVICE=projections [STAGE=dev] [ARGS=-dry-run]
+	@test -n "$(SERVICE)" || { echo "usage: make redrive SERVICE=concerts|projections|notifications [STAGE=dev]"; exit 1; }
+	cd tools && go run ./redrive -service $(SERVICE) -stage $(STAGE) $(ARGS)
 
 # The Lambda Runtime Interface Emulator for tools/initbench (init durations); the newest
 # version the module proxy serves.

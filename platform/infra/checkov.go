@@ -27,7 +27,7 @@ var (
 	// CKV_AWS_173: nothing secret in any function's environment.
 	SkipLambdaEnvKMS = CheckovSkip{"CKV_AWS_173", "the environment holds only resource names, ARNs and URLs (secrets are read from Secrets Manager at init); Lambda encrypts it at rest with its AWS managed key"}
 	// CKV_AWS_116: a DLQ applies to asynchronous invocations only.
-	SkipLambdaDLQSync = CheckovSkip{"CKV_AWS_116", "invoked synchronously (API Gateway, Cognito trigger, pipe enrichment, or by hand with RequestResponse): a failure is returned to the caller, and a Lambda DLQ only receives failed asynchronous invocations"}
+	SkipLambdaDLQSync = CheckovSkip{"CKV_AWS_116", "invoked synchronously (API Gateway, Cognito trigger, pipe enrichment, an SQS event source mapping whose queue has its own dead-letter queue, or by hand with RequestResponse): a failure is returned to the caller, and a Lambda DLQ only receives failed asynchronous invocations"}
 	// CKV_AWS_158: log groups keep CloudWatch Logs' default encryption.
 	SkipLogGroupKMS = CheckovSkip{"CKV_AWS_158", "CloudWatch Logs encrypts every log group at rest by default; the logs hold no secrets, and a customer managed key would add a key policy to keep in step with every writer"}
 	// CKV_AWS_27: checkov only recognizes KmsMasterKeyId.

@@ -8,7 +8,6 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
-	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 )
@@ -50,10 +49,6 @@ type FunctionProps struct {
 	// Role, when set, is used instead of a new role for this function (e.g. the one
 	// write role of a service's commands); its log permissions are added here.
 	Role awsiam.Role
-	// Async marks a function invoked asynchronously (an EventBridge rule target): a
-	// failed invocation, once Lambda's own retries are spent, goes to the function's
-	// dead-letter queue (with its alarm) instead of being dropped.
-	Async bool
 }
 
 // Function is a Go Lambda function (provided.al2023, arm64) with JSON logs in its own
@@ -65,8 +60,6 @@ type Function struct {
 	Role        awsiam.Role
 	LogGroup    awslogs.LogGroup
 	ErrorsAlarm awscloudwatch.Alarm
-	// DeadLetter is the asynchronous invocations' dead-letter queue (Async only).
-	DeadLetter *DeadLetterQueue
 }
 
 // NewFunction creates the function under scope.
@@ -97,27 +90,20 @@ func NewFunction(scope constructs.Construct, id string, props FunctionProps) *Fu
 		env[k] = jsii.String(v)
 	}
 	layers := tracingEnvironment(scope, c, env)
-	var dlq *DeadLetterQueue
-	var dlqQueue awssqs.IQueue
-	if props.Async {
-		dlq = NewDeadLetterQueue(c, "DeadLetter", "asynchronous invocations of "+props.Service+" "+props.Name)
-		dlqQueue = dlq.Queue
-	}
 	fn := awslambda.NewFunction(c, jsii.String("Function"), &awslambda.FunctionProps{
-		Description:     jsii.String(props.Service + " " + props.Name),
-		Runtime:         awslambda.Runtime_PROVIDED_AL2023(),
-		Architecture:    awslambda.Architecture_ARM_64(),
-		Handler:         jsii.String("bootstrap"),
-		Code:            awslambda.Code_FromAsset(jsii.String(StackProps{AssetDir: props.AssetDir}.Asset(props.Service, props.Name)), nil),
-		MemorySize:      jsii.Number(float64(memory)),
-		Timeout:         awscdk.Duration_Seconds(jsii.Number(timeout.Seconds())),
-		Environment:     &env,
-		LogGroup:        logs,
-		LoggingFormat:   awslambda.LoggingFormat_JSON,
-		Tracing:         awslambda.Tracing_ACTIVE,
-		Layers:          layers,
-		Role:            role,
-		DeadLetterQueue: dlqQueue,
+		Description:   jsii.String(props.Service + " " + props.Name),
+		Runtime:       awslambda.Runtime_PROVIDED_AL2023(),
+		Architecture:  awslambda.Architecture_ARM_64(),
+		Handler:       jsii.String("bootstrap"),
+		Code:          awslambda.Code_FromAsset(jsii.String(StackProps{AssetDir: props.AssetDir}.Asset(props.Service, props.Name)), nil),
+		MemorySize:    jsii.Number(float64(memory)),
+		Timeout:       awscdk.Duration_Seconds(jsii.Number(timeout.Seconds())),
+		Environment:   &env,
+		LogGroup:      logs,
+		LoggingFormat: awslambda.LoggingFormat_JSON,
+		Tracing:       awslambda.Tracing_ACTIVE,
+		Layers:        layers,
+		Role:          role,
 	})
 	SuppressTracingWildcard(role)
 	SkipCheckov(logs, SkipLogGroupKMS)
@@ -125,9 +111,10 @@ func NewFunction(scope constructs.Construct, id string, props FunctionProps) *Fu
 	if len(env) > 0 {
 		SkipCheckov(fn, SkipLambdaEnvKMS)
 	}
-	if !props.Async {
-		SkipCheckov(fn, SkipLambdaDLQSync)
-	}
+	// No function is invoked asynchronously: bus consumers read their subscription's
+	// queue through an event source mapping (NewSubscriber), whose dead-letter queue
+	// keeps what they fail on.
+	SkipCheckov(fn, SkipLambdaDLQSync)
 	alarm := fn.MetricErrors(&awscloudwatch.MetricOptions{Period: awscdk.Duration_Minutes(jsii.Number(5)), Statistic: jsii.String("Sum")}).
 		CreateAlarm(c, jsii.String("ErrorsAlarm"), &awscloudwatch.CreateAlarmOptions{
 			AlarmDescription:   jsii.String(props.Service + " " + props.Name + ": invocation errors"),
@@ -136,7 +123,7 @@ func NewFunction(scope constructs.Construct, id string, props FunctionProps) *Fu
 			ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
 			TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,
 		})
-	return &Function{Construct: c, Function: fn, Role: role, LogGroup: logs, ErrorsAlarm: alarm, DeadLetter: dlq}
+	return &Function{Construct: c, Function: fn, Role: role, LogGroup: logs, ErrorsAlarm: alarm}
 }
 
 // tracingEnvironment adds the OpenTelemetry variables to env and returns the

@@ -118,6 +118,29 @@ func TestRetryPolicy(t *testing.T) {
 	}
 }
 
+func TestQueueSizing(t *testing.T) {
+	tests := []struct {
+		name        string
+		sub         subscription.Subscription
+		timeout     time.Duration
+		wantReceive int
+		wantVis     time.Duration
+	}{
+		{"defaults", subscription.Subscription{}, 0, subscription.DefaultMaxAttempts, 6 * infra.DefaultTimeout},
+		{"explicit", subscription.Subscription{MaxAttempts: 3}, 30 * time.Second, 3, 3 * time.Minute},
+		{"clamped to SQS's limits", subscription.Subscription{MaxAttempts: 5000}, 15 * time.Minute, 1000, 90 * time.Minute},
+		{"at most 12 hours", subscription.Subscription{}, 3 * time.Hour, 8, 12 * time.Hour},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := infra.MaxReceiveCount(tt.sub)
+			require.Equal(t, tt.wantReceive, got, "maxReceiveCount: got %d want %d", got, tt.wantReceive)
+			vis := infra.VisibilityTimeout(tt.timeout)
+			require.Equal(t, tt.wantVis, vis, "visibility: got %v want %v", vis, tt.wantVis)
+		})
+	}
+}
+
 // testService exercises every construct a service stack uses.
 var testService = service.Service{
 	Name: "demo",
@@ -239,21 +262,26 @@ func TestStacks(t *testing.T) {
 		}
 		require.Equal(t, len(fns), errorsAlarms, "got %d Errors alarms want one per function", errorsAlarms)
 	})
-	t.Run("subscriber rule is the go subscription", func(t *testing.T) {
+	t.Run("subscriber: rule to queue to function, dead letters alarmed", func(t *testing.T) {
 		rules := dt.Resources("AWS::Events::Rule")
 		require.Len(t, rules, 1)
-		sub := testService.Consumers[0].Subscription
+		c := testService.Consumers[0]
 		r := rules[0].Properties
-		require.Equal(t, sub.Name, r["Name"])
-		infratest.JSONEqual(t, sub.Pattern, r["EventPattern"])
 		require.Equal(t, float64(3), infratest.Get(r, "Targets", 0, "RetryPolicy", "MaximumRetryAttempts"))
 		require.Equal(t, float64(1800), infratest.Get(r, "Targets", 0, "RetryPolicy", "MaximumEventAgeInSeconds"))
-		require.NotNil(t, infratest.Get(r, "Targets", 0, "DeadLetterConfig", "Arn"))
 		require.Contains(t, infratest.Get(r, "EventBusName", "Ref"), "SsmParameterValue", "bus name must come from SSM")
+		var consumer infratest.Resource
+		for _, f := range dt.Resources("AWS::Lambda::Function") {
+			if f.Properties["Description"] == testService.Name+" "+c.Function {
+				consumer = f
+			}
+		}
+		infratest.RequireSubscriber(t, dt, c.Subscription, consumer)
+		infratest.RequireNothingDropsSilently(t, dt)
 	})
-	t.Run("dead-letter queues are encrypted, ssl-only and alarmed", func(t *testing.T) {
+	t.Run("queues are encrypted, ssl-only; dead-letter queues alarmed", func(t *testing.T) {
 		queues := dt.Resources("AWS::SQS::Queue")
-		require.Len(t, queues, 3, "rule, pipe and async function dead-letter queues")
+		require.Len(t, queues, 3, "the subscription's queue and dead-letter queue, the pipe's dead-letter queue")
 		for _, q := range queues {
 			require.Equal(t, true, q.Properties["SqsManagedSseEnabled"])
 		}
@@ -268,7 +296,7 @@ func TestStacks(t *testing.T) {
 				dlqAlarms++
 			}
 		}
-		require.Equal(t, len(queues), dlqAlarms)
+		require.Equal(t, len(queues)-1, dlqAlarms, "got %d alarms want one per dead-letter queue", dlqAlarms)
 	})
 	t.Run("event log pipe", func(t *testing.T) {
 		var pipes []infratest.Resource
@@ -338,17 +366,11 @@ func TestStacks(t *testing.T) {
 		}
 		require.Equal(t, 1, alarms)
 	})
-	t.Run("async functions get a dead-letter queue, sync ones a written-down checkov skip", func(t *testing.T) {
+	t.Run("no function is invoked asynchronously: every one has a written-down checkov skip for a Lambda DLQ", func(t *testing.T) {
 		for _, f := range dt.Resources("AWS::Lambda::Function") {
 			skips := infratest.CheckovSkips(t, f)
-			require.Subset(t, skips, []string{"CKV_AWS_117", "CKV_AWS_115", "CKV_AWS_173"}, f.LogicalID)
-			if f.Properties["Description"] == testService.Name+" consume" {
-				require.NotNil(t, infratest.Get(f.Properties, "DeadLetterConfig", "TargetArn"))
-				require.NotContains(t, skips, "CKV_AWS_116")
-			} else {
-				require.Nil(t, f.Properties["DeadLetterConfig"])
-				require.Contains(t, skips, "CKV_AWS_116", f.LogicalID)
-			}
+			require.Subset(t, skips, []string{"CKV_AWS_117", "CKV_AWS_115", "CKV_AWS_173", "CKV_AWS_116"}, f.LogicalID)
+			require.Nil(t, f.Properties["DeadLetterConfig"], f.LogicalID)
 		}
 		for _, q := range dt.Resources("AWS::SQS::Queue") {
 			require.Equal(t, true, q.Properties["SqsManagedSseEnabled"], "%s: the CKV_AWS_27 skip holds only while SSE-SQS is on", q.LogicalID)
@@ -373,7 +395,7 @@ func newDemoStack(t *testing.T, app awscdk.App, props infra.StackProps) awscdk.S
 	fns := map[string]*infra.Function{}
 	for _, name := range testService.Functions() {
 		fns[name] = infra.NewFunction(stack, "Fn-"+name, infra.FunctionProps{
-			Service: testService.Name, Name: name, AssetDir: props.AssetDir, Async: name == "consume",
+			Service: testService.Name, Name: name, AssetDir: props.AssetDir,
 			Environment: map[string]string{"ONLY_FOR": name},
 		})
 	}

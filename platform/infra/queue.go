@@ -29,6 +29,8 @@ func NewDeadLetterQueue(scope constructs.Construct, id, what string) *DeadLetter
 		Reason: "this queue is itself a dead-letter queue; its messages are inspected and redriven by hand, never consumed by a retrying consumer",
 	})
 	SkipCheckov(q, SkipSQSKMS)
+	// tools/redrive finds a service's dead-letter queues by this tag (and TagService's).
+	awscdk.Tags_Of(q).Add(jsii.String(TagDeadLetter), jsii.String("true"), nil)
 	alarm := q.MetricApproximateNumberOfMessagesVisible(&awscloudwatch.MetricOptions{
 		Period: awscdk.Duration_Minutes(jsii.Number(1)), Statistic: jsii.String("Maximum"),
 	}).CreateAlarm(c, jsii.String("Alarm"), &awscloudwatch.CreateAlarmOptions{
@@ -39,4 +41,17 @@ func NewDeadLetterQueue(scope constructs.Construct, id, what string) *DeadLetter
 		TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,
 	})
 	return &DeadLetterQueue{Construct: c, Queue: q, Alarm: alarm}
+}
+
+// Tags tools/redrive finds a service's dead-letter queues by (with the app's
+// concertsys:stage tag).
+const (
+	TagServiceKey = "concertsys:service"
+	TagDeadLetter = "concertsys:dead-letter"
+	TagStage      = "concertsys:stage"
+)
+
+// TagService tags every resource of stack with the service that owns it.
+func TagService(stack awscdk.Stack, service string) {
+	awscdk.Tags_Of(stack).Add(jsii.String(TagServiceKey), jsii.String(service), nil)
 }

@@ -67,6 +67,24 @@ type Consumer struct {
 // expire). The CDK pipe (platform/infra) and devstack's pipe both use it.
 const PipeMaxRetryAttempts = 10
 
+// QueueHandler is a Lambda handler for an SQS event source mapping with
+// FunctionResponseTypes ReportBatchItemFailures (platform/queueconsumer.Handler).
+type QueueHandler func(ctx context.Context, batch events.SQSEvent) (events.SQSEventResponse, error)
+
+// QueueWorker is a Lambda function reading a queue the service itself sends to (not
+// a bus subscription), e.g. the batches a fan-out splits its work into. The queue
+// gets a dead-letter queue after MaxReceiveCount receives; the functions that send
+// to it name it with its Queue name.
+type QueueWorker struct {
+	Function string
+	// Queue names the queue within the service, e.g. "fan-out-batches".
+	Queue string
+	// MaxReceiveCount is the receives before a message moves to the dead-letter
+	// queue; 0 means subscription.DefaultMaxAttempts.
+	MaxReceiveCount int
+	Handler         QueueHandler
+}
+
 // Enricher is the enrichment function of the pipe from the service's event log.
 type Enricher struct {
 	Function string
@@ -89,6 +107,7 @@ type Service struct {
 	HTTPRoutes      []HTTPRoute
 	WebSocketRoutes []WebSocketRoute
 	Consumers       []Consumer
+	QueueWorkers    []QueueWorker
 	Enrichers       []Enricher
 	Jobs            []Job
 }
@@ -133,6 +152,7 @@ func (s Service) Attach(handlers Handlers) (Service, error) {
 		HTTPRoutes:      slices.Clone(s.HTTPRoutes),
 		WebSocketRoutes: slices.Clone(s.WebSocketRoutes),
 		Consumers:       slices.Clone(s.Consumers),
+		QueueWorkers:    slices.Clone(s.QueueWorkers),
 		Enrichers:       slices.Clone(s.Enrichers),
 		Jobs:            slices.Clone(s.Jobs),
 	}
@@ -193,6 +213,9 @@ func (s *Service) functions() []function {
 	}
 	for i := range s.Consumers {
 		out = append(out, function{s.Consumers[i].Function, &s.Consumers[i].Handler})
+	}
+	for i := range s.QueueWorkers {
+		out = append(out, function{s.QueueWorkers[i].Function, &s.QueueWorkers[i].Handler})
 	}
 	for i := range s.Enrichers {
 		out = append(out, function{s.Enrichers[i].Function, &s.Enrichers[i].Handler})

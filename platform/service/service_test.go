@@ -21,20 +21,24 @@ func TestHandlerFindsEveryKindOfFunction(t *testing.T) {
 	consumerH := func(context.Context, events.EventBridgeEvent) error { return nil }
 	enrichH := func(context.Context, []events.DynamoDBEventRecord) ([]json.RawMessage, error) { return nil, nil }
 	jobH := func(context.Context, json.RawMessage) (json.RawMessage, error) { return nil, nil }
+	queueH := func(context.Context, events.SQSEvent) (events.SQSEventResponse, error) {
+		return events.SQSEventResponse{}, nil
+	}
 	svc := service.Service{
 		Name:            "svc",
 		HTTPRoutes:      []service.HTTPRoute{{Function: "http", RouteKey: "GET /", Handler: httpH}, {Function: "described", RouteKey: "GET /x"}},
 		WebSocketRoutes: []service.WebSocketRoute{{Function: "ws", RouteKey: "$connect", Handler: wsH}},
 		Consumers:       []service.Consumer{{Function: "consumer", Handler: consumerH}},
+		QueueWorkers:    []service.QueueWorker{{Function: "worker", Queue: "work", Handler: queueH}},
 		Enrichers:       []service.Enricher{{Function: "enricher", Handler: enrichH}},
 		Jobs:            []service.Job{{Function: "job", Handler: jobH}},
 	}
-	require.Equal(t, []string{"http", "described", "ws", "consumer", "enricher", "job"}, svc.Functions())
+	require.Equal(t, []string{"http", "described", "ws", "consumer", "worker", "enricher", "job"}, svc.Functions())
 	tests := []struct {
 		function string
 		wantErr  string
 	}{
-		{function: "http"}, {function: "ws"}, {function: "consumer"}, {function: "enricher"}, {function: "job"},
+		{function: "http"}, {function: "ws"}, {function: "consumer"}, {function: "worker"}, {function: "enricher"}, {function: "job"},
 		{function: "missing", wantErr: `no function "missing"`},
 		{function: "described", wantErr: "has no handler"},
 	}

@@ -70,6 +70,8 @@ type harness struct {
 	// front of the real implementation, to exercise retries.
 	failMu    sync.Mutex
 	failPosts map[string]bool
+	// posts counts the management API's POSTs per connection id.
+	posts map[string]int
 }
 
 type harnessOptions struct {
@@ -77,11 +79,14 @@ type harnessOptions struct {
 	// maxConnections raises the gateway's connection limits (total and per client
 	// address) when set; 0 keeps its defaults.
 	maxConnections int
+	// batches, when set, is the fan-out queue (the fan-out splits into it).
+	batches  notifications.BatchQueue
+	perBatch int
 }
 
 func newHarness(t testing.TB, store notifications.Store, opts harnessOptions) *harness {
 	t.Helper()
-	h := &harness{store: store, clock: newClock(), failPosts: map[string]bool{}}
+	h := &harness{store: store, clock: newClock(), failPosts: map[string]bool{}, posts: map[string]int{}}
 	mux := http.NewServeMux()
 	h.srv = httptest.NewServer(mux)
 	t.Cleanup(h.srv.Close)
@@ -93,6 +98,7 @@ func newHarness(t testing.TB, store notifications.Store, opts harnessOptions) *h
 	})
 	svc, err := notifications.New(context.Background(), notifications.Deps{
 		Store: store, Management: mgmt, Now: h.clock.Now, Logger: slog.New(slog.DiscardHandler), FanOutConcurrency: opts.concurrency,
+		FanOutQueue: opts.batches, FanOutBatchConnections: opts.perBatch,
 	})
 	require.NoError(t, err)
 	h.svc = svc
@@ -110,6 +116,9 @@ func newHarness(t testing.TB, store notifications.Store, opts harnessOptions) *h
 		id := r.URL.Path[strings.LastIndex(r.URL.Path, "/")+1:]
 		h.failMu.Lock()
 		fail := h.failPosts[id]
+		if r.Method == http.MethodPost {
+			h.posts[id]++
+		}
 		h.failMu.Unlock()
 		if fail && r.Method == http.MethodPost {
 			w.Header().Set("X-Amzn-ErrorType", "InternalServerErrorException")

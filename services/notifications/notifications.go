@@ -13,11 +13,13 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/apigatewaymanagementapi"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/concertsys/platform/service"
 	"github.com/concertsys/platform/subscription"
 	"github.com/concertsys/services/notifications/internal/adapters/dynamostore"
 	"github.com/concertsys/services/notifications/internal/adapters/management"
+	"github.com/concertsys/services/notifications/internal/adapters/sqsqueue"
 	"github.com/concertsys/services/notifications/internal/app"
 	"github.com/concertsys/services/notifications/internal/domain"
 	"github.com/concertsys/services/notifications/internal/ports"
@@ -34,13 +36,21 @@ const (
 	FunctionUnsubscribe = "ws-unsubscribe"
 	FunctionDefault     = "ws-default"
 	FunctionFanOut      = "fan-out"
+	// FunctionFanOutBatch posts one batch of the fan-out queue to its connections.
+	FunctionFanOutBatch = "fan-out-batch"
 )
+
+// QueueFanOutBatches is the fan-out queue: the fan-out sends batches of connections
+// to it, FunctionFanOutBatch reads it.
+const QueueFanOutBatches = "fan-out-batches"
 
 // Environment variables of the Lambda functions (set by the infra module, read by
 // internal/wiring).
 const (
 	EnvConnectionsTable   = "CONNECTIONS_TABLE"
 	EnvManagementEndpoint = "WS_MANAGEMENT_ENDPOINT" // https://{api-id}.execute-api.{region}.amazonaws.com/{stage}
+	// EnvFanOutQueueURL is the fan-out queue's URL (the fan-out function's).
+	EnvFanOutQueueURL = "FANOUT_QUEUE_URL"
 	// EnvDynamoDBEndpoint optionally points DynamoDB at a local server.
 	EnvDynamoDBEndpoint = "DYNAMODB_ENDPOINT"
 )
@@ -70,6 +80,13 @@ const (
 // a little more than API Gateway's 2-hour maximum connection duration.
 const DefaultConnectionTTL = 2*time.Hour + 15*time.Minute
 
+// BatchQueue is the fan-out queue's port (app.BatchQueue): Enqueue puts up to 10
+// bodies, 256 KB in all, as SendMessageBatch does.
+type BatchQueue = app.BatchQueue
+
+// NewSQSBatchQueue is the fan-out queue on SQS at url.
+func NewSQSBatchQueue(client *sqs.Client, url string) BatchQueue { return sqsqueue.New(client, url) }
+
 // Store keeps connections, subscriptions and delivered versions.
 type Store = app.Store
 
@@ -92,6 +109,13 @@ type Deps struct {
 	Management *apigatewaymanagementapi.Client
 	Logger     *slog.Logger     // nil: slog.Default()
 	Now        func() time.Time // nil: time.Now
+
+	// FanOutQueue, when set, is the fan-out queue: the fan-out splits subscribers
+	// into batches there and FunctionFanOutBatch posts each; nil posts in the fan-out
+	// itself.
+	FanOutQueue BatchQueue
+	// FanOutBatchConnections is the most connections per batch (default and most 500).
+	FanOutBatchConnections int
 
 	// Optional tuning; zero values take the defaults.
 	ConnectionTTL     time.Duration // DefaultConnectionTTL
@@ -118,7 +142,8 @@ func Describe() service.Service {
 			{Function: FunctionUnsubscribe, RouteKey: RouteUnsubscribe},
 			{Function: FunctionDefault, RouteKey: RouteDefault},
 		},
-		Consumers: []service.Consumer{{Function: FunctionFanOut, Subscription: Subscription()}},
+		Consumers:    []service.Consumer{{Function: FunctionFanOut, Subscription: Subscription()}},
+		QueueWorkers: []service.QueueWorker{{Function: FunctionFanOutBatch, Queue: QueueFanOutBatches}},
 	}
 }
 
@@ -155,7 +180,7 @@ func New(ctx context.Context, deps Deps) (service.Service, error) {
 		poster, log)
 	fan := ports.NewFanOut(app.NewFanOut(deps.Store, poster, log, deps.Now, app.FanOutOptions{
 		TTL: deps.ConnectionTTL, Concurrency: deps.FanOutConcurrency,
-		Lease: app.DefaultDeliveryLease, PostTimeout: app.DefaultPostTimeout,
+		Lease: app.DefaultDeliveryLease, PostTimeout: app.DefaultPostTimeout, Batches: deps.FanOutQueue, BatchConnections: deps.FanOutBatchConnections,
 	}), log)
 	return Describe().Attach(service.Handlers{
 		FunctionConnect:     ws.HandleConnect,
@@ -164,6 +189,7 @@ func New(ctx context.Context, deps Deps) (service.Service, error) {
 		FunctionUnsubscribe: ws.HandleMessage,
 		FunctionDefault:     ws.HandleMessage,
 		FunctionFanOut:      fan.Handle,
+		FunctionFanOutBatch: fan.HandleBatches,
 	})
 }
 

@@ -113,22 +113,31 @@ func build(app awscdk.App, cfg config) error {
 	}
 	props := platforminfra.StackProps{StackProps: awscdk.StackProps{Env: env}, Stage: cfg.stage, AssetDir: cfg.assets}
 	awscdk.Aspects_Of(app).Add(cdknag.NewAwsSolutionsChecks(&cdknag.NagPackProps{Verbose: jsii.Bool(true)}), nil)
-	awscdk.Tags_Of(app).Add(jsii.String("concertsys:stage"), jsii.String(cfg.stage), nil)
+	awscdk.Tags_Of(app).Add(jsii.String(platforminfra.TagStage), jsii.String(cfg.stage), nil)
 
-	platforminfra.NewPlatformStack(app, platforminfra.PlatformStackName, platforminfra.PlatformStackProps{StackProps: props, Schemas: schemas})
-	if _, err := concertsinfra.NewStack(app, platforminfra.ConcertsStackName, props); err != nil {
+	platform := platforminfra.NewPlatformStack(app, platforminfra.PlatformStackName, platforminfra.PlatformStackProps{StackProps: props, Schemas: schemas})
+	platforminfra.TagService(platform.Stack, "platform")
+	conc, err := concertsinfra.NewStack(app, platforminfra.ConcertsStackName, props)
+	if err != nil {
 		return err
 	}
-	if _, err := projectionsinfra.NewStack(app, platforminfra.ProjectionsStackName, props); err != nil {
+	platforminfra.TagService(conc.Stack, concerts.Name)
+	proj, err := projectionsinfra.NewStack(app, platforminfra.ProjectionsStackName, props)
+	if err != nil {
 		return err
 	}
-	if _, err := notificationsinfra.NewStack(app, platforminfra.NotificationsStackName, props); err != nil {
+	platforminfra.TagService(proj.Stack, projections.Name)
+	notif, err := notificationsinfra.NewStack(app, platforminfra.NotificationsStackName, props)
+	if err != nil {
 		return err
 	}
+	platforminfra.TagService(notif.Stack, notifications.Name)
 	for _, r := range registered {
-		if err := r.newStack(app, props); err != nil {
+		st, err := r.newStack(app, props)
+		if err != nil {
 			return err
 		}
+		platforminfra.TagService(st, r.describe().Name)
 	}
 	return nil
 }

@@ -14,7 +14,7 @@ import (
 // adding a service adds a file here and edits no list.
 type registration struct {
 	describe func() service.Service
-	newStack func(app awscdk.App, props platforminfra.StackProps) error
+	newStack func(app awscdk.App, props platforminfra.StackProps) (awscdk.Stack, error)
 }
 
 var registered []registration

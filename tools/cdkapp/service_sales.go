@@ -11,8 +11,11 @@ import (
 
 // The sales service, added with tools/newservice.
 func init() {
-	register(registration{describe: sales.Describe, newStack: func(app awscdk.App, props platforminfra.StackProps) error {
-		_, err := salesinfra.NewStack(app, salesinfra.StackName, props)
-		return err
+	register(registration{describe: sales.Describe, newStack: func(app awscdk.App, props platforminfra.StackProps) (awscdk.Stack, error) {
+		s, err := salesinfra.NewStack(app, salesinfra.StackName, props)
+		if err != nil {
+			return nil, err
+		}
+		return s.Stack, nil
 	}})
 }

@@ -90,6 +90,7 @@ func serve(args []string, stderr io.Writer) error {
 	fs.Var(&only, "services", "run only these services (comma-separated; default every one): a service added later to the same -data catches up by replay")
 	var faultSpec faultsFlag
 	fs.Var(&faultSpec, "faults", "inject failures: comma-separated invoke=P,after=P,put=P,dup=P,delay=D,seed=N (see README, Fault mode)")
+	timeScale := fs.Float64("time-scale", 1, "multiply the consumer queues' visibility timeouts (6 x 30 s) by this factor, e.g. 0.01 in tests; the semantics stay AWS's")
 	var lim stack.Limits
 	fs.IntVar(&lim.Tails, "max-tails", bus.DefaultMaxTails, "most /_aws/events/tail streams open at once")
 	fs.IntVar(&lim.WebSockets, "max-ws", wsgateway.DefaultMaxConnections, "most WebSocket connections open at once")
@@ -117,6 +118,9 @@ flags:
 		return fmt.Errorf("unknown argument %q (subcommands: token, credentials, tail, dead-letters, rebuild-projections)", fs.Arg(0))
 	}
 	authOn := bool(auth)
+	if *timeScale <= 0 || *timeScale > 1 {
+		return fmt.Errorf("-time-scale: %v, want a factor in (0, 1]", *timeScale)
+	}
 	for name, v := range map[string]int{"-max-spans": *maxSpans, "-max-tails": lim.Tails, "-max-ws": lim.WebSockets, "-max-ws-per-client": lim.WebSocketsPerClient} {
 		if v < 1 {
 			return fmt.Errorf("%s: %d, want at least 1", name, v)
@@ -154,8 +158,8 @@ flags:
 		Logger:     logger,
 		AllowHosts: allowHosts, AllowOrigins: allowOrigins, Pprof: *pprofOn, Limits: lim,
 
-		CredentialsFile: *credsFile,
-		OTLPEndpoint:    *otlp, SpanLimit: *maxSpans,
+		CredentialsFile: *credsFile, TimeScale: *timeScale,
+		OTLPEndpoint: *otlp, SpanLimit: *maxSpans,
 		Services: only,
 		Faults:   faultSpec.injector(),
 	})

@@ -234,18 +234,129 @@ func CheckovSkips(t testing.TB, r Resource) []string {
 	return ids
 }
 
-// RequireSubscriberRule fails unless rule (an AWS::Events::Rule) is sub as a
-// Subscriber construct renders it: the subscription's name and pattern, its retry
-// policy, and fn as the target.
-func RequireSubscriberRule(t testing.TB, rule Resource, sub subscription.Subscription, fn Resource) {
+// RequireSubscriber fails unless the template holds sub as a Subscriber construct
+// renders it: a rule with the subscription's name, pattern and retry policy whose
+// target is an SSE-encrypted queue, fed only by that rule (aws:SourceArn), with a
+// visibility timeout of at least infra.VisibilityTimeoutFactor times fn's timeout and
+// a redrive policy to an alarmed dead-letter queue after infra.MaxReceiveCount
+// receives (the rule's own dead-letter queue); and an event source mapping from that
+// queue to fn with ReportBatchItemFailures.
+func RequireSubscriber(t testing.TB, tpl Template, sub subscription.Subscription, fn Resource) {
 	t.Helper()
+	var rule Resource
+	for _, r := range tpl.Resources("AWS::Events::Rule") {
+		if r.Properties["Name"] == sub.Name {
+			rule = r
+		}
+	}
+	require.NotEmpty(t, rule.LogicalID, "no rule named %s", sub.Name)
 	r := rule.Properties
-	require.Equal(t, sub.Name, r["Name"])
 	JSONEqual(t, sub.Pattern, r["EventPattern"], "rule %s pattern", sub.Name)
+	targets, _ := r["Targets"].([]any)
+	require.Len(t, targets, 1, "rule %s: got %d targets want its queue only", sub.Name, len(targets))
 	retries, age := infra.RetryPolicy(sub)
 	require.Equal(t, float64(retries), Get(r, "Targets", 0, "RetryPolicy", "MaximumRetryAttempts"), "rule %s retries", sub.Name)
 	require.Equal(t, float64(age), Get(r, "Targets", 0, "RetryPolicy", "MaximumEventAgeInSeconds"), "rule %s event age", sub.Name)
-	require.Equal(t, []any{fn.LogicalID, "Arn"}, Get(r, "Targets", 0, "Arn", "Fn::GetAtt"), "rule %s target", sub.Name)
+
+	queueID, _ := Get(r, "Targets", 0, "Arn", "Fn::GetAtt", 0).(string)
+	queue, ok := tpl.Resource(queueID)
+	require.True(t, ok && queue.Type == "AWS::SQS::Queue", "rule %s: got target %v want an SQS queue of the stack", sub.Name, Get(r, "Targets", 0, "Arn"))
+	q := queue.Properties
+	require.Equal(t, true, q["SqsManagedSseEnabled"], "queue of %s: SSE", sub.Name)
+	fnTimeout, _ := fn.Properties["Timeout"].(float64)
+	require.Positive(t, fnTimeout, "function of %s has no timeout", sub.Name)
+	vis, _ := q["VisibilityTimeout"].(float64)
+	require.GreaterOrEqual(t, vis, infra.VisibilityTimeoutFactor*fnTimeout,
+		"queue of %s: got visibility timeout %v s want >= %d x the function's %v s", sub.Name, vis, infra.VisibilityTimeoutFactor, fnTimeout)
+	require.Equal(t, float64(infra.MaxReceiveCount(sub)), Get(q, "RedrivePolicy", "maxReceiveCount"), "queue of %s: maxReceiveCount", sub.Name)
+	dlqID, _ := Get(q, "RedrivePolicy", "deadLetterTargetArn", "Fn::GetAtt", 0).(string)
+	require.Equal(t, []any{dlqID, "Arn"}, Get(r, "Targets", 0, "DeadLetterConfig", "Arn", "Fn::GetAtt"),
+		"rule %s: its dead letters go to the queue's dead-letter queue", sub.Name)
+	RequireDeadLetterAlarm(t, tpl, dlqID)
+
+	for _, id := range []string{queueID, dlqID} {
+		RequireSendOnlyFromRule(t, tpl, id, rule.LogicalID)
+	}
+
+	var mappings []Resource
+	for _, m := range tpl.Resources("AWS::Lambda::EventSourceMapping") {
+		if Get(m.Properties, "EventSourceArn", "Fn::GetAtt", 0) == queueID {
+			mappings = append(mappings, m)
+		}
+	}
+	require.Len(t, mappings, 1, "queue of %s: got %d event source mappings want 1", sub.Name, len(mappings))
+	m := mappings[0].Properties
+	require.Equal(t, map[string]any{"Ref": fn.LogicalID}, m["FunctionName"], "mapping of %s: function", sub.Name)
+	require.Equal(t, []any{"ReportBatchItemFailures"}, m["FunctionResponseTypes"], "mapping of %s", sub.Name)
+}
+
+// RequireDeadLetterAlarm fails unless an alarm fires on one visible message in the
+// queue with logical id queueID.
+func RequireDeadLetterAlarm(t testing.TB, tpl Template, queueID string) {
+	t.Helper()
+	for _, a := range tpl.Resources("AWS::CloudWatch::Alarm") {
+		p := a.Properties
+		if p["MetricName"] == "ApproximateNumberOfMessagesVisible" && Get(p, "Dimensions", 0, "Value", "Fn::GetAtt", 0) == queueID &&
+			p["Threshold"] == float64(1) && p["ComparisonOperator"] == "GreaterThanOrEqualToThreshold" {
+			return
+		}
+	}
+	t.Fatalf("dead-letter queue %s: no alarm on ApproximateNumberOfMessagesVisible >= 1", queueID)
+}
+
+// RequireSendOnlyFromRule fails unless the policy of the queue with logical id queueID
+// allows exactly one thing: events.amazonaws.com sending for the rule ruleID.
+func RequireSendOnlyFromRule(t testing.TB, tpl Template, queueID, ruleID string) {
+	t.Helper()
+	var allows []any
+	for _, p := range tpl.Resources("AWS::SQS::QueuePolicy") {
+		if Get(p.Properties, "Queues", 0, "Ref") != queueID {
+			continue
+		}
+		stmts, _ := Get(p.Properties, "PolicyDocument", "Statement").([]any)
+		for _, st := range stmts {
+			if Get(st, "Effect") == "Allow" {
+				allows = append(allows, st)
+			}
+		}
+	}
+	require.Len(t, allows, 1, "queue %s: got allow statements %v want one", queueID, allows)
+	st := allows[0]
+	require.Equal(t, "sqs:SendMessage", Get(st, "Action"), "queue %s", queueID)
+	require.Equal(t, "events.amazonaws.com", Get(st, "Principal", "Service"), "queue %s", queueID)
+	require.Equal(t, []any{ruleID, "Arn"}, Get(st, "Condition", "ArnEquals", "aws:SourceArn", "Fn::GetAtt"), "queue %s: only its rule", queueID)
+}
+
+// RequireNothingDropsSilently fails if anything in the template can lose an event a
+// bus rule matched: a rule targeting a Lambda function (asynchronous invocation, which
+// drops after two retries) or any target without a dead-letter queue, a Lambda
+// permission for EventBridge, a queue a function reads without a redrive policy, or a
+// dead-letter queue without an alarm.
+func RequireNothingDropsSilently(t testing.TB, tpl Template) {
+	t.Helper()
+	for _, r := range tpl.Resources("AWS::Events::Rule") {
+		targets, _ := r.Properties["Targets"].([]any)
+		for i := range targets {
+			id, _ := Get(targets[i], "Arn", "Fn::GetAtt", 0).(string)
+			target, ok := tpl.Resource(id)
+			require.True(t, ok && target.Type == "AWS::SQS::Queue", "rule %s target %d: got %v want a queue", r.LogicalID, i, Get(targets[i], "Arn"))
+			require.NotNil(t, Get(targets[i], "DeadLetterConfig", "Arn"), "rule %s target %d: no dead-letter queue", r.LogicalID, i)
+		}
+	}
+	for _, p := range tpl.Resources("AWS::Lambda::Permission") {
+		require.NotEqual(t, "events.amazonaws.com", p.Properties["Principal"], "%s: a rule invokes a function directly", p.LogicalID)
+	}
+	for _, m := range tpl.Resources("AWS::Lambda::EventSourceMapping") {
+		id, _ := Get(m.Properties, "EventSourceArn", "Fn::GetAtt", 0).(string)
+		q, ok := tpl.Resource(id)
+		if !ok || q.Type != "AWS::SQS::Queue" {
+			continue
+		}
+		dlq, _ := Get(q.Properties, "RedrivePolicy", "deadLetterTargetArn", "Fn::GetAtt", 0).(string)
+		require.NotEmpty(t, dlq, "queue %s is consumed without a redrive policy", id)
+		require.Equal(t, []any{"ReportBatchItemFailures"}, m.Properties["FunctionResponseTypes"], "mapping %s", m.LogicalID)
+		RequireDeadLetterAlarm(t, tpl, dlq)
+	}
 }
 
 // String is the template as JSON.

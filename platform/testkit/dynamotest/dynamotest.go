@@ -129,30 +129,9 @@ func NewClient(endpoint string) *dynamodb.Client {
 }
 
 func startMoto(t testing.TB) (Backend, error) {
-	bin, err := motoServer()
+	endpoint, err := StartMoto(t)
 	if err != nil {
 		return Backend{}, err
-	}
-	// Port 0 lets moto bind a free port itself and report it: picking a free port here
-	// and handing it over races with every other test process doing the same, and a
-	// test that lost the race would silently share another process's server.
-	cmd := exec.Command(bin, "-H", "127.0.0.1", "-p", "0")
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	out, err := cmd.StderrPipe()
-	if err != nil {
-		return Backend{}, err
-	}
-	cmd.Stdout = cmd.Stderr
-	if err := cmd.Start(); err != nil {
-		return Backend{}, fmt.Errorf("start %s: %w", bin, err)
-	}
-	t.Cleanup(func() {
-		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-		_ = cmd.Wait()
-	})
-	endpoint, err := motoEndpoint(out, 60*time.Second)
-	if err != nil {
-		return Backend{}, fmt.Errorf("%s: %w", bin, err)
 	}
 	client := NewClient(endpoint)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -161,6 +140,39 @@ func startMoto(t testing.TB) (Backend, error) {
 		return Backend{}, fmt.Errorf("moto server on %s: %w", endpoint, err)
 	}
 	return Backend{Name: "moto", Endpoint: endpoint, Client: client}, nil
+}
+
+// StartMoto starts a moto server for the test (installing moto on first use, as
+// Backends does) and returns its endpoint. moto serves every AWS API it implements on
+// that one endpoint, so tests of other AWS adapters (SQS) use it too; it is stopped
+// when the test ends.
+func StartMoto(t testing.TB) (string, error) {
+	bin, err := motoServer()
+	if err != nil {
+		return "", err
+	}
+	// Port 0 lets moto bind a free port itself and report it: picking a free port here
+	// and handing it over races with every other test process doing the same, and a
+	// test that lost the race would silently share another process's server.
+	cmd := exec.Command(bin, "-H", "127.0.0.1", "-p", "0")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	out, err := cmd.StderrPipe()
+	if err != nil {
+		return "", err
+	}
+	cmd.Stdout = cmd.Stderr
+	if err := cmd.Start(); err != nil {
+		return "", fmt.Errorf("start %s: %w", bin, err)
+	}
+	t.Cleanup(func() {
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		_ = cmd.Wait()
+	})
+	endpoint, err := motoEndpoint(out, 60*time.Second)
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", bin, err)
+	}
+	return endpoint, nil
 }
 
 var motoListening = regexp.MustCompile(`Running on (http://127\.0\.0\.1:[0-9]+)`)

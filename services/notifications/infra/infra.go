@@ -6,6 +6,7 @@ package infra
 
 import (
 	"fmt"
+	"maps"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigatewayv2"
@@ -41,6 +42,8 @@ type Stack struct {
 	ManagementEndpoint *string
 	Functions          map[string]*platforminfra.Function
 	Subscribers        map[string]*platforminfra.Subscriber
+	// WorkerQueues are the service's own queues by name (the fan-out queue).
+	WorkerQueues map[string]*platforminfra.WorkerQueue
 }
 
 // PostsToConnections are the functions that post to WebSocket connections and so get
@@ -49,6 +52,7 @@ type Stack struct {
 // PostToConnection. $connect and $disconnect post nothing and get none.
 var PostsToConnections = map[string]bool{
 	notifications.FunctionFanOut:      true,
+	notifications.FunctionFanOutBatch: true,
 	notifications.FunctionSubscribe:   true,
 	notifications.FunctionUnsubscribe: true,
 	notifications.FunctionDefault:     true,
@@ -100,9 +104,11 @@ func NewStack(scope constructs.Construct, id string, props platforminfra.StackPr
 		Actions:   jsii.Strings("execute-api:ManageConnections"),
 		Resources: &[]*string{ConnectionsArn(stack, s.API.Ref(), stage, "POST")},
 	})
-	newFn := func(name string, async bool) *platforminfra.Function {
+	newFn := func(name string, extra map[string]string) *platforminfra.Function {
+		fnEnv := maps.Clone(env)
+		maps.Copy(fnEnv, extra)
 		fn := platforminfra.NewFunction(stack, "Fn-"+name, platforminfra.FunctionProps{
-			Service: svc.Name, Name: name, AssetDir: props.AssetDir, Environment: env, Async: async,
+			Service: svc.Name, Name: name, AssetDir: props.AssetDir, Environment: fnEnv,
 		})
 		s.Connections.GrantReadWriteData(fn.Role)
 		if PostsToConnections[name] {
@@ -120,7 +126,7 @@ func NewStack(scope constructs.Construct, id string, props platforminfra.StackPr
 
 	var routes []awscdk.CfnResource
 	for _, r := range svc.WebSocketRoutes {
-		fn := newFn(r.Function, false)
+		fn := newFn(r.Function, nil)
 		integration := awsapigatewayv2.NewCfnIntegration(stack, jsii.String("Integration-"+r.Function), &awsapigatewayv2.CfnIntegrationProps{
 			ApiId:           s.API.Ref(),
 			IntegrationType: jsii.String("AWS_PROXY"),
@@ -172,13 +178,31 @@ func NewStack(scope constructs.Construct, id string, props platforminfra.StackPr
 		},
 	})
 
+	// The fan-out queue first: the fan-out's environment names it.
+	s.WorkerQueues = map[string]*platforminfra.WorkerQueue{}
+	for _, w := range svc.QueueWorkers {
+		fn := newFn(w.Function, nil)
+		s.WorkerQueues[w.Queue] = platforminfra.NewWorkerQueue(stack, "Queue-"+w.Queue, platforminfra.WorkerQueueProps{
+			Name: svc.Name + " " + w.Queue, Function: fn.Function, FunctionTimeout: platforminfra.DefaultTimeout,
+			MaxReceiveCount: w.MaxReceiveCount,
+		})
+	}
+	fanOutQueue := s.WorkerQueues[notifications.QueueFanOutBatches]
 	for _, c := range svc.Consumers {
+		var extra map[string]string
+		if c.Function == notifications.FunctionFanOut && fanOutQueue != nil {
+			extra = map[string]string{notifications.EnvFanOutQueueURL: *fanOutQueue.Queue.QueueUrl()}
+		}
 		fn, ok := s.Functions[c.Function]
 		if !ok {
-			fn = newFn(c.Function, true)
+			fn = newFn(c.Function, extra)
+		}
+		if extra != nil {
+			// The fan-out sends its batches there, and may do nothing else with it.
+			fanOutQueue.Queue.GrantSendMessages(fn.Role)
 		}
 		sub, err := platforminfra.NewSubscriber(stack, "Sub-"+c.Function, platforminfra.SubscriberProps{
-			Subscription: c.Subscription, BusName: shared.BusName(), Function: fn.Function,
+			Subscription: c.Subscription, BusName: shared.BusName(), Function: fn.Function, FunctionTimeout: platforminfra.DefaultTimeout,
 		})
 		if err != nil {
 			return nil, fmt.Errorf("notifications stack: %w", err)

@@ -1,7 +1,6 @@
 package infra_test
 
 import (
-	"slices"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -78,7 +77,7 @@ func TestStack(t *testing.T) {
 	})
 	t.Run("only the functions that post may manage connections: POST on this api's stage only", func(t *testing.T) {
 		posters := map[string]bool{
-			notifications.FunctionFanOut: true, notifications.FunctionSubscribe: true,
+			notifications.FunctionFanOut: true, notifications.FunctionFanOutBatch: true, notifications.FunctionSubscribe: true,
 			notifications.FunctionUnsubscribe: true, notifications.FunctionDefault: true,
 		}
 		require.Equal(t, posters, infra.PostsToConnections)
@@ -108,32 +107,52 @@ func TestStack(t *testing.T) {
 			}
 		}
 	})
-	t.Run("the fan-out's failed async invocations go to a dead-letter queue", func(t *testing.T) {
-		fan := fns[svc.Name+" "+notifications.FunctionFanOut]
-		q := infratest.Get(fan.Properties, "DeadLetterConfig", "TargetArn", "Fn::GetAtt", 0).(string)
-		r, ok := tpl.Resource(q)
-		require.True(t, ok)
-		require.Equal(t, "AWS::SQS::Queue", r.Type)
-		require.NotContains(t, infratest.CheckovSkips(t, fan), "CKV_AWS_116")
-	})
-	t.Run("fan-out rule is the go subscription", func(t *testing.T) {
+	t.Run("fan-out: rule to queue to function, the go subscription", func(t *testing.T) {
 		rules := tpl.Resources("AWS::Events::Rule")
 		require.Len(t, rules, len(svc.Consumers))
-		for i, c := range svc.Consumers {
+		for _, c := range svc.Consumers {
 			fn, ok := fns[svc.Name+" "+c.Function]
 			require.True(t, ok, "function %s missing", c.Function)
-			infratest.RequireSubscriberRule(t, rules[i], c.Subscription, fn)
+			require.Nil(t, fn.Properties["DeadLetterConfig"], "function %s is not invoked asynchronously", c.Function)
+			infratest.RequireSubscriber(t, tpl, c.Subscription, fn)
 		}
+		infratest.RequireNothingDropsSilently(t, tpl)
 	})
-	t.Run("every dead-letter queue alarmed", func(t *testing.T) {
-		var dlqAlarms int
-		for _, a := range tpl.Resources("AWS::CloudWatch::Alarm") {
-			if a.Properties["MetricName"] == "ApproximateNumberOfMessagesVisible" {
-				dlqAlarms++
+	t.Run("fan-out queue: the fan-out sends batches, fan-out-batch reads them one per invocation", func(t *testing.T) {
+		fan, batch := fns[svc.Name+" "+notifications.FunctionFanOut], fns[svc.Name+" "+notifications.FunctionFanOutBatch]
+		queueRef := infratest.Get(fan.Properties, "Environment", "Variables", notifications.EnvFanOutQueueURL, "Ref")
+		queueID, _ := queueRef.(string)
+		q, ok := tpl.Resource(queueID)
+		require.True(t, ok && q.Type == "AWS::SQS::Queue", "got %s=%v want the queue's URL", notifications.EnvFanOutQueueURL, queueRef)
+		require.Equal(t, true, q.Properties["SqsManagedSseEnabled"])
+		require.GreaterOrEqual(t, q.Properties["VisibilityTimeout"], 6*batch.Properties["Timeout"].(float64))
+		dlq, _ := infratest.Get(q.Properties, "RedrivePolicy", "deadLetterTargetArn", "Fn::GetAtt", 0).(string)
+		infratest.RequireDeadLetterAlarm(t, tpl, dlq)
+		var mapped bool
+		for _, m := range tpl.Resources("AWS::Lambda::EventSourceMapping") {
+			if infratest.Get(m.Properties, "EventSourceArn", "Fn::GetAtt", 0) == queueID {
+				mapped = true
+				require.Equal(t, map[string]any{"Ref": batch.LogicalID}, m.Properties["FunctionName"])
+				require.Equal(t, []any{"ReportBatchItemFailures"}, m.Properties["FunctionResponseTypes"])
+				require.Equal(t, float64(1), m.Properties["BatchSize"], "a failed batch is retried alone")
 			}
 		}
-		require.Equal(t, len(tpl.Resources("AWS::SQS::Queue")), dlqAlarms)
-		require.True(t, slices.ContainsFunc(tpl.Resources("AWS::SQS::Queue"), func(r infratest.Resource) bool { return r.Properties["SqsManagedSseEnabled"] == true }))
+		require.True(t, mapped, "no event source mapping reads the fan-out queue")
+		sends := infratest.WithAction(tpl.FunctionStatements(fan), "sqs:SendMessage")
+		require.Len(t, sends, 1)
+		require.Equal(t, []any{queueID, "Arn"}, infratest.Get(sends[0], "Resource", "Fn::GetAtt"), "the fan-out sends to its queue only")
+		require.Empty(t, infratest.WithAction(tpl.FunctionStatements(batch), "sqs:SendMessage"), "fan-out-batch only reads")
+		require.Nil(t, infratest.Get(batch.Properties, "Environment", "Variables", notifications.EnvFanOutQueueURL))
+	})
+	t.Run("every queue encrypted, every dead-letter queue alarmed", func(t *testing.T) {
+		queues := tpl.Resources("AWS::SQS::Queue")
+		require.NotEmpty(t, queues)
+		for _, q := range queues {
+			require.Equal(t, true, q.Properties["SqsManagedSseEnabled"], q.LogicalID)
+			if q.Properties["RedrivePolicy"] == nil { // a dead-letter queue
+				infratest.RequireDeadLetterAlarm(t, tpl, q.LogicalID)
+			}
+		}
 	})
 	t.Run("no cross-stack exports", func(t *testing.T) {
 		infratest.RequireSelfContained(t, tpl)

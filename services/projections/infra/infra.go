@@ -26,6 +26,10 @@ import (
 // may describe only those replays.
 const ReplayNamePrefix = "projections-rebuild-"
 
+// consumerTimeout bounds one batch of the consumer (each view change is a PutEvents);
+// its queue's visibility timeout is six times it.
+const consumerTimeout = 30 * time.Second
+
 // Stack is the projections stack.
 type Stack struct {
 	awscdk.Stack
@@ -74,10 +78,10 @@ func NewStack(scope constructs.Construct, id string, props platforminfra.StackPr
 	})
 
 	views := *s.Views.TableName()
-	newFn := func(name string, env map[string]string, memory int, timeout time.Duration, async bool) *platforminfra.Function {
+	newFn := func(name string, env map[string]string, memory int, timeout time.Duration) *platforminfra.Function {
 		env[projections.EnvViewsTable] = views
 		fn := platforminfra.NewFunction(stack, "Fn-"+name, platforminfra.FunctionProps{
-			Service: svc.Name, Name: name, AssetDir: props.AssetDir, Environment: env, MemoryMB: memory, Timeout: timeout, Async: async,
+			Service: svc.Name, Name: name, AssetDir: props.AssetDir, Environment: env, MemoryMB: memory, Timeout: timeout,
 		})
 		s.Functions[name] = fn
 		return fn
@@ -88,7 +92,7 @@ func NewStack(scope constructs.Construct, id string, props platforminfra.StackPr
 		if r.Function == projections.FunctionListConcerts {
 			env[projections.EnvCursorKeySecret] = *s.CursorKey.SecretArn()
 		}
-		fn := newFn(r.Function, env, 0, 0, false)
+		fn := newFn(r.Function, env, 0, 0)
 		s.Views.GrantReadData(fn.Role)
 		if r.Function == projections.FunctionListConcerts {
 			// The list function signs and checks cursors: it reads that one secret at init.
@@ -104,13 +108,13 @@ func NewStack(scope constructs.Construct, id string, props platforminfra.StackPr
 	for _, c := range svc.Consumers {
 		fn := newFn(c.Function, map[string]string{
 			projections.EnvEventBusName: *shared.BusName(),
-		}, 0, 30*time.Second, true)
+		}, 0, consumerTimeout)
 		s.Views.GrantReadWriteData(fn.Role)
 		// The consumer publishes ConcertViewUpdated on the shared bus, as source
 		// "projections" only: it cannot forge the concerts service's events.
 		fn.Role.AddToPrincipalPolicy(platforminfra.PutEventsAs(shared.BusArn(), svc.Name))
 		sub, err := platforminfra.NewSubscriber(stack, "Sub-"+c.Function, platforminfra.SubscriberProps{
-			Subscription: c.Subscription, BusName: shared.BusName(), Function: fn.Function,
+			Subscription: c.Subscription, BusName: shared.BusName(), Function: fn.Function, FunctionTimeout: consumerTimeout,
 		})
 		if err != nil {
 			return nil, fmt.Errorf("projections stack: %w", err)
@@ -130,7 +134,7 @@ func NewStack(scope constructs.Construct, id string, props platforminfra.StackPr
 			projections.EnvArchiveARN: *archiveArn,
 			projections.EnvBusARN:     *shared.BusArn(),
 			projections.EnvRuleARN:    *s.Subscribers[projections.FunctionProjectConcerts].Rule.AttrArn(),
-		}, 0, 15*time.Minute, false)
+		}, 0, 15*time.Minute)
 		// StartReplay is authorized on the archive, DescribeReplay on the replay; IAM
 		// has no condition key on a replay's destination rules (FilterArns).
 		fn.Role.AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{

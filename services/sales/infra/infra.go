@@ -21,6 +21,10 @@ import (
 // StackName is the stack's name in the CDK app (cdk deploy SalesStack).
 const StackName = "SalesStack"
 
+// consumerTimeout bounds one batch of the consumer; its queue's visibility timeout is
+// platforminfra.VisibilityTimeoutFactor times it.
+const consumerTimeout = 30 * time.Second
+
 // Stack is the sales stack.
 type Stack struct {
 	awscdk.Stack
@@ -50,26 +54,26 @@ func NewStack(scope constructs.Construct, id string, props platforminfra.StackPr
 	})
 	platforminfra.SkipCheckov(s.Table, platforminfra.SkipDynamoDBCMK)
 
-	newFn := func(name string, env map[string]string, timeout time.Duration, async bool) *platforminfra.Function {
+	newFn := func(name string, env map[string]string, timeout time.Duration) *platforminfra.Function {
 		env[sales.EnvTable] = *s.Table.TableName()
 		fn := platforminfra.NewFunction(stack, "Fn-"+name, platforminfra.FunctionProps{
-			Service: svc.Name, Name: name, AssetDir: props.AssetDir, Environment: env, Timeout: timeout, Async: async,
+			Service: svc.Name, Name: name, AssetDir: props.AssetDir, Environment: env, Timeout: timeout,
 		})
 		s.Functions[name] = fn
 		return fn
 	}
 	for _, r := range svc.HTTPRoutes {
-		fn := newFn(r.Function, map[string]string{}, 0, false)
+		fn := newFn(r.Function, map[string]string{}, 0)
 		s.Table.GrantReadData(fn.Role)
 		if _, err := platforminfra.NewHTTPRoute(stack, "Route-"+r.Function, shared, r, fn.Function); err != nil {
 			return nil, fmt.Errorf("sales stack: %w", err)
 		}
 	}
 	for _, c := range svc.Consumers {
-		fn := newFn(c.Function, map[string]string{}, 30*time.Second, true)
+		fn := newFn(c.Function, map[string]string{}, consumerTimeout)
 		s.Table.GrantReadWriteData(fn.Role)
 		sub, err := platforminfra.NewSubscriber(stack, "Sub-"+c.Function, platforminfra.SubscriberProps{
-			Subscription: c.Subscription, BusName: shared.BusName(), Function: fn.Function,
+			Subscription: c.Subscription, BusName: shared.BusName(), Function: fn.Function, FunctionTimeout: consumerTimeout,
 		})
 		if err != nil {
 			return nil, fmt.Errorf("sales stack: %w", err)
@@ -83,7 +87,7 @@ func NewStack(scope constructs.Construct, id string, props platforminfra.StackPr
 		// Invoked once after the first deploy (make catch-up SERVICE=sales).
 		fn := newFn(j.Function, map[string]string{
 			sales.EnvArchiveARN: *archive, sales.EnvBusARN: *shared.BusArn(), sales.EnvRuleARN: *rule,
-		}, time.Minute, false)
+		}, time.Minute)
 		s.Table.GrantReadWriteData(fn.Role)
 		fn.Role.AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 			Sid: jsii.String("StartCatchUpReplay"), Actions: jsii.Strings("events:StartReplay"), Resources: &[]*string{archive},

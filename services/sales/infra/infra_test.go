@@ -32,10 +32,11 @@ func TestStack(t *testing.T) {
 			require.NotNil(t, infratest.Get(f.Properties, "Environment", "Variables", sales.EnvTable), name)
 		}
 	})
-	t.Run("rule from the Go subscription", func(t *testing.T) {
+	t.Run("rule from the Go subscription, fed through a queue with a dead-letter queue", func(t *testing.T) {
 		rules := tpl.Resources("AWS::Events::Rule")
 		require.Len(t, rules, 1)
-		infratest.RequireSubscriberRule(t, rules[0], sales.Subscription(), fns[svc.Name+" "+sales.FunctionRecord])
+		infratest.RequireSubscriber(t, tpl, sales.Subscription(), fns[svc.Name+" "+sales.FunctionRecord])
+		infratest.RequireNothingDropsSilently(t, tpl)
 	})
 	t.Run("query route", func(t *testing.T) {
 		routes := tpl.Routes()

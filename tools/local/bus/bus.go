@@ -172,6 +172,10 @@ type Bus struct {
 	tailMu sync.RWMutex
 	tails  map[*tail]struct{}
 
+	// sources are other dead-letter stores listed and redriven with the bus's own
+	// (devstack's queue dead-letter queues); guarded by mu.
+	sources []DeadLetterSource
+
 	// archMu guards archives; it is taken after mu, never before.
 	archMu   sync.Mutex
 	arch     archiveStore

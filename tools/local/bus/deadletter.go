@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -33,6 +34,9 @@ type DeadLetter struct {
 	Reason         string                  `json:"reason"`
 	ReceivedAt     time.Time               `json:"receivedAt"`
 	DeadLetteredAt time.Time               `json:"deadLetteredAt"`
+	// Queue is the queue the event failed in, for a queue's dead letter (a
+	// DeadLetterSource's); empty for the bus's own, which failed to reach the target.
+	Queue string `json:"queue,omitempty"`
 }
 
 // deadRecord is a DeadLetter as stored: the event stays raw so a redrive re-delivers
@@ -103,31 +107,66 @@ func (b *Bus) DeadLetterPage(ctx context.Context, limit int, cursor string) ([]D
 	if err != nil {
 		return nil, "", fmt.Errorf("list dead letters: %w", err)
 	}
-	sort.Slice(recs, func(i, j int) bool {
-		if !recs[i].DeadLetteredAt.Equal(recs[j].DeadLetteredAt) {
-			return recs[i].DeadLetteredAt.Before(recs[j].DeadLetteredAt)
-		}
-		return recs[i].ID < recs[j].ID
-	})
-	if cursor != "" {
-		i := sort.Search(len(recs), func(i int) bool { return after.before(recs[i].DeadLetter) })
-		recs = recs[i:]
-	}
-	next := ""
-	if limit > 0 && len(recs) > limit {
-		recs = recs[:limit]
-		last := recs[limit-1].DeadLetter
-		next = pageKey{At: last.DeadLetteredAt, ID: last.ID}.encode()
-	}
-	out := make([]DeadLetter, 0, len(recs))
+	all := make([]DeadLetter, 0, len(recs))
 	for _, rec := range recs {
 		dl := rec.DeadLetter
 		if err := json.Unmarshal(rec.Event, &dl.Event); err != nil {
 			dl.Event = events.EventBridgeEvent{ID: rec.EventID, Detail: nil}
 		}
-		out = append(out, dl)
+		all = append(all, dl)
 	}
-	return out, next, nil
+	b.mu.RLock()
+	sources := slices.Clone(b.sources)
+	b.mu.RUnlock()
+	for _, src := range sources {
+		dls, err := src.DeadLetters(ctx)
+		if err != nil {
+			return nil, "", fmt.Errorf("list dead letters: %w", err)
+		}
+		all = append(all, dls...)
+	}
+	sort.Slice(all, func(i, j int) bool {
+		if !all[i].DeadLetteredAt.Equal(all[j].DeadLetteredAt) {
+			return all[i].DeadLetteredAt.Before(all[j].DeadLetteredAt)
+		}
+		return all[i].ID < all[j].ID
+	})
+	if cursor != "" {
+		i := sort.Search(len(all), func(i int) bool { return after.before(all[i]) })
+		all = all[i:]
+	}
+	next := ""
+	if limit > 0 && len(all) > limit {
+		all = all[:limit]
+		last := all[limit-1]
+		next = pageKey{At: last.DeadLetteredAt, ID: last.ID}.encode()
+	}
+	return all, next, nil
+}
+
+// DeadLetterSource is another dead-letter store that DeadLetterPage lists and Redrive
+// redrives together with the bus's own, so one command covers every store (devstack's
+// queue dead-letter queues). Its ids start with DeadLetterIDPrefix and differ from the
+// bus's ("dl-" and a UUID).
+type DeadLetterSource interface {
+	// Owns reports whether id is one of this source's dead letters' ids.
+	Owns(id string) bool
+	// DeadLetters lists every dead letter of the source.
+	DeadLetters(ctx context.Context) ([]DeadLetter, error)
+	// Redrive moves the dead letters with ids (every one when none) back to where
+	// they failed and returns how many it moved; an unknown id moves none and fails
+	// with ErrDeadLetterMissing.
+	Redrive(ctx context.Context, ids ...string) (int, error)
+}
+
+// DeadLetterIDPrefix starts every dead letter's id, the bus's and its sources'.
+const DeadLetterIDPrefix = deadLetterIDPrefix
+
+// AddDeadLetterSource lists and redrives src's dead letters with the bus's.
+func (b *Bus) AddDeadLetterSource(src DeadLetterSource) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.sources = append(b.sources, src)
 }
 
 // liveDeadLetters returns the stored dead letters within the retention period and
@@ -206,16 +245,45 @@ func (b *Bus) Redrive(ctx context.Context, ids ...string) (int, error) {
 	if b.closed {
 		return 0, ErrClosed
 	}
-	ds, err := b.store.redrive(ids, b.now().UTC())
+	// The sources' ids first: each source moves all of its ids or none.
+	own, moved := ids, 0
+	for _, src := range b.sources {
+		var mine []string
+		own, mine = partition(own, src.Owns)
+		if len(ids) > 0 && len(mine) == 0 {
+			continue
+		}
+		n, err := src.Redrive(ctx, mine...)
+		if err != nil {
+			return moved, fmt.Errorf("redrive: %w", err)
+		}
+		moved += n
+	}
+	if len(ids) > 0 && len(own) == 0 {
+		return moved, nil
+	}
+	ds, err := b.store.redrive(own, b.now().UTC())
 	if err != nil {
-		return 0, fmt.Errorf("redrive: %w", err)
+		return moved, fmt.Errorf("redrive: %w", err)
 	}
 	for _, d := range ds {
 		if r, ok := b.rules[d.Rule]; ok {
 			r.push(d)
 		}
 	}
-	return len(ds), nil
+	return moved + len(ds), nil
+}
+
+// partition splits ids into those mine rejects and those it accepts.
+func partition(ids []string, mine func(string) bool) (rest, accepted []string) {
+	for _, id := range ids {
+		if mine(id) {
+			accepted = append(accepted, id)
+		} else {
+			rest = append(rest, id)
+		}
+	}
+	return rest, accepted
 }
 
 // Pending counts the deliveries not yet done or dead-lettered, over every rule:

@@ -38,7 +38,7 @@ type rule struct {
 	sub     subscription.Subscription
 	target  subscription.Target
 	pattern matcher
-	// targetARN is the target's Lambda function ARN, for ListTargetsByRule.
+	// targetARN is the target's ARN (a Lambda function; in devstack the rule's queue), for ListTargetsByRule.
 	targetARN string
 
 	mu      sync.Mutex

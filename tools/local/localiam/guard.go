@@ -177,6 +177,27 @@ func (g Guard) Management(next http.Handler) http.Handler {
 	})
 }
 
+// SQS guards devstack's SQS endpoint (/_aws/sqs): the developer only (the services
+// reach their queues in-process, as their roles reach theirs on AWS). Refusals are
+// the JSON protocol's AccessDeniedException (HTTP 403, __type).
+func (g Guard) SQS(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, _, err := g.authenticate(r)
+		if err == nil && c.Principal != Developer {
+			err = fmt.Errorf("principal %s is not authorized to perform %s", c.Principal, r.Header.Get("X-Amz-Target"))
+		}
+		if err != nil {
+			body, _ := json.Marshal(map[string]string{"__type": "com.amazonaws.sqs#AccessDeniedException", "message": err.Error()})
+			w.Header().Set("Content-Type", "application/x-amz-json-1.0")
+			w.Header().Set("x-amzn-query-error", "AccessDenied;Sender")
+			w.WriteHeader(http.StatusForbidden)
+			_, _ = w.Write(body)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
 func devEndpoint(path string) bool {
 	p := strings.TrimSuffix(path, "/")
 	for _, suffix := range []string{"/tail", "/dead-letters", "/dead-letters/redrive", "/stats"} {

@@ -40,6 +40,8 @@ type FanOut struct {
 	concurrency int
 	lease       time.Duration
 	postTimeout time.Duration
+	batches     BatchQueue
+	perBatch    int
 }
 
 // FanOutOptions tune a FanOut.
@@ -52,19 +54,31 @@ type FanOutOptions struct {
 	Lease time.Duration
 	// PostTimeout bounds one post.
 	PostTimeout time.Duration
+	// Batches, when set, is the fan-out queue: Handle splits the subscribers into
+	// batches there instead of posting itself (PostBatch posts each).
+	Batches BatchQueue
+	// BatchConnections is the most connections per batch (default and most
+	// domain.MaxBatchConnections).
+	BatchConnections int
 }
 
 // NewFanOut fans views out to the subscribers in store with poster.
 func NewFanOut(store Store, poster Poster, logger *slog.Logger, now func() time.Time, opts FanOutOptions) *FanOut {
-	return &FanOut{
+	perBatch := opts.BatchConnections
+	if perBatch <= 0 {
+		perBatch = domain.MaxBatchConnections
+	}
+	return &FanOut{perBatch: perBatch,
 		store: store, poster: poster, logger: logger, now: now, ttl: opts.TTL,
-		concurrency: opts.Concurrency, lease: opts.Lease, postTimeout: opts.PostTimeout,
+		concurrency: opts.Concurrency, lease: opts.Lease, postTimeout: opts.PostTimeout, batches: opts.Batches,
 	}
 }
 
 // FanOutStats counts what one Handle did, per connection.
 type FanOutStats struct {
 	Sent, Skipped, Gone, Failed int
+	// Queued counts the connections handed to the fan-out queue in batches.
+	Queued int
 }
 
 // Handle fans u out.
@@ -82,7 +96,14 @@ func (f *FanOut) Handle(ctx context.Context, u domain.ConcertViewUpdated) (FanOu
 	if err != nil {
 		return FanOutStats{}, err
 	}
+	if f.batches != nil {
+		return f.split(ctx, u, msg, targets)
+	}
+	return f.post(ctx, u, msg, targets)
+}
 
+// post posts msg (u's) to targets, DefaultFanOutConcurrency at a time.
+func (f *FanOut) post(ctx context.Context, u domain.ConcertViewUpdated, msg []byte, targets []string) (FanOutStats, error) {
 	var (
 		mu    sync.Mutex
 		stats FanOutStats
@@ -154,21 +175,39 @@ const (
 	gone
 )
 
+// inFlightWaits are the pauses before claiming again a connection whose earlier
+// version is being posted (by a concurrent fan-out or batch, which takes a few ms):
+// waiting here is far cheaper than failing the batch, which the queue would only
+// deliver again after its visibility timeout.
+var inFlightWaits = []time.Duration{10 * time.Millisecond, 20 * time.Millisecond, 40 * time.Millisecond, 80 * time.Millisecond, 160 * time.Millisecond, 320 * time.Millisecond}
+
 func (f *FanOut) deliver(ctx context.Context, d Delivery, msg []byte) (outcome, error) {
-	now := f.now()
-	claim, err := f.store.ClaimDelivery(ctx, d, now, now.Add(f.lease), now.Add(f.ttl))
-	if err != nil {
-		return failed, fmt.Errorf("claim %s v%d for %s: %w", d.ConcertID, d.Version, d.ConnectionID, err)
-	}
-	switch claim.Outcome {
-	case Superseded:
-		return skipped, nil
-	case InFlight:
-		return failed, fmt.Errorf("connection %s: %w", d.ConnectionID, errInFlight)
+	var claim Claim
+	for attempt := 0; ; attempt++ {
+		now := f.now()
+		var err error
+		claim, err = f.store.ClaimDelivery(ctx, d, now, now.Add(f.lease), now.Add(f.ttl))
+		if err != nil {
+			return failed, fmt.Errorf("claim %s v%d for %s: %w", d.ConcertID, d.Version, d.ConnectionID, err)
+		}
+		if claim.Outcome == Superseded {
+			return skipped, nil
+		}
+		if claim.Outcome != InFlight {
+			break
+		}
+		if attempt == len(inFlightWaits) {
+			return failed, fmt.Errorf("connection %s: %w", d.ConnectionID, errInFlight)
+		}
+		select {
+		case <-ctx.Done():
+			return failed, fmt.Errorf("connection %s: %w", d.ConnectionID, errInFlight)
+		case <-time.After(inFlightWaits[attempt]):
+		}
 	}
 
 	postCtx, cancel := context.WithTimeout(ctx, f.postTimeout)
-	err = f.poster.Post(postCtx, d.ConnectionID, msg)
+	err := f.poster.Post(postCtx, d.ConnectionID, msg)
 	cancel()
 	switch {
 	case err == nil:

@@ -45,3 +45,23 @@ func (f *FanOut) Handle(ctx context.Context, ev events.EventBridgeEvent) error {
 	}
 	return nil
 }
+
+// HandleBatches is the fan-out queue's handler (an event source mapping with
+// ReportBatchItemFailures): each message is one batch of connections; a batch with a
+// connection to retry is reported, so only that batch is received again. A message
+// that is not a batch is reported too, so it reaches the dead-letter queue.
+func (f *FanOut) HandleBatches(ctx context.Context, batch events.SQSEvent) (events.SQSEventResponse, error) {
+	var resp events.SQSEventResponse
+	for _, msg := range batch.Records {
+		b, err := domain.DecodeFanOutBatch([]byte(msg.Body))
+		if err == nil {
+			_, err = f.fanOut.PostBatch(ctx, b)
+		}
+		if err != nil {
+			f.logger.WarnContext(ctx, "fan-out batch failed; it will be received again", "messageId", msg.MessageId,
+				"receiveCount", msg.Attributes["ApproximateReceiveCount"], "error", err)
+			resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: msg.MessageId})
+		}
+	}
+	return resp, nil
+}

@@ -15,8 +15,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/apigatewaymanagementapi"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/concertsys/platform/tracing/lambdatrace"
 
+	"github.com/concertsys/platform/queueconsumer"
 	"github.com/concertsys/services/notifications"
 )
 
@@ -25,6 +27,8 @@ type Env struct {
 	ConnectionsTable   string
 	ManagementEndpoint string
 	DynamoDBEndpoint   string
+	// FanOutQueueURL is the fan-out queue (the fan-out function's; empty elsewhere).
+	FanOutQueueURL string
 }
 
 // ReadEnv reads and checks the environment with getenv.
@@ -33,6 +37,7 @@ func ReadEnv(getenv func(string) string) (Env, error) {
 		ConnectionsTable:   getenv(notifications.EnvConnectionsTable),
 		ManagementEndpoint: getenv(notifications.EnvManagementEndpoint),
 		DynamoDBEndpoint:   getenv(notifications.EnvDynamoDBEndpoint),
+		FanOutQueueURL:     getenv(notifications.EnvFanOutQueueURL),
 	}
 	var errs []error
 	if e.ConnectionsTable == "" {
@@ -40,6 +45,11 @@ func ReadEnv(getenv func(string) string) (Env, error) {
 	}
 	if u, err := url.Parse(e.ManagementEndpoint); e.ManagementEndpoint == "" || err != nil || u.Scheme == "" || u.Host == "" {
 		errs = append(errs, fmt.Errorf("%s must be an absolute URL, got %q", notifications.EnvManagementEndpoint, e.ManagementEndpoint))
+	}
+	if e.FanOutQueueURL != "" {
+		if u, err := url.Parse(e.FanOutQueueURL); err != nil || u.Scheme == "" || u.Host == "" {
+			errs = append(errs, fmt.Errorf("%s must be an absolute URL, got %q", notifications.EnvFanOutQueueURL, e.FanOutQueueURL))
+		}
 	}
 	if e.DynamoDBEndpoint != "" {
 		if u, err := url.Parse(e.DynamoDBEndpoint); err != nil || u.Scheme == "" || u.Host == "" {
@@ -63,7 +73,11 @@ func Deps(ctx context.Context, e Env, logger *slog.Logger) (notifications.Deps, 
 	mgmt := apigatewaymanagementapi.NewFromConfig(cfg, func(o *apigatewaymanagementapi.Options) {
 		o.BaseEndpoint = aws.String(e.ManagementEndpoint)
 	})
-	return notifications.Deps{Store: notifications.NewDynamoStore(ddb, e.ConnectionsTable), Management: mgmt, Logger: logger}, nil
+	deps := notifications.Deps{Store: notifications.NewDynamoStore(ddb, e.ConnectionsTable), Management: mgmt, Logger: logger}
+	if e.FanOutQueueURL != "" {
+		deps.FanOutQueue = notifications.NewSQSBatchQueue(sqs.NewFromConfig(cfg), e.FanOutQueueURL)
+	}
+	return deps, nil
 }
 
 // Build builds the service from the environment, which it reads once with getenv,
@@ -81,7 +95,11 @@ func Build(ctx context.Context, function string, getenv func(string) string, log
 	if err != nil {
 		return nil, err
 	}
-	return svc.Handler(function)
+	h, err := svc.Handler(function)
+	if err != nil {
+		return nil, err
+	}
+	return queueconsumer.ForLambda(h, logger), nil
 }
 
 // Main starts function as a Lambda, or exits with a message if it cannot be built,

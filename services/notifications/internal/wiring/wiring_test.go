@@ -7,6 +7,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/concertsys/platform/queueconsumer"
 	"github.com/concertsys/services/notifications"
 	"github.com/concertsys/services/notifications/internal/wiring"
 )
@@ -63,6 +64,11 @@ func TestHandlerForEveryFunction(t *testing.T) {
 		h, err := wiring.Build(context.Background(), fn, getenv, slog.New(slog.DiscardHandler))
 		require.NoError(t, err, fn)
 		require.NotNil(t, h, fn)
+	}
+	for _, c := range svc.Consumers {
+		h, err := wiring.Build(context.Background(), c.Function, getenv, slog.New(slog.DiscardHandler))
+		require.NoError(t, err)
+		require.IsType(t, queueconsumer.Handler(nil), h, "consumer %s must read its queue (SQS batch handler)", c.Function)
 	}
 	_, err := wiring.Build(context.Background(), "no-such-function", getenv, slog.New(slog.DiscardHandler))
 	require.Error(t, err)

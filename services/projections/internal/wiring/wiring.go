@@ -17,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/concertsys/platform/tracing/lambdatrace"
 
+	"github.com/concertsys/platform/queueconsumer"
 	projections "github.com/concertsys/services/projections"
 )
 
@@ -84,7 +85,11 @@ func Build(ctx context.Context, function string, getenv func(string) string, log
 	if err != nil {
 		return nil, err
 	}
-	return svc.Handler(function)
+	h, err := svc.Handler(function)
+	if err != nil {
+		return nil, err
+	}
+	return queueconsumer.ForLambda(h, logger), nil
 }
 
 // SecretReader is the Secrets Manager call ReadCursorKey makes.

@@ -7,6 +7,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/concertsys/platform/queueconsumer"
 	projections "github.com/concertsys/services/projections"
 )
 
@@ -53,6 +54,9 @@ func TestBuildFailsFastOnMissingEnvironment(t *testing.T) {
 			}
 			require.NoError(t, err)
 			require.NotNil(t, h)
+			if tc.function == projections.FunctionProjectConcerts {
+				require.IsType(t, queueconsumer.Handler(nil), h, "the consumer must read its queue (SQS batch handler)")
+			}
 		})
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 
+	"github.com/concertsys/platform/queueconsumer"
 	"github.com/concertsys/platform/tracing/lambdatrace"
 
 	sales "github.com/concertsys/services/sales"
@@ -67,5 +68,9 @@ func Build(ctx context.Context, function string, getenv func(string) string, log
 	if err != nil {
 		return nil, err
 	}
-	return svc.Handler(function)
+	h, err := svc.Handler(function)
+	if err != nil {
+		return nil, err
+	}
+	return queueconsumer.ForLambda(h, logger), nil
 }

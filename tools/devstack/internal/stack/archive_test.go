@@ -38,7 +38,7 @@ func TestArchiveAndRulesAsOnAWS(t *testing.T) {
 	targets, err := eb.ListTargetsByRule(ctx, &eventbridge.ListTargetsByRuleInput{Rule: aws.String(projections.SubscriptionName)})
 	require.NoError(t, err)
 	require.Len(t, targets.Targets, 1)
-	require.Equal(t, "arn:aws:lambda:us-east-1:000000000000:function:"+projections.FunctionProjectConcerts, *targets.Targets[0].Arn)
+	require.Equal(t, stack.QueueARN(projections.SubscriptionName), *targets.Targets[0].Arn, "the rule targets its queue")
 	rules, err := eb.ListRules(ctx, &eventbridge.ListRulesInput{})
 	require.NoError(t, err)
 	require.NotEmpty(t, rules.Rules)

@@ -8,8 +8,9 @@ import (
 // inspector's subscriptions page. Rules are the services' subscriptions, so the map
 // is bounded by them.
 type inspector struct {
-	mu    sync.Mutex
-	rules map[string]*ruleCounts
+	mu          sync.Mutex
+	rules       map[string]*ruleCounts
+	queuedRules map[string]bool
 }
 
 // ruleCounts are one rule's counters.
@@ -22,7 +23,9 @@ type ruleCounts struct {
 	DeadLettered uint64 `json:"deadLettered"`
 }
 
-func newInspector() *inspector { return &inspector{rules: map[string]*ruleCounts{}} }
+func newInspector() *inspector {
+	return &inspector{rules: map[string]*ruleCounts{}, queuedRules: map[string]bool{}}
+}
 
 func (in *inspector) counts(rule string) *ruleCounts {
 	c, ok := in.rules[rule]
@@ -33,19 +36,50 @@ func (in *inspector) counts(rule string) *ruleCounts {
 	return c
 }
 
-func (in *inspector) attempted(rule string, attempt int, err error) {
+// attempted counts the bus's attempt to hand an event to rule's target. A rule with a
+// queue (every consumer's, as on AWS) counts its function's attempts in consumed
+// instead; its bus attempts count only when they fail (the queue refused the event).
+func (in *inspector) attempted(rule string, attempt int, err error, queued bool) {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	c := in.counts(rule)
+	if attempt == 1 {
+		c.Matched++
+	}
+	switch {
+	case err != nil:
+		c.Attempts++
+		c.Failed++
+	case !queued:
+		c.Attempts++
+		c.Delivered++
+	}
+}
+
+// consumed counts one run of rule's consumer on an event it read from the rule's queue.
+func (in *inspector) consumed(rule string, err error) {
 	in.mu.Lock()
 	defer in.mu.Unlock()
 	c := in.counts(rule)
 	c.Attempts++
-	if attempt == 1 {
-		c.Matched++
-	}
 	if err != nil {
 		c.Failed++
 	} else {
 		c.Delivered++
 	}
+}
+
+// queued marks rule as delivering through a queue (see attempted).
+func (in *inspector) queued(rule string) {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	in.queuedRules[rule] = true
+}
+
+func (in *inspector) isQueued(rule string) bool {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	return in.queuedRules[rule]
 }
 
 func (in *inspector) deadLettered(rule string) {

@@ -18,6 +18,7 @@ import (
 	"github.com/concertsys/services/projections"
 	projectionsembedded "github.com/concertsys/services/projections/embedded"
 	"github.com/concertsys/tools/local/boltlog"
+	"github.com/concertsys/tools/local/queue"
 )
 
 // environment is what the services are built from.
@@ -35,6 +36,8 @@ type environment struct {
 	eventBridgeAs eventBridgeAs
 	// runs says whether a registered service runs (Config.Services).
 	runs func(name string) bool
+	// workerQueue creates a service's own queue (read by its QueueWorker).
+	workerQueue func(svc string, w service.QueueWorker) (*queue.Queue, error)
 }
 
 type services struct {
@@ -84,8 +87,18 @@ func buildServices(ctx context.Context, env environment) (out services, err erro
 	}
 	out.closers = append(out.closers, connections.Close)
 	out.sweepers = map[string]func(context.Context, time.Time) (int, error){"notifications-connections": connections.DeleteExpired}
+	var fanOutQueue notifications.BatchQueue
+	for _, w := range notifications.Describe().QueueWorkers {
+		q, err := env.workerQueue(notifications.Name, w)
+		if err != nil {
+			return out, fmt.Errorf("notifications %s queue: %w", w.Queue, err)
+		}
+		if w.Queue == notifications.QueueFanOutBatches {
+			fanOutQueue = q
+		}
+	}
 	notif, err := notifications.New(ctx, notifications.Deps{
-		Store: connections, Management: env.management, Logger: env.logger,
+		Store: connections, Management: env.management, Logger: env.logger, FanOutQueue: fanOutQueue,
 	})
 	if err != nil {
 		return out, err

@@ -6,7 +6,6 @@ package stack
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -21,7 +20,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/service/apigatewaymanagementapi"
@@ -29,7 +27,6 @@ import (
 
 	"github.com/concertsys/platform/httpapi"
 	"github.com/concertsys/platform/service"
-	"github.com/concertsys/platform/subscription"
 	"github.com/concertsys/platform/tracing"
 	"github.com/concertsys/services/projections"
 	"github.com/concertsys/tools/devstack/board"
@@ -42,6 +39,7 @@ import (
 	"github.com/concertsys/tools/local/localauth"
 	"github.com/concertsys/tools/local/localiam"
 	"github.com/concertsys/tools/local/pipe"
+	"github.com/concertsys/tools/local/queue"
 	"github.com/concertsys/tools/local/spanstore"
 	"github.com/concertsys/tools/local/wsgateway"
 )
@@ -52,6 +50,8 @@ const (
 	WebSocketPath  = "/ws"
 	EventsAPIPath  = "/_aws/events"
 	ManagementPath = "/_aws/ws"
+	// SQSPath serves the SQS JSON protocol over devstack's queues (developer only).
+	SQSPath = "/_aws/sqs"
 	// The bus's developer endpoints (tools/local/bus/eventsapi).
 	TailPath        = EventsAPIPath + "/tail"
 	DeadLettersPath = EventsAPIPath + "/dead-letters"
@@ -112,6 +112,9 @@ type Config struct {
 	Pprof bool
 	// Limits bound what clients can hold; zero fields take the defaults.
 	Limits Limits
+	// TimeScale multiplies the queues' visibility timeouts (0: 1), so tests see a
+	// failed event again quickly; the semantics stay AWS's.
+	TimeScale float64
 	// CredentialsFile, when set, is where the stack writes its issued /_aws keys
 	// (mode 0600, the format of localiam.CredentialsFile): the way SDK scripts and
 	// `devstack tail` find the keys of an in-memory stack, which keeps them nowhere
@@ -140,10 +143,6 @@ type Config struct {
 // runs says whether the service name runs.
 func (c Config) runs(name string) bool { return c.Services == nil || slices.Contains(c.Services, name) }
 
-// consumerTimeout is a consumer's Lambda timeout; the bus's own delivery timeout
-// (5 minutes) stays the outer bound.
-const consumerTimeout = time.Minute
-
 // jobTimeout is Lambda's longest: a job (a rebuild) may take that long on AWS too.
 const jobTimeout = 15 * time.Minute
 
@@ -155,25 +154,30 @@ type Stack struct {
 
 	server *http.Server
 
-	events    *boltlog.Log
-	bus       *bus.Bus
-	pipe      *pipe.Pipe
-	issuer    *localauth.Issuer
-	iam       *localiam.Store
-	ws        *wsgateway.Gateway
-	jobs      map[string]*lambdainvoke.Function // by function name
-	views     projections.ViewStore             // the projections' read model (in-process rebuild)
-	closers   []func() error                    // stores, closed last, in reverse order
-	limits    Limits
-	pprof     bool
-	faults    *faults.Injector
-	sweepStop context.CancelFunc
-	sweepDone chan struct{}
-	bodies    bodyWatch // bodies of tracked requests, cut off when draining
-	spans     *spanstore.Store
-	inspect   *inspector
-	ready     atomic.Bool
-	draining  atomic.Bool
+	events   *boltlog.Log
+	bus      *bus.Bus
+	pipe     *pipe.Pipe
+	issuer   *localauth.Issuer
+	iam      *localiam.Store
+	ws       *wsgateway.Gateway
+	jobs     map[string]*lambdainvoke.Function // by function name
+	views    projections.ViewStore             // the projections' read model (in-process rebuild)
+	faults   *faults.Injector
+	spans    *spanstore.Store
+	inspect  *inspector
+	queues   *queue.Broker
+	mappings []*queue.Mapping
+	// timeScale and deadLetterRetention size the queues (Config.TimeScale, Limits).
+	timeScale           float64
+	deadLetterRetention time.Duration
+	closers             []func() error // stores, closed last, in reverse order
+	limits              Limits
+	pprof               bool
+	sweepStop           context.CancelFunc
+	sweepDone           chan struct{}
+	bodies              bodyWatch // bodies of tracked requests, cut off when draining
+	ready               atomic.Bool
+	draining            atomic.Bool
 	// inflight is read-locked by every client request while it runs; Close takes
 	// the write lock once to wait for them (draining turns new ones away first).
 	inflight sync.RWMutex
@@ -266,6 +270,20 @@ func Start(ctx context.Context, cfg Config) (st *Stack, err error) {
 	if err := ensureArchive(s.bus); err != nil {
 		return nil, err
 	}
+	queuesDir := s.dataDir
+	if cfg.InMemory {
+		queuesDir = ""
+	}
+	if err := s.openQueues(queuesDir); err != nil {
+		return nil, err
+	}
+	s.timeScale, s.deadLetterRetention = cfg.TimeScale, cfg.Limits.DeadLetterRetention
+	if s.timeScale == 0 {
+		s.timeScale = 1
+	}
+	if s.timeScale < 0 {
+		return nil, fmt.Errorf("stack: TimeScale %v, want a positive factor", s.timeScale)
+	}
 
 	if err := s.openIAM(cfg); err != nil {
 		return nil, err
@@ -301,6 +319,9 @@ func Start(ctx context.Context, cfg Config) (st *Stack, err error) {
 			})
 		},
 		runs: cfg.runs,
+		workerQueue: func(svc string, w service.QueueWorker) (*queue.Queue, error) {
+			return s.newConsumedQueue(svc, WorkerQueueName(svc, w.Queue), WorkerQueueName(svc, w.Queue), w.MaxReceiveCount)
+		},
 	}
 	svcs, err := buildServices(ctx, env)
 	if err != nil {
@@ -324,9 +345,13 @@ func Start(ctx context.Context, cfg Config) (st *Stack, err error) {
 		httpRoutes = append(httpRoutes, svc.HTTPRoutes...)
 		wsRoutes = append(wsRoutes, svc.WebSocketRoutes...)
 		for _, c := range svc.Consumers {
-			arn := lambdainvoke.ARN(Region, Account, c.Function)
-			if err := s.bus.SubscribeFunction(c.Subscription, consumerTarget(c, arn, cfg.Faults), arn); err != nil {
+			if err := s.subscribeThroughQueue(svc.Name, c); err != nil {
 				return nil, fmt.Errorf("subscribe %s/%s: %w", svc.Name, c.Function, err)
+			}
+		}
+		for _, w := range svc.QueueWorkers {
+			if err := s.startWorker(svc.Name, w); err != nil {
+				return nil, fmt.Errorf("%s/%s: %w", svc.Name, w.Function, err)
 			}
 		}
 		for i := range svc.Enrichers {
@@ -440,6 +465,9 @@ func (s *Stack) routes(api http.Handler) http.Handler {
 	mux.Handle(PipeRedrivePath, guard.Events(http.HandlerFunc(s.servePipeRedrive)))
 	mgmt := guard.Management(http.StripPrefix(ManagementPath, s.ws.ManagementHandler()))
 	mux.Handle(ManagementPath+"/", mgmt)
+	sqsAPI := guard.SQS(&queue.API{Broker: s.queues, BaseURL: s.url + SQSPath, Region: Region, Account: Account})
+	mux.Handle(SQSPath, sqsAPI)
+	mux.Handle(SQSPath+"/", sqsAPI)
 	mux.HandleFunc("POST "+JobsPath+"{function}", s.serveJob)
 	mux.HandleFunc("POST "+RebuildInProcessPath, s.serveRebuildInProcess)
 	// Profiles of the whole stack, for finding where local latency goes: only with
@@ -496,6 +524,10 @@ func (s *Stack) Close(ctx context.Context) error {
 			errs = append(errs, err)
 		}
 	}
+	// The consumers before the bus: their batches in flight still put events on it.
+	if err := s.closeMappings(ctx); err != nil {
+		errs = append(errs, fmt.Errorf("event source mappings: %w", err))
+	}
 	if err := s.bus.Close(ctx); err != nil {
 		errs = append(errs, fmt.Errorf("bus: %w", err))
 	}
@@ -529,21 +561,4 @@ func ensureArchive(b *bus.Bus) error {
 		return fmt.Errorf("bus archive: %w", err)
 	}
 	return nil
-}
-
-// consumerTarget invokes a consumer the way the Lambda service does for a rule
-// target: the event as JSON through the function's handler (lambdainvoke), so
-// -faults fails its invocations as it fails every other function's.
-func consumerTarget(c service.Consumer, arn string, in *faults.Injector) subscription.Target {
-	fn := lambdainvoke.New(c.Function, arn, c.Handler, consumerTimeout).WithFaults(in)
-	return func(ctx context.Context, ev events.EventBridgeEvent) error {
-		payload, err := json.Marshal(ev)
-		if err != nil {
-			return fmt.Errorf("encode event %s for %s: %w", ev.ID, c.Function, err)
-		}
-		if _, err := fn.Invoke(ctx, ev.ID, payload); err != nil {
-			return err
-		}
-		return nil
-	}
 }

@@ -17,6 +17,7 @@ import (
 
 	"github.com/concertsys/platform/tracing"
 	"github.com/concertsys/tools/local/bus"
+	"github.com/concertsys/tools/local/queue"
 	"github.com/concertsys/tools/local/spanstore"
 )
 
@@ -109,16 +110,28 @@ func (t busTracer) StartAttempt(ctx context.Context, rule string, ev events.Even
 		tracing.Fail(span, err)
 		span.End()
 		if t.inspect != nil {
-			t.inspect.attempted(rule, attempt, err)
+			t.inspect.attempted(rule, attempt, err, t.inspect.isQueued(rule))
 		}
 	}
 }
 
 func (t busTracer) DeadLettered(rule string, dl bus.DeadLetter) {
-	_, span := tracing.StartRemote(context.Background(), eventTraceparent(dl.Event.Detail), SpanBusDeadLetter+" "+rule,
-		trace.WithAttributes(attribute.String("messaging.destination.name", rule), attribute.String("messaging.message.id", dl.Event.ID),
-			attribute.String("concertsys.reason", dl.Reason), attribute.Int("concertsys.attempts", dl.Attempts)))
-	tracing.Fail(span, fmt.Errorf("%s: %s", dl.Reason, dl.LastError))
+	t.deadLettered(rule, dl.Event, dl.Reason, dl.Attempts, dl.LastError)
+}
+
+// queueDeadLettered is the same for a message a rule's queue moved to its
+// dead-letter queue after maxReceiveCount receives (its body is the event).
+func (t busTracer) queueDeadLettered(rule string, m queue.Message) {
+	var ev events.EventBridgeEvent
+	_ = json.Unmarshal([]byte(m.Body), &ev) // a body that is not an event is shown empty
+	t.deadLettered(rule, ev, queue.ReasonMaxReceiveCount, m.ReceiveCount, m.LastError)
+}
+
+func (t busTracer) deadLettered(rule string, ev events.EventBridgeEvent, reason string, attempts int, lastError string) {
+	_, span := tracing.StartRemote(context.Background(), eventTraceparent(ev.Detail), SpanBusDeadLetter+" "+rule,
+		trace.WithAttributes(attribute.String("messaging.destination.name", rule), attribute.String("messaging.message.id", ev.ID),
+			attribute.String("concertsys.reason", reason), attribute.Int("concertsys.attempts", attempts)))
+	tracing.Fail(span, fmt.Errorf("%s: %s", reason, lastError))
 	span.End()
 	if t.inspect != nil {
 		t.inspect.deadLettered(rule)
