@@ -18,6 +18,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/concertsys/platform/subscription"
+	"github.com/concertsys/platform/tracing"
 )
 
 // Handler is a Lambda handler for an SQS event source mapping with
@@ -67,7 +68,9 @@ func handle(ctx context.Context, target subscription.Target, msg events.SQSMessa
 	if err != nil {
 		return err
 	}
-	if err := target(ctx, event); err != nil {
+	// EventBridge hands its SQS target the delivery's trace in AWSTraceHeader; the
+	// target's span continues it when it is the event's own trace (TracedTarget).
+	if err := target(tracing.ExtractSQS(ctx, msg.Attributes), event); err != nil {
 		return fmt.Errorf("target: %w", err)
 	}
 	return nil

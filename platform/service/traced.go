@@ -97,9 +97,10 @@ func TracedTarget(name, rule string, h subscription.Target) subscription.Target 
 		}
 		_ = json.Unmarshal(ev.Detail, &d) // the target itself reports a bad detail
 		m := d.Metadata
-		if !trace.SpanContextFromContext(ctx).IsValid() {
-			// On AWS the event's metadata is the only carrier; a local bus that traces its
-			// delivery passes its span in ctx, and the target's span is its child.
+		if sc := trace.SpanContextFromContext(ctx); !sc.IsValid() || m.Traceparent != "" && sc.TraceID().String() != tracing.TraceIDOf(m.Traceparent) {
+			// The event's metadata is the carrier that always crosses; a traced delivery
+			// (a local bus's span, or the AWSTraceHeader of the SQS message) comes in ctx
+			// and is the parent only when it is in the event's own trace.
 			ctx = tracing.Extract(ctx, m.Traceparent)
 		}
 		ctx, span := tracing.Start(ctx, name, trace.WithSpanKind(trace.SpanKindConsumer),

@@ -99,3 +99,22 @@ func TestExtractLambda(t *testing.T) {
 	require.Equal(t, "5759e988bd862e3fe1be46a994272793", tracing.TraceID(tracing.ExtractLambda(ctx)))
 	require.Empty(t, tracing.TraceID(tracing.ExtractLambda(context.Background())))
 }
+
+func TestXRayHeaderRoundTrips(t *testing.T) {
+	const tp = "00-5759e988bd862e3fe1be46a994272793-53995c3f42cd8ad8-01"
+	tests := []struct {
+		name, traceparent, want string
+	}{
+		{"sampled span", tp, "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1"},
+		{"no span", "", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx := tracing.Extract(context.Background(), tt.traceparent)
+			got := tracing.XRayHeader(ctx)
+			require.Equal(t, tt.want, got, "got %q want %q", got, tt.want)
+			back := tracing.Traceparent(tracing.ExtractSQS(context.Background(), map[string]string{"AWSTraceHeader": got}))
+			require.Equal(t, tt.traceparent, back, "got %q want %q back from the SQS attribute", back, tt.traceparent)
+		})
+	}
+}

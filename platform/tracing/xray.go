@@ -3,6 +3,8 @@ package tracing
 import (
 	"context"
 	"strings"
+
+	"go.opentelemetry.io/otel/trace"
 )
 
 // lambdaTraceKey is the context key under which aws-lambda-go hands a handler the
@@ -47,6 +49,32 @@ func XRayTraceparent(header string) string {
 // X-Ray shows the Lambda invocation and this system's spans as one trace.
 func ExtractLambda(ctx context.Context) context.Context {
 	h, _ := ctx.Value(lambdaTraceKey).(string)
+	if h == "" {
+		return ctx
+	}
+	return Extract(ctx, XRayTraceparent(h))
+}
+
+// XRayHeader is the X-Ray trace header of ctx's span ("" without one), as AWS writes
+// it in an SQS message's AWSTraceHeader attribute: the inverse of XRayTraceparent.
+func XRayHeader(ctx context.Context) string {
+	sc := trace.SpanContextFromContext(ctx)
+	if !sc.IsValid() {
+		return ""
+	}
+	id := sc.TraceID().String()
+	sampled := "0"
+	if sc.IsSampled() {
+		sampled = "1"
+	}
+	return "Root=1-" + id[:8] + "-" + id[8:] + ";Parent=" + sc.SpanID().String() + ";Sampled=" + sampled
+}
+
+// ExtractSQS returns ctx with the message's AWSTraceHeader (set when the sender was
+// traced, e.g. EventBridge delivering to its SQS target) as its remote parent; ctx
+// unchanged when the message has none.
+func ExtractSQS(ctx context.Context, attributes map[string]string) context.Context {
+	h := attributes["AWSTraceHeader"]
 	if h == "" {
 		return ctx
 	}

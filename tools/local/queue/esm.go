@@ -133,6 +133,9 @@ func Records(batch []Received, queueARN, region string) events.SQSEvent {
 			"SentTimestamp":           strconv.FormatInt(r.SentAt.UnixMilli(), 10),
 			"SenderId":                "AIDAEVENTBRIDGE",
 		}
+		if r.TraceHeader != "" {
+			attrs["AWSTraceHeader"] = r.TraceHeader
+		}
 		if !r.FirstReceivedAt.IsZero() {
 			attrs["ApproximateFirstReceiveTimestamp"] = strconv.FormatInt(r.FirstReceivedAt.UnixMilli(), 10)
 		}

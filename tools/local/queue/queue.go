@@ -117,6 +117,9 @@ type Message struct {
 	// LastError is devstack's note of why the last receive did not delete the
 	// message (SQS keeps none; the dead-letter listing shows it).
 	LastError string `json:"lastError,omitempty"`
+	// TraceHeader is the AWSTraceHeader system attribute: the X-Ray trace header of the
+	// sender (EventBridge passes its own to an SQS target), handed to the consumer.
+	TraceHeader string `json:"traceHeader,omitempty"`
 	// DeadLetteredAt and SourceQueue are set when the redrive policy moved it here.
 	DeadLetteredAt time.Time `json:"deadLetteredAt,omitzero"`
 	SourceQueue    string    `json:"sourceQueue,omitempty"`
@@ -282,7 +285,13 @@ func (q *Queue) wake() {
 
 // Send adds a message and returns its id.
 func (q *Queue) Send(body string) (string, error) {
-	ids, err := q.SendBatch([]string{body})
+	return q.SendTraced(body, "")
+}
+
+// SendTraced is Send with the AWSTraceHeader system attribute set to traceHeader (an
+// X-Ray trace header; "" for none).
+func (q *Queue) SendTraced(body, traceHeader string) (string, error) {
+	ids, err := q.sendBatch([]string{body}, traceHeader)
 	if err != nil {
 		return "", err
 	}
@@ -291,6 +300,10 @@ func (q *Queue) Send(body string) (string, error) {
 
 // SendBatch adds up to MaxReceiveBatch messages at once, all or none.
 func (q *Queue) SendBatch(bodies []string) ([]string, error) {
+	return q.sendBatch(bodies, "")
+}
+
+func (q *Queue) sendBatch(bodies []string, traceHeader string) ([]string, error) {
 	if len(bodies) == 0 || len(bodies) > MaxReceiveBatch {
 		return nil, fmt.Errorf("%w: a batch holds 1..%d messages", ErrInvalidParameterValue, MaxReceiveBatch)
 	}
@@ -316,7 +329,7 @@ func (q *Queue) SendBatch(bodies []string) ([]string, error) {
 	var msgs []*Message
 	for _, body := range bodies {
 		b.seq++
-		msgs = append(msgs, &Message{ID: newID(), Body: body, Seq: b.seq, SentAt: now})
+		msgs = append(msgs, &Message{ID: newID(), Body: body, Seq: b.seq, SentAt: now, TraceHeader: traceHeader})
 	}
 	q.sending += len(msgs)
 	b.mu.Unlock()

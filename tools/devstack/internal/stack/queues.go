@@ -14,6 +14,7 @@ import (
 	"github.com/concertsys/platform/queueconsumer"
 	"github.com/concertsys/platform/service"
 	"github.com/concertsys/platform/subscription"
+	"github.com/concertsys/platform/tracing"
 	"github.com/concertsys/tools/local/lambdainvoke"
 	"github.com/concertsys/tools/local/queue"
 )
@@ -201,7 +202,8 @@ func sendTo(q *queue.Queue) subscription.Target {
 		if err != nil {
 			return fmt.Errorf("encode event for %s: %w", q.Name(), err)
 		}
-		if _, err := q.Send(string(body)); err != nil {
+		// EventBridge passes the delivery's trace to an SQS target as AWSTraceHeader.
+		if _, err := q.SendTraced(string(body), tracing.XRayHeader(ctx)); err != nil {
 			return fmt.Errorf("send to queue %s: %w", q.Name(), err)
 		}
 		return nil
