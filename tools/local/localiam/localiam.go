@@ -113,7 +113,9 @@ func Load(path string) (*Store, error) {
 	}
 	s := &Store{byKey: map[string]Credentials{}, byPr: map[string]Credentials{}}
 	for _, c := range f.Credentials {
-		if !slices.Contains(Principals, c.Principal) || c.AccessKeyID == "" || c.SecretAccessKey == "" {
+		// A principal this process has not registered is still a valid entry: a devstack
+		// running more services (a RegisterReplayer of its own) wrote the file.
+		if !validPrincipal(c.Principal) || c.AccessKeyID == "" || c.SecretAccessKey == "" {
 			return nil, fmt.Errorf("localiam: %s: bad entry for principal %q", path, c.Principal)
 		}
 		s.add(c)
@@ -129,6 +131,16 @@ func (s *Store) WriteFile(path string) error {
 		if c, ok := s.byPr[p]; ok {
 			f.Credentials = append(f.Credentials, c)
 		}
+	}
+	var others []string // loaded from a file written by a devstack with more services
+	for p := range s.byPr {
+		if !slices.Contains(Principals, p) {
+			others = append(others, p)
+		}
+	}
+	slices.Sort(others)
+	for _, p := range others {
+		f.Credentials = append(f.Credentials, s.byPr[p])
 	}
 	s.mu.RUnlock()
 	b, err := json.MarshalIndent(f, "", "  ")
@@ -186,4 +198,18 @@ func issue(principal string) (Credentials, error) {
 		AccessKeyID:     string(id),
 		SecretAccessKey: base64.StdEncoding.EncodeToString(raw[16:]),
 	}, nil
+}
+
+// validPrincipal says whether name can be a principal: a service name (lower-case
+// letters, digits and dashes, starting with a letter) or the developer.
+func validPrincipal(name string) bool {
+	if name == "" || len(name) > 64 || name[0] < 'a' || name[0] > 'z' {
+		return false
+	}
+	for _, r := range name {
+		if (r < 'a' || r > 'z') && (r < '0' || r > '9') && r != '-' {
+			return false
+		}
+	}
+	return true
 }

@@ -217,3 +217,39 @@ func TestLoadOrCreate(t *testing.T) {
 	_, err = first.Credentials("nobody")
 	require.Error(t, err)
 }
+
+// TestLoadKeepsPrincipalsOfMoreServices: a file written by a devstack running a service
+// this process never registered (e.g. sales, read by loadgen) loads and saves whole;
+// an entry that cannot be a principal is refused.
+func TestLoadKeepsPrincipalsOfMoreServices(t *testing.T) {
+	tests := []struct {
+		name, principal string
+		wantErr         bool
+	}{
+		{"another service", "sales", false},
+		{"service name with a dash and digit", "ticket-scan2", false},
+		{"empty", "", true},
+		{"upper case", "Sales", true},
+		{"path-like", "../x", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), localiam.CredentialsFile)
+			body := `{"credentials":[{"principal":"developer","accessKeyId":"AKIADEV","secretAccessKey":"s1"},` +
+				`{"principal":"` + tt.principal + `","accessKeyId":"AKIAOTHER","secretAccessKey":"s2"}]}`
+			require.NoError(t, os.WriteFile(path, []byte(body), 0o600))
+			s, err := localiam.Load(path)
+			if tt.wantErr {
+				require.Error(t, err, "got nil want an error for principal %q", tt.principal)
+				return
+			}
+			require.NoError(t, err)
+			require.NoError(t, s.WriteFile(path))
+			again, err := localiam.Load(path)
+			require.NoError(t, err)
+			got, err := again.Credentials(tt.principal)
+			require.NoError(t, err)
+			require.Equal(t, "AKIAOTHER", got.AccessKeyID, "got %q want the key written back", got.AccessKeyID)
+		})
+	}
+}
