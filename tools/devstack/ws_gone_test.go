@@ -205,8 +205,10 @@ func TestAbandonedSocketRemoved(t *testing.T) {
 	require.Len(t, liveID, 1)
 
 	raw := rawSubscribe(t, p.addr, id)
-	ids := connectedIDs(p)
-	require.Len(t, ids, 2)
+	// The connection's log line may follow the subscription's answer by a moment.
+	var ids []string
+	require.Eventually(t, func() bool { ids = connectedIDs(p); return len(ids) == 2 }, 5*time.Second, 10*time.Millisecond,
+		"want 2 connections in devstack's log")
 	rawID := ids[1]
 	require.Equal(t, http.StatusOK, connectionStatus(t, p, rawID))
 
