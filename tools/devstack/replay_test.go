@@ -1,7 +1,6 @@
 package main_test
 
 import (
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"os/exec"
@@ -12,8 +11,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/concertsys/services/projections"
-	"github.com/concertsys/tools/local/bus"
-	"github.com/concertsys/tools/local/localiam"
 )
 
 // TestReplayCommandRedeliversHistory runs `devstack replay` against a running devstack:
@@ -45,17 +42,7 @@ func TestReplayCommandRedeliversHistory(t *testing.T) {
 		}
 		return nil
 	})
-	delivered := func() uint64 {
-		req, err := http.NewRequest(http.MethodGet, p.url+"/_aws/events/stats", nil)
-		require.NoError(t, err)
-		p.signAs(t, req, localiam.Developer)
-		resp, err := http.DefaultClient.Do(req)
-		require.NoError(t, err)
-		defer resp.Body.Close()
-		var st bus.Stats
-		require.NoError(t, json.NewDecoder(resp.Body).Decode(&st))
-		return st.Delivered
-	}
+	delivered := func() uint64 { return busDelivered(t, p) }
 	var base uint64
 	eventually(t, "live deliveries to settle", func() error {
 		a := delivered()

@@ -167,17 +167,7 @@ func TestSalesCatchesUpByReplayThenFollowsLive(t *testing.T) {
 // stops moving.
 func settle(t *testing.T, p *proc) {
 	t.Helper()
-	delivered := func() uint64 {
-		req, err := http.NewRequest(http.MethodGet, p.url+"/_aws/events/stats", nil)
-		require.NoError(t, err)
-		p.signAs(t, req, localiam.Developer)
-		resp, err := http.DefaultClient.Do(req)
-		require.NoError(t, err)
-		defer resp.Body.Close()
-		var st bus.Stats
-		require.NoError(t, json.NewDecoder(resp.Body).Decode(&st))
-		return st.Delivered
-	}
+	delivered := func() uint64 { return busDelivered(t, p) }
 	eventually(t, "deliveries to settle", func() error {
 		a := delivered()
 		time.Sleep(300 * time.Millisecond)
@@ -186,4 +176,18 @@ func settle(t *testing.T, p *proc) {
 		}
 		return nil
 	})
+}
+
+// busDelivered is the bus's delivered count (/_aws/events/stats, developer key).
+func busDelivered(t *testing.T, p *proc) uint64 {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, p.url+"/_aws/events/stats", nil)
+	require.NoError(t, err)
+	p.signAs(t, req, localiam.Developer)
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	var st bus.Stats
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&st))
+	return st.Delivered
 }

@@ -39,10 +39,10 @@ func (in *inspector) counts(rule string) *ruleCounts {
 // attempted counts the bus's attempt to hand an event to rule's target. A rule with a
 // queue (every consumer's, as on AWS) counts its function's attempts in consumed
 // instead; its bus attempts count only when they fail (the queue refused the event).
-func (in *inspector) attempted(rule string, attempt int, err error, queued bool) {
+func (in *inspector) attempted(rule string, attempt int, err error) {
 	in.mu.Lock()
 	defer in.mu.Unlock()
-	c := in.counts(rule)
+	c, queued := in.counts(rule), in.queuedRules[rule]
 	if attempt == 1 {
 		c.Matched++
 	}
@@ -74,12 +74,6 @@ func (in *inspector) queued(rule string) {
 	in.mu.Lock()
 	defer in.mu.Unlock()
 	in.queuedRules[rule] = true
-}
-
-func (in *inspector) isQueued(rule string) bool {
-	in.mu.Lock()
-	defer in.mu.Unlock()
-	return in.queuedRules[rule]
 }
 
 func (in *inspector) deadLettered(rule string) {

@@ -145,8 +145,8 @@ func (s *Stack) subscribeThroughQueue(svc string, c service.Consumer) error {
 }
 
 // maxFailureNotes bounds the failure notes a consumer's mapping holds between its
-// function's answer and the mapping reading them (a note is taken at once; the
-// bound only matters if that ever stops).
+// function's answer and the mapping reading them (a note is taken at once; the bound
+// only matters if that ever stops, and then a dead letter shows the generic reason).
 const maxFailureNotes = 10_000
 
 // failureNotes carries why a consumer failed a message from the handler to its event
@@ -155,7 +155,6 @@ const maxFailureNotes = 10_000
 type failureNotes struct {
 	mu    sync.Mutex
 	max   int
-	order []string
 	notes map[string]string
 }
 
@@ -166,30 +165,16 @@ func newFailureNotes(max int) *failureNotes {
 func (n *failureNotes) record(messageID string, err error) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	if _, ok := n.notes[messageID]; !ok {
-		if len(n.order) >= n.max { // drop the oldest note, never grow past the bound
-			delete(n.notes, n.order[0])
-			n.order = n.order[1:]
-		}
-		n.order = append(n.order, messageID)
+	if _, ok := n.notes[messageID]; ok || len(n.notes) < n.max {
+		n.notes[messageID] = err.Error()
 	}
-	n.notes[messageID] = err.Error()
 }
 
 func (n *failureNotes) take(messageID string) string {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	note, ok := n.notes[messageID]
-	if !ok {
-		return ""
-	}
+	note := n.notes[messageID]
 	delete(n.notes, messageID)
-	for i, id := range n.order {
-		if id == messageID {
-			n.order = append(n.order[:i], n.order[i+1:]...)
-			break
-		}
-	}
 	return note
 }
 

@@ -110,7 +110,7 @@ func (t busTracer) StartAttempt(ctx context.Context, rule string, ev events.Even
 		tracing.Fail(span, err)
 		span.End()
 		if t.inspect != nil {
-			t.inspect.attempted(rule, attempt, err, t.inspect.isQueued(rule))
+			t.inspect.attempted(rule, attempt, err)
 		}
 	}
 }
