@@ -25,7 +25,9 @@ type Snapshots struct {
 
 // OpenSnapshots opens (creating if needed) the snapshot store in the file at path.
 func OpenSnapshots(path string) (*Snapshots, error) {
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: time.Second})
+	// The freelist is rebuilt from the pages on open, so writing it on every commit
+	// (bbolt's default) costs page writes and protects nothing.
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: time.Second, FreelistType: bolt.FreelistMapType, NoFreelistSync: true})
 	if err != nil {
 		return nil, fmt.Errorf("open snapshot store %s: %w", path, err)
 	}

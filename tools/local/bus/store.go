@@ -220,7 +220,9 @@ func openBoltStore(path string) (*boltStore, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return nil, err
 	}
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: boltOpenTimeout, FreelistType: bolt.FreelistMapType})
+	// The freelist is rebuilt from the pages on open, so writing it on every commit
+	// (bbolt's default) costs page writes and protects nothing.
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: boltOpenTimeout, FreelistType: bolt.FreelistMapType, NoFreelistSync: true})
 	if err != nil {
 		return nil, err
 	}

@@ -34,7 +34,9 @@ func (memStore) close() error                                      { return nil 
 type boltStore struct{ db *bolt.DB }
 
 func openBoltStore(path string) (*boltStore, error) {
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 5 * time.Second, FreelistType: bolt.FreelistMapType})
+	// The freelist is rebuilt from the pages on open, so writing it on every commit
+	// (bbolt's default) costs page writes and protects nothing.
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 5 * time.Second, FreelistType: bolt.FreelistMapType, NoFreelistSync: true})
 	if err != nil {
 		return nil, fmt.Errorf("open queue store %s: %w", path, err)
 	}

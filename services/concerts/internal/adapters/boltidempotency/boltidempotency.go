@@ -26,7 +26,9 @@ type Store struct {
 // Open opens (creating if needed) the store at path and drops records whose
 // retention ended, as DynamoDB's TTL would.
 func Open(path string, now time.Time) (*Store, error) {
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 5 * time.Second})
+	// The freelist is rebuilt from the pages on open, so writing it on every commit
+	// (bbolt's default) costs page writes and protects nothing.
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 5 * time.Second, FreelistType: bolt.FreelistMapType, NoFreelistSync: true})
 	if err != nil {
 		return nil, fmt.Errorf("open idempotency store %s: %w", path, err)
 	}

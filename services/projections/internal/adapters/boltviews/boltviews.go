@@ -63,7 +63,9 @@ type write struct {
 // Open opens (creating if needed) the store in the file at path. Another process
 // holding the file makes Open fail after a second instead of waiting forever.
 func Open(path string) (*Store, error) {
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: time.Second})
+	// The freelist is rebuilt from the pages on open, so writing it on every commit
+	// (bbolt's default) costs page writes and protects nothing.
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: time.Second, FreelistType: bolt.FreelistMapType, NoFreelistSync: true})
 	if err != nil {
 		return nil, fmt.Errorf("open views %s: %w", path, err)
 	}

@@ -29,7 +29,9 @@ var _ app.Store = (*Store)(nil)
 
 // Open opens (creating if needed) the store at path.
 func Open(path string) (*Store, error) {
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: time.Second})
+	// The freelist is rebuilt from the pages on open, so writing it on every commit
+	// (bbolt's default) costs page writes and protects nothing.
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: time.Second, FreelistType: bolt.FreelistMapType, NoFreelistSync: true})
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
