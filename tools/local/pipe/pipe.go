@@ -15,9 +15,10 @@
 // retryable AWS errors, and only the records behind them go through the pipe again,
 // enrichment included (Pipes' partial batch failure handling of a batching target;
 // partial failure of the enrichment is not supported, a failing enrichment fails the
-// whole batch). A restarted pipe resumes after its checkpoint. Under load the checkpoint is saved at
+// whole batch). A restarted pipe resumes after its checkpoint. The checkpoint is saved at
 // most every CheckpointInterval rather than after every batch (each save is two
-// fsyncs); a crash then redelivers at most that window, which at-least-once allows.
+// fsyncs), and when the pipe is idle; a crash then redelivers at most that window,
+// which at-least-once allows.
 package pipe
 
 import (
@@ -70,9 +71,9 @@ type Config struct {
 	BatchSize int
 	// MinBackoff and MaxBackoff bound the wait between retries (defaults 50ms, 5s).
 	MinBackoff, MaxBackoff time.Duration
-	// CheckpointInterval bounds how often the checkpoint is saved while the feed has
-	// a backlog; it is always saved when the pipe catches up and on Close. Default
-	// 100ms; negative saves after every batch.
+	// CheckpointInterval bounds how often the checkpoint is saved; a pipe that caught
+	// up saves it once the interval since the last save is over, and on Close.
+	// Default 100ms; negative saves after every batch.
 	CheckpointInterval time.Duration
 	// Logger defaults to slog.Default().
 	Logger *slog.Logger
@@ -252,13 +253,40 @@ func (p *Pipe) run(ctx context.Context) {
 			}
 			continue
 		}
-		p.saveCheckpoint() // caught up
+		// Caught up: save now, or when the interval since the last save is over if
+		// nothing else arrives first, so a steady trickle of small batches does not
+		// cost two fsyncs each.
+		var saveLater *time.Timer
+		if wait := p.cfg.CheckpointInterval - time.Since(p.savedAt); wait <= 0 {
+			p.saveCheckpoint()
+		} else if p.Position() != p.saved {
+			saveLater = time.NewTimer(wait)
+		}
+		if !p.idle(ctx, changed, saveLater) {
+			return
+		}
+	}
+}
+
+// idle waits for the feed to change, saving the checkpoint when saveLater (nil: none)
+// fires meanwhile; false when the pipe is to stop.
+func (p *Pipe) idle(ctx context.Context, changed <-chan struct{}, saveLater *time.Timer) bool {
+	var fire <-chan time.Time
+	if saveLater != nil {
+		defer saveLater.Stop()
+		fire = saveLater.C
+	}
+	for {
 		select {
 		case <-changed:
+			return true
+		case <-fire:
+			p.saveCheckpoint()
+			fire = nil
 		case <-p.draining:
-			return
+			return false
 		case <-ctx.Done():
-			return
+			return false
 		}
 	}
 }
