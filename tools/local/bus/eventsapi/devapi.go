@@ -168,10 +168,16 @@ func (h *Handler) serveTail(w http.ResponseWriter, r *http.Request) {
 		if err := enc.Encode(ev); err != nil {
 			return
 		}
-		if err := rc.Flush(); err != nil {
+		if limit--; limit == 0 {
+			_ = rc.Flush()
 			return
 		}
-		if limit--; limit == 0 {
+		// One write per burst rather than per event: what is already queued goes in
+		// the same flush.
+		if len(ch) > 0 {
+			continue
+		}
+		if err := rc.Flush(); err != nil {
 			return
 		}
 	}
