@@ -1,6 +1,7 @@
 package queue
 
 import (
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"path/filepath"
@@ -45,11 +46,18 @@ func pwrites(db *bolt.DB) int64 {
 	return st.TxStats.GetWrite()
 }
 
-func reportStore(b *testing.B, db *bolt.DB, tx0 int, w0 int64) {
+// pageBytes counts the bytes of the pages bbolt allocated for commits (what it writes).
+func pageBytes(db *bolt.DB) int64 {
+	st := db.Stats()
+	return st.TxStats.GetPageAlloc()
+}
+
+func reportStore(b *testing.B, db *bolt.DB, tx0 int, w0, p0 int64) {
 	commits := float64(lastTxID(b, db) - tx0)
 	b.ReportMetric(commits/float64(b.N), "commits/op")
 	b.ReportMetric(2*commits/float64(b.N), "fsyncs/op")
 	b.ReportMetric(float64(pwrites(db)-w0)/float64(b.N), "pwrites/op")
+	b.ReportMetric(float64(pageBytes(db)-p0)/float64(b.N), "pageB/op")
 }
 
 // BenchmarkDurable sends, receives and deletes b.N messages through a bbolt-backed
@@ -58,7 +66,7 @@ func reportStore(b *testing.B, db *bolt.DB, tx0 int, w0 int64) {
 func BenchmarkDurable(b *testing.B) {
 	b.Run("serial", func(b *testing.B) {
 		_, q, db := benchBroker(b)
-		tx0, w0 := lastTxID(b, db), pwrites(db)
+		tx0, w0, p0 := lastTxID(b, db), pwrites(db), pageBytes(db)
 		b.ReportAllocs()
 		b.ResetTimer()
 		for range b.N {
@@ -74,7 +82,7 @@ func BenchmarkDurable(b *testing.B) {
 			}
 		}
 		b.StopTimer()
-		reportStore(b, db, tx0, w0)
+		reportStore(b, db, tx0, w0, p0)
 	})
 	for _, c := range []struct {
 		senders, pollers int
@@ -97,7 +105,7 @@ func BenchmarkDurable(b *testing.B) {
 					}
 				}
 			}
-			tx0, w0 := lastTxID(b, db), pwrites(db)
+			tx0, w0, p0 := lastTxID(b, db), pwrites(db), pageBytes(db)
 			b.ReportAllocs()
 			b.ResetTimer()
 			var sent, done atomic.Int64
@@ -152,7 +160,42 @@ func BenchmarkDurable(b *testing.B) {
 			close(stop)
 			pw.Wait()
 			b.StopTimer()
-			reportStore(b, db, tx0, w0)
+			reportStore(b, db, tx0, w0, p0)
 		})
 	}
+}
+
+// BenchmarkRecord compares the store's record format with the JSON it replaced (the
+// Message as a JSON document, the body escaped inside it).
+func BenchmarkRecord(b *testing.B) {
+	m := &Message{ID: newID(), Body: benchBody, Seq: 42, SentAt: time.Now().UTC(), ReceiveCount: 1,
+		FirstReceivedAt: time.Now().UTC(), TraceHeader: "Root=1-5759e988-bd862e3fe1be46a994272793;Sampled=1"}
+	b.Run("json", func(b *testing.B) {
+		b.ReportAllocs()
+		var n int
+		for b.Loop() {
+			v, err := json.Marshal(m)
+			if err != nil {
+				b.Fatal(err)
+			}
+			var got Message
+			if err := json.Unmarshal(v, &got); err != nil {
+				b.Fatal(err)
+			}
+			n = len(v)
+		}
+		b.ReportMetric(float64(n), "bytes/record")
+	})
+	b.Run("binary", func(b *testing.B) {
+		b.ReportAllocs()
+		var n int
+		for b.Loop() {
+			v := encodeMessage(nil, m)
+			if _, err := decodeMessage(v); err != nil {
+				b.Fatal(err)
+			}
+			n = len(v)
+		}
+		b.ReportMetric(float64(n), "bytes/record")
+	})
 }
