@@ -19,8 +19,9 @@ type store interface {
 	// durable message.
 	put(queue string, ms []*Message) error
 	// remove deletes ms in a later commit without waiting for it (DeleteMessage,
-	// retention). A removal lost in a crash means the message is received once more
-	// after the restart, which SQS's at-least-once delivery allows.
+	// retention): the next one that runs anyway, or one of its own removeDelay
+	// later. A removal lost in a crash means the message is received once more after
+	// the restart, which SQS's at-least-once delivery allows.
 	remove(queue string, ms []*Message)
 	// update records ms' bookkeeping (ReceiveCount, FirstReceivedAt, LastError) in
 	// the next commit that runs anyway, or at close; never on its own. Lost in a
@@ -45,7 +46,9 @@ func (memStore) close() error                                      { return nil 
 // goroutine commits (commitLoop): it waits for the first queued write, takes every
 // write queued by then, commits them in one transaction (one fsync pair) and answers
 // the waiters. A lone send is not held back, and a busy broker batches by itself:
-// whatever queues up during one fsync shares the next.
+// whatever queues up during one fsync shares the next. Removals wake it only after
+// removeDelay, so on a quiet broker a message costs one commit (its send's), its
+// delete riding on the next send's.
 type boltStore struct {
 	db *bolt.DB
 
@@ -53,9 +56,16 @@ type boltStore struct {
 	ops    []storeOp // in call order
 	dirty  map[dirtyKey]Message
 	closed bool
-	wake   chan struct{} // a token when ops or closed changed
+	wake   chan struct{} // a token when a send or move, or closing, waits
+	// flush wakes the loop removeDelay after a removal queued; armed says it runs.
+	flush  *time.Timer
+	armed  bool
 	exited chan struct{}
 }
+
+// removeDelay bounds how long a removal waits for a commit to ride on: what a crash
+// can redeliver beyond the deletes in flight.
+const removeDelay = 50 * time.Millisecond
 
 // storeOp deletes del from the bucket delFrom, then puts put into putTo; done, when
 // set, receives the commit's result.
@@ -85,6 +95,12 @@ func openBoltStore(path string) (*boltStore, error) {
 		return nil, fmt.Errorf("open queue store %s: %w", path, err)
 	}
 	s := &boltStore{db: db, dirty: map[dirtyKey]Message{}, wake: make(chan struct{}, 1), exited: make(chan struct{})}
+	s.flush = time.AfterFunc(time.Hour, func() {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		s.signal()
+	})
+	s.flush.Stop()
 	go s.commitLoop()
 	return s, nil
 }
@@ -119,7 +135,13 @@ func (s *boltStore) enqueue(op storeOp) bool {
 		delete(s.dirty, dirtyKey{op.delFrom, seq})
 	}
 	s.ops = append(s.ops, op)
-	s.signal()
+	switch {
+	case op.done != nil:
+		s.signal()
+	case !s.armed:
+		s.armed = true
+		s.flush.Reset(removeDelay)
+	}
 	return true
 }
 
@@ -171,7 +193,7 @@ func (s *boltStore) commitLoop() {
 		<-s.wake
 		s.mu.Lock()
 		ops, closing := s.ops, s.closed
-		s.ops = spare[:0]
+		s.ops, s.armed = spare[:0], false // a flush firing later finds nothing to do
 		var dirty map[dirtyKey]Message
 		if (len(ops) > 0 || closing) && len(s.dirty) > 0 {
 			dirty, s.dirty = s.dirty, map[dirtyKey]Message{}
@@ -278,6 +300,7 @@ func (s *boltStore) close() error {
 		return nil
 	}
 	s.closed = true
+	s.flush.Stop()
 	s.signal()
 	s.mu.Unlock()
 	<-s.exited // queued writes and bookkeeping are committed before the file closes
