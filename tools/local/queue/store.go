@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"runtime"
 	"sync"
 	"time"
 
@@ -191,6 +192,9 @@ func (s *boltStore) commitLoop() {
 	var spare []storeOp
 	for {
 		<-s.wake
+		// Senders woken by the previous commit are runnable now: let them queue
+		// before taking the group (a yield, not a fixed delay).
+		runtime.Gosched()
 		s.mu.Lock()
 		ops, closing := s.ops, s.closed
 		s.ops, s.armed = spare[:0], false // a flush firing later finds nothing to do
