@@ -7,15 +7,22 @@
 //
 // Like SQS standard queues it is at-least-once and only roughly ordered: a message
 // whose visibility timeout ran out is received again, after messages sent later.
+//
+// Durable, a send returns success only once its message is committed. Receives,
+// deletes and retention are recorded without waiting for a commit (store.go): a
+// crash can only make a message be received again, never lose one.
 package queue
 
 import (
+	"cmp"
+	"container/heap"
 	"context"
 	"crypto/md5"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -124,9 +131,20 @@ type Message struct {
 	DeadLetteredAt time.Time `json:"deadLetteredAt,omitzero"`
 	SourceQueue    string    `json:"sourceQueue,omitempty"`
 
-	// deleted marks a message removed from its queue's slice lazily (see removeLocked).
-	deleted bool
+	// state says which of its queue's structures holds the message; hidx is its
+	// index in the in-flight heap.
+	state msgState
+	hidx  int
 }
+
+type msgState uint8
+
+const (
+	stateNone     msgState = iota // taken out by Receive, not placed yet
+	stateVisible                  // in the visible FIFO
+	stateInFlight                 // in the in-flight heap
+	stateGone                     // deleted, expired or moved
+)
 
 // Received is a message handed out by Receive, with the receipt handle that deletes it.
 type Received struct {
@@ -176,11 +194,13 @@ func Open(opts Options) (*Broker, error) {
 	}
 	b.store = s
 	if err := s.load(func(queue string, m *Message) {
+		// Visible at once: a message received before the restart is received again,
+		// as after its visibility timeout (at least once).
 		b.loaded[queue] = append(b.loaded[queue], m)
 		b.seq = max(b.seq, m.Seq)
 	}); err != nil {
 		_ = s.close()
-		return nil, fmt.Errorf("load queues: %w", err)
+		return nil, fmt.Errorf("load queues from %s: %w", opts.Path, err)
 	}
 	return b, nil
 }
@@ -220,11 +240,11 @@ func (b *Broker) CreateQueue(cfg Config) (*Queue, error) {
 		}
 	}
 	q := &Queue{b: b, cfg: cfg, ready: make(chan struct{}, 1), byID: map[string]*Message{}}
-	q.msgs = b.loaded[cfg.Name]
+	loaded := b.loaded[cfg.Name]
 	delete(b.loaded, cfg.Name)
-	sort.Slice(q.msgs, func(i, j int) bool { return q.msgs[i].Seq < q.msgs[j].Seq })
-	for _, m := range q.msgs {
-		q.byID[m.ID] = m
+	slices.SortFunc(loaded, func(x, y *Message) int { return cmp.Compare(x.Seq, y.Seq) })
+	for _, m := range loaded {
+		q.add(m)
 	}
 	b.queues[cfg.Name] = q
 	return q, nil
@@ -253,15 +273,24 @@ func (b *Broker) Queues() []string {
 	return names
 }
 
-// Queue is one standard queue.
+// Queue is one standard queue. Its messages are in byID, and each either in visible
+// (a FIFO, receivable now) or in inFlight (a min-heap by VisibleAt, hidden): a
+// receive takes from the FIFO's head after moving the messages whose visibility
+// timeout ended from the heap's top to the FIFO's tail, so it costs O(batch + log n)
+// whatever the queue's length.
 type Queue struct {
-	b    *Broker
-	cfg  Config
-	msgs []*Message // by Seq, with deleted ones until the next compaction
-	byID map[string]*Message
-	// deleted counts the deleted messages still in msgs; sending counts messages
-	// being written to the store by Send, for the bound.
-	deleted, sending int
+	b        *Broker
+	cfg      Config
+	byID     map[string]*Message
+	visible  []*Message // from vhead; entries gone meanwhile are skipped
+	vhead    int
+	vgone    int // gone entries in visible[vhead:]
+	inFlight inFlightHeap
+	// sending counts messages being written to the store by Send, for the bound.
+	sending int
+	// oldest is no later than every message's SentAt (zero: unknown), so the
+	// retention check scans only when a message may have expired.
+	oldest time.Time
 	// expiredAt is when expire last looked.
 	expiredAt time.Time
 	// ready holds a token whenever a message may have become receivable: one waiting
@@ -333,9 +362,10 @@ func (q *Queue) sendBatch(bodies []string, traceHeader string) ([]string, error)
 	}
 	q.sending += len(msgs)
 	b.mu.Unlock()
-	// Written outside the lock, so concurrent sends to every queue share one fsync
-	// (bbolt's Batch); the message is receivable only once it is durable.
-	err = b.store.put(q.cfg.Name, msgs...)
+	// Written outside the lock, so concurrent sends to every queue share one commit
+	// (the store's group commit); the message is receivable only once it is durable,
+	// and SendMessage reports success only then.
+	err = b.store.put(q.cfg.Name, msgs)
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	q.sending -= len(msgs)
@@ -345,24 +375,125 @@ func (q *Queue) sendBatch(bodies []string, traceHeader string) ([]string, error)
 	ids := make([]string, len(msgs))
 	for i, m := range msgs {
 		ids[i] = m.ID
-		q.byID[m.ID] = m
+		q.add(m)
 	}
-	q.msgs = append(q.msgs, msgs...)
 	q.wake()
 	return ids, nil
 }
 
 // len is the number of messages in the queue. b.mu is held.
-func (q *Queue) len() int { return len(q.msgs) - q.deleted }
+func (q *Queue) len() int { return len(q.byID) }
 
-// snapshot copies ms for a store write outside the lock. b.mu is held.
-func snapshot(ms []*Message) []*Message {
-	out := make([]*Message, len(ms))
-	for i, m := range ms {
-		c := *m
-		out[i] = &c
+// add puts m in the queue, visible. b.mu is held.
+func (q *Queue) add(m *Message) {
+	q.byID[m.ID] = m
+	if q.oldest.IsZero() || m.SentAt.Before(q.oldest) {
+		q.oldest = m.SentAt
 	}
-	return out
+	q.pushVisible(m)
+}
+
+// pushVisible appends m to the visible FIFO. b.mu is held.
+func (q *Queue) pushVisible(m *Message) {
+	m.state = stateVisible
+	q.visible = append(q.visible, m)
+}
+
+// visibleLen is the number of receivable messages (after promote). b.mu is held.
+func (q *Queue) visibleLen() int { return len(q.visible) - q.vhead - q.vgone }
+
+// popVisible takes the FIFO's first message, nil when it is empty. b.mu is held.
+func (q *Queue) popVisible() *Message {
+	for q.vhead < len(q.visible) {
+		m := q.visible[q.vhead]
+		q.visible[q.vhead] = nil
+		q.vhead++
+		if m.state != stateVisible {
+			q.vgone--
+			continue
+		}
+		m.state = stateNone
+		q.compactVisible()
+		return m
+	}
+	q.compactVisible()
+	return nil
+}
+
+// compactVisible drops the FIFO's consumed head and gone entries once they are
+// most of it, so each costs O(1) amortised. b.mu is held.
+func (q *Queue) compactVisible() {
+	if q.vhead == len(q.visible) {
+		q.visible, q.vhead, q.vgone = q.visible[:0], 0, 0
+		return
+	}
+	dead := q.vhead + q.vgone
+	if dead < 1024 || dead*2 < len(q.visible) {
+		return
+	}
+	kept := q.visible[:0]
+	for _, m := range q.visible[q.vhead:] {
+		if m.state == stateVisible {
+			kept = append(kept, m)
+		}
+	}
+	clear(q.visible[len(kept):])
+	q.visible, q.vhead, q.vgone = kept, 0, 0
+}
+
+// promote moves the messages whose visibility timeout ended by now to the FIFO's
+// tail: as on SQS standard queues, such a message is received again, possibly after
+// messages sent later. b.mu is held.
+func (q *Queue) promote(now time.Time) {
+	for len(q.inFlight) > 0 && !q.inFlight[0].VisibleAt.After(now) {
+		q.pushVisible(heap.Pop(&q.inFlight).(*Message))
+	}
+}
+
+// removeLocked takes ms out of the queue for good: at once from byID and the heap,
+// lazily from the FIFO. b.mu is held.
+func (q *Queue) removeLocked(ms []*Message) {
+	for _, m := range ms {
+		switch m.state {
+		case stateGone:
+			continue
+		case stateVisible:
+			q.vgone++
+		case stateInFlight:
+			heap.Remove(&q.inFlight, m.hidx)
+		}
+		m.state = stateGone
+		delete(q.byID, m.ID)
+	}
+	q.compactVisible()
+}
+
+// inFlightHeap orders received messages by when they become visible again.
+type inFlightHeap []*Message
+
+func (h inFlightHeap) Len() int { return len(h) }
+func (h inFlightHeap) Less(i, j int) bool {
+	if c := h[i].VisibleAt.Compare(h[j].VisibleAt); c != 0 {
+		return c < 0
+	}
+	return h[i].Seq < h[j].Seq
+}
+func (h inFlightHeap) Swap(i, j int) {
+	h[i], h[j] = h[j], h[i]
+	h[i].hidx, h[j].hidx = i, j
+}
+func (h *inFlightHeap) Push(x any) {
+	m := x.(*Message)
+	m.hidx, m.state = len(*h), stateInFlight
+	*h = append(*h, m)
+}
+func (h *inFlightHeap) Pop() any {
+	old := *h
+	m := old[len(old)-1]
+	old[len(old)-1] = nil
+	*h = old[:len(old)-1]
+	m.hidx, m.state = -1, stateNone
+	return m
 }
 
 // begin takes the broker's lock (the caller unlocks b.mu), refuses a closed broker
@@ -386,25 +517,24 @@ func (q *Queue) expire(now time.Time) {
 	}
 	q.expiredAt = now
 	cutoff := now.Add(-q.cfg.Retention)
-	var gone []*Message
-	kept := q.msgs[:0]
-	for _, m := range q.msgs {
-		if m.deleted {
-			continue
-		}
-		if m.SentAt.Before(cutoff) {
-			gone = append(gone, m)
-			delete(q.byID, m.ID)
-			continue
-		}
-		kept = append(kept, m)
+	if !q.oldest.IsZero() && !q.oldest.Before(cutoff) {
+		return // nothing sent early enough to be past retention
 	}
-	clear(q.msgs[len(kept):])
-	q.msgs, q.deleted = kept, 0
-	if len(gone) > 0 {
-		if err := q.b.store.remove(q.cfg.Name, gone...); err != nil {
-			q.b.log.Warn("delete expired messages", "queue", q.cfg.Name, "error", err)
+	var gone []*Message
+	var oldest time.Time
+	for _, m := range q.byID {
+		switch {
+		case m.SentAt.Before(cutoff):
+			gone = append(gone, m)
+		case oldest.IsZero() || m.SentAt.Before(oldest):
+			oldest = m.SentAt
 		}
+	}
+	q.oldest = oldest
+	if len(gone) > 0 {
+		q.removeLocked(gone)
+		// Durably removed by a later commit; one lost in a crash expires again.
+		q.b.store.remove(q.cfg.Name, gone)
 		q.b.log.Info("messages past retention deleted", "queue", q.cfg.Name, "count", len(gone), "retention", q.cfg.Retention)
 	}
 }
@@ -425,24 +555,17 @@ func (q *Queue) Receive(max int, visibility time.Duration) ([]Received, error) {
 	if err != nil {
 		return nil, err
 	}
-	locked := true
-	defer func() {
-		if locked {
-			b.mu.Unlock()
-		}
-	}()
+	defer b.mu.Unlock()
+	q.promote(now)
 	var out []Received
 	var changed, dead []*Message
-	for _, m := range q.msgs {
-		if m.deleted || m.VisibleAt.After(now) {
-			continue
-		}
-		if len(out) == max {
-			q.wake() // more are receivable: wake another receiver
+	for len(out) < max {
+		m := q.popVisible()
+		if m == nil {
 			break
 		}
 		if q.cfg.MaxReceiveCount > 0 && m.ReceiveCount >= q.cfg.MaxReceiveCount {
-			dead = append(dead, m)
+			dead = append(dead, m) // the redrive policy: moved instead of received
 			continue
 		}
 		m.ReceiveCount++
@@ -451,30 +574,36 @@ func (q *Queue) Receive(max int, visibility time.Duration) ([]Received, error) {
 		}
 		m.VisibleAt = now.Add(visibility)
 		m.Receipt = newID()
+		heap.Push(&q.inFlight, m)
 		changed = append(changed, m)
 		sum := md5.Sum([]byte(m.Body))
 		out = append(out, Received{Message: *m, ReceiptHandle: m.ID + "." + m.Receipt, MD5OfBody: hex.EncodeToString(sum[:])})
 	}
+	if q.visibleLen() > 0 {
+		q.wake() // more are receivable: wake another receiver
+	}
 	if len(dead) > 0 {
 		if err := q.moveToDeadLetter(now, dead); err != nil {
+			// They stay; the ones received above return after their visibility
+			// timeout, as an unanswered receive's do on SQS.
+			for _, m := range dead {
+				q.pushVisible(m)
+			}
 			return nil, err
 		}
 	}
-	if len(changed) > 0 {
-		// Outside the lock, sharing fsyncs. A lost or late update (after a concurrent
-		// delete's) only means fewer counted receives, or a message received again,
-		// after a crash: at least once either way.
-		snap := snapshot(changed)
-		b.mu.Unlock()
-		locked = false
-		if err := b.store.put(q.cfg.Name, snap...); err != nil {
-			b.log.Warn("record receive", "queue", q.cfg.Name, "error", err)
-		}
-	}
+	// The receive waits for no commit: visibility and the receipt live in memory
+	// only, and the receive count rides on the next commit that runs anyway. After a
+	// crash the message is visible again at once, with the count of its last
+	// recorded receive: a redelivery, and at worst a later move to the dead-letter
+	// queue; SQS is at-least-once.
+	b.store.update(q.cfg.Name, changed)
 	return out, nil
 }
 
-// moveToDeadLetter moves ms to the dead-letter queue. b.mu is held.
+// moveToDeadLetter moves ms (taken out of the FIFO) to the dead-letter queue: the
+// removal and the put commit together before it returns, so a message is reported
+// moved only once it is durably in the dead-letter queue alone. b.mu is held.
 func (q *Queue) moveToDeadLetter(now time.Time, ms []*Message) error {
 	dlq := q.b.queues[q.cfg.DeadLetter]
 	moved := make([]*Message, 0, len(ms))
@@ -488,10 +617,8 @@ func (q *Queue) moveToDeadLetter(now time.Time, ms []*Message) error {
 	}
 	q.removeLocked(ms)
 	for _, m := range moved {
-		dlq.byID[m.ID] = m
+		dlq.add(m)
 	}
-	dlq.msgs = append(dlq.msgs, moved...)
-	sort.Slice(dlq.msgs, func(i, j int) bool { return dlq.msgs[i].Seq < dlq.msgs[j].Seq })
 	dlq.wake()
 	for _, m := range moved {
 		q.b.log.Warn("message moved to dead-letter queue", "queue", q.cfg.Name, "deadLetterQueue", dlq.cfg.Name,
@@ -501,29 +628,6 @@ func (q *Queue) moveToDeadLetter(now time.Time, ms []*Message) error {
 		}
 	}
 	return nil
-}
-
-// removeLocked removes ms from the queue: marked at once, dropped from the slice
-// when half of it is deleted, so a delete costs O(1) amortised. b.mu is held.
-func (q *Queue) removeLocked(ms []*Message) {
-	for _, m := range ms {
-		if !m.deleted {
-			m.deleted = true
-			q.deleted++
-			delete(q.byID, m.ID)
-		}
-	}
-	if q.deleted*2 <= len(q.msgs) {
-		return
-	}
-	kept := q.msgs[:0]
-	for _, m := range q.msgs {
-		if !m.deleted {
-			kept = append(kept, m)
-		}
-	}
-	clear(q.msgs[len(kept):])
-	q.msgs, q.deleted = kept, 0
 }
 
 // ReceiveWait is Receive with SQS's long polling: it waits up to wait for a message
@@ -565,18 +669,18 @@ func (q *Queue) ReceiveWait(done <-chan struct{}, max int, visibility, wait time
 
 func max1ms(d time.Duration) time.Duration { return max(d, time.Millisecond) }
 
-// nextVisible is when the next hidden message becomes visible (zero: none). b.mu is held.
+// nextVisible is when the next message becomes receivable (zero: the queue is
+// empty). b.mu is held.
 func (q *Queue) nextVisible() time.Time {
-	var next time.Time
-	for _, m := range q.msgs {
-		if m.deleted {
-			continue
-		}
-		if next.IsZero() || m.VisibleAt.Before(next) {
-			next = m.VisibleAt
-		}
+	now := q.b.now()
+	q.promote(now)
+	switch {
+	case q.visibleLen() > 0:
+		return now
+	case len(q.inFlight) > 0:
+		return q.inFlight[0].VisibleAt
 	}
-	return next
+	return time.Time{}
 }
 
 // find returns the message a receipt handle names and whether the handle is its latest.
@@ -622,26 +726,14 @@ func (q *Queue) DeleteBatch(handles []string) []error {
 		}
 	}
 	// Gone from memory at once (no receive hands it out again); the store's delete
-	// follows outside the lock, sharing fsyncs. A crash before it only means the
-	// message is received again after a restart: at least once.
-	q.removeLocked(gone)
+	// rides on a later commit, not waited for. A crash before it only means the
+	// message is received again after a restart: at least once, as SQS allows.
+	if len(gone) > 0 {
+		q.removeLocked(gone)
+		b.store.remove(q.cfg.Name, gone)
+	}
 	b.mu.Unlock()
-	if len(gone) == 0 {
-		return errs
-	}
-	if err := b.store.remove(q.cfg.Name, gone...); err != nil {
-		for i := range errs {
-			errs[i] = cmpErr(errs[i], fmt.Errorf("delete from %s: %w", q.cfg.Name, err))
-		}
-	}
 	return errs
-}
-
-func cmpErr(a, b error) error {
-	if a != nil {
-		return a
-	}
-	return b
 }
 
 // Fail records why the message received with handle was not processed (devstack's
@@ -665,11 +757,10 @@ func (q *Queue) Fail(handle, reason string) error {
 		reason = reason[:maxNote]
 	}
 	m.LastError = reason
-	snap := snapshot([]*Message{m})
+	// Recorded with the next commit, not waited for: the note is devstack's, and a
+	// move to the dead-letter queue commits it with the message.
+	b.store.update(q.cfg.Name, []*Message{m})
 	b.mu.Unlock()
-	if err := b.store.put(q.cfg.Name, snap...); err != nil {
-		return fmt.Errorf("record failure in %s: %w", q.cfg.Name, err)
-	}
 	return nil
 }
 
@@ -683,19 +774,8 @@ func (q *Queue) Attributes() Attributes {
 	b := q.b
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	now := b.now()
-	var a Attributes
-	for _, m := range q.msgs {
-		if m.deleted {
-			continue
-		}
-		if m.VisibleAt.After(now) {
-			a.NotVisible++
-		} else {
-			a.Visible++
-		}
-	}
-	return a
+	q.promote(b.now())
+	return Attributes{Visible: q.visibleLen(), NotVisible: len(q.inFlight)}
 }
 
 // Messages returns a copy of every message in the queue (for listings), by Seq.
@@ -705,11 +785,19 @@ func (q *Queue) Messages() []Message {
 	defer b.mu.Unlock()
 	q.expire(b.now().UTC())
 	out := make([]Message, 0, q.len())
-	for _, m := range q.msgs {
-		if !m.deleted {
-			out = append(out, *m)
-		}
+	for _, m := range q.bySeq() {
+		out = append(out, *m)
 	}
+	return out
+}
+
+// bySeq lists the queue's messages in the order they were sent. b.mu is held.
+func (q *Queue) bySeq() []*Message {
+	out := make([]*Message, 0, len(q.byID))
+	for _, m := range q.byID {
+		out = append(out, m)
+	}
+	slices.SortFunc(out, func(x, y *Message) int { return cmp.Compare(x.Seq, y.Seq) })
 	return out
 }
 
@@ -723,12 +811,7 @@ func (q *Queue) MoveMessages(dest *Queue, ids ...string) (int, error) {
 		return 0, err
 	}
 	defer b.mu.Unlock()
-	var pick []*Message
-	for _, m := range q.msgs {
-		if !m.deleted {
-			pick = append(pick, m)
-		}
-	}
+	pick := q.bySeq()
 	if len(ids) > 0 {
 		pick = nil
 		var missing []string
@@ -759,9 +842,8 @@ func (q *Queue) MoveMessages(dest *Queue, ids ...string) (int, error) {
 	}
 	q.removeLocked(pick)
 	for _, m := range fresh {
-		dest.byID[m.ID] = m
+		dest.add(m)
 	}
-	dest.msgs = append(dest.msgs, fresh...)
 	dest.wake()
 	return len(fresh), nil
 }

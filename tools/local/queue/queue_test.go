@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
+	"os"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -12,6 +14,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/stretchr/testify/require"
+	bolt "go.etcd.io/bbolt"
 
 	"github.com/concertsys/platform/queueconsumer"
 	"github.com/concertsys/tools/local/bus"
@@ -249,4 +252,188 @@ func TestMappingRetriesAFailedEventAloneThenDeadLettersIt(t *testing.T) {
 	mu.Lock()
 	require.Equal(t, 4, seen["poison"], "got %d deliveries of the redriven event want 4", seen["poison"])
 	mu.Unlock()
+}
+
+// crash copies the store file as a crash would leave it now: what the commits so far
+// wrote (bbolt fsyncs each before it returns), nothing the process kept in memory.
+func crash(t *testing.T, path string) string {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	require.NoError(t, err)
+	out := filepath.Join(t.TempDir(), "crashed.db")
+	require.NoError(t, os.WriteFile(out, data, 0o600))
+	return out
+}
+
+// TestDurability checks what survives a crash (a copy of the file) or a Close: every
+// accepted send, and the dead-letter move, always; a receive's visibility never (the
+// message is visible again: at least once); a delete once the broker closed.
+func TestDurability(t *testing.T) {
+	start := time.Date(2026, 12, 6, 0, 0, 0, 0, time.UTC)
+	t.Run("a sent message survives a crash", func(t *testing.T) {
+		c := &clock{t: start}
+		path := filepath.Join(t.TempDir(), "q.db")
+		_, q, _ := open(t, path, c)
+		id, err := q.SendTraced(`{"id":"e1","detail":{"quote":"\"x\""}}`, "Root=1-abc")
+		require.NoError(t, err)
+		_, q2, _ := open(t, crash(t, path), c)
+		got, err := q2.Receive(10, 0)
+		require.NoError(t, err)
+		require.Len(t, got, 1)
+		require.Equal(t, id, got[0].ID)
+		require.Equal(t, `{"id":"e1","detail":{"quote":"\"x\""}}`, got[0].Body)
+		require.Equal(t, "Root=1-abc", got[0].TraceHeader)
+		require.True(t, start.Equal(got[0].SentAt), "got sent at %s want %s", got[0].SentAt, start)
+	})
+	t.Run("a received message not deleted is visible again after a crash", func(t *testing.T) {
+		c := &clock{t: start}
+		path := filepath.Join(t.TempDir(), "q.db")
+		_, q, _ := open(t, path, c)
+		_, err := q.Send("m")
+		require.NoError(t, err)
+		got, err := q.Receive(10, 0)
+		require.NoError(t, err)
+		require.Len(t, got, 1)
+		_, q2, _ := open(t, crash(t, path), c)
+		again, err := q2.Receive(10, 0)
+		require.NoError(t, err)
+		require.Len(t, again, 1, "got %d messages want the received one, visible at once", len(again))
+		require.Equal(t, got[0].ID, again[0].ID)
+		require.Equal(t, 1, again[0].ReceiveCount, "got receive count %d want 1: the first receive was not committed", again[0].ReceiveCount)
+	})
+	t.Run("a receive count rides on the next commit", func(t *testing.T) {
+		c := &clock{t: start}
+		path := filepath.Join(t.TempDir(), "q.db")
+		_, q, _ := open(t, path, c)
+		first, err := q.Send("first")
+		require.NoError(t, err)
+		_, err = q.Receive(1, 0)
+		require.NoError(t, err)
+		_, err = q.Send("second") // its commit carries first's receive count
+		require.NoError(t, err)
+		_, q2, _ := open(t, crash(t, path), c)
+		got, err := q2.Receive(10, 0)
+		require.NoError(t, err)
+		require.Len(t, got, 2)
+		require.Equal(t, first, got[0].ID)
+		require.Equal(t, 2, got[0].ReceiveCount, "got receive count %d want 2", got[0].ReceiveCount)
+		require.Equal(t, 1, got[1].ReceiveCount, "got receive count %d want 1", got[1].ReceiveCount)
+	})
+	t.Run("a deleted message is gone after close", func(t *testing.T) {
+		c := &clock{t: start}
+		path := filepath.Join(t.TempDir(), "q.db")
+		b, q, _ := open(t, path, c)
+		_, err := q.SendBatch([]string{"a", "b"})
+		require.NoError(t, err)
+		got, err := q.Receive(10, 0)
+		require.NoError(t, err)
+		require.Len(t, got, 2)
+		require.NoError(t, q.Delete(got[0].ReceiptHandle))
+		require.NoError(t, b.Close())
+		_, q2, _ := open(t, path, c)
+		left := q2.Messages()
+		require.Len(t, left, 1, "got %v want only the undeleted message", left)
+		require.Equal(t, got[1].ID, left[0].ID)
+		require.Equal(t, queue.Attributes{Visible: 1}, q2.Attributes(), "visible at once after the restart")
+	})
+	t.Run("a move to the dead-letter queue survives a crash", func(t *testing.T) {
+		c := &clock{t: start}
+		path := filepath.Join(t.TempDir(), "q.db")
+		_, q, dlq := open(t, path, c)
+		id, err := q.Send("poison")
+		require.NoError(t, err)
+		for i := 1; i <= 2; i++ {
+			got, err := q.Receive(10, 0)
+			require.NoError(t, err)
+			require.Len(t, got, 1)
+			require.NoError(t, q.Fail(got[0].ReceiptHandle, fmt.Sprintf("failure %d", i)))
+			c.add(31 * time.Second)
+		}
+		got, err := q.Receive(10, 0)
+		require.NoError(t, err)
+		require.Empty(t, got)
+		require.Len(t, dlq.Messages(), 1)
+		_, q2, dlq2 := open(t, crash(t, path), c)
+		require.Empty(t, q2.Messages(), "moved, not copied")
+		dead := dlq2.Messages()
+		require.Len(t, dead, 1)
+		require.Equal(t, id, dead[0].ID)
+		require.Equal(t, "poison", dead[0].Body)
+		require.Equal(t, 2, dead[0].ReceiveCount)
+		require.Equal(t, "failure 2", dead[0].LastError)
+		require.Equal(t, "q", dead[0].SourceQueue)
+		require.True(t, c.now().Equal(dead[0].DeadLetteredAt), "got dead-lettered at %s want %s", dead[0].DeadLetteredAt, c.now())
+	})
+	t.Run("a file of the JSON format fails to open", func(t *testing.T) {
+		path := filepath.Join(t.TempDir(), "q.db")
+		db, err := bolt.Open(path, 0o600, nil)
+		require.NoError(t, err)
+		require.NoError(t, db.Update(func(tx *bolt.Tx) error {
+			bk, err := tx.CreateBucket([]byte("q"))
+			if err != nil {
+				return err
+			}
+			return bk.Put([]byte{0, 0, 0, 0, 0, 0, 0, 1}, []byte(`{"id":"x","body":"{}","seq":1}`))
+		}))
+		require.NoError(t, db.Close())
+		_, err = queue.Open(queue.Options{Path: path, Logger: slog.New(slog.DiscardHandler)})
+		require.ErrorIs(t, err, queue.ErrOldStoreFormat, "got %v want ErrOldStoreFormat", err)
+	})
+}
+
+// TestVisibilityModel drives a queue with receives of varied visibility timeouts,
+// deletes and clock steps, and checks it against a plain model: a receive hands out
+// only messages that are visible and not deleted, and the counts agree.
+func TestVisibilityModel(t *testing.T) {
+	c := &clock{t: time.Date(2026, 12, 6, 0, 0, 0, 0, time.UTC)}
+	b, err := queue.Open(queue.Options{Now: c.now, Logger: slog.New(slog.DiscardHandler)})
+	require.NoError(t, err)
+	defer b.Close()
+	q, err := b.CreateQueue(queue.Config{Name: "q"})
+	require.NoError(t, err)
+	visibleAt := map[string]time.Time{} // the model: live message -> when receivable
+	rnd := rand.New(rand.NewPCG(1, 2))
+	for step := range 2000 {
+		switch rnd.IntN(4) {
+		case 0:
+			id, err := q.Send(fmt.Sprint(step))
+			require.NoError(t, err)
+			visibleAt[id] = time.Time{}
+		case 1:
+			vis := time.Duration(1+rnd.IntN(5)) * time.Second
+			max := 1 + rnd.IntN(queue.MaxReceiveBatch)
+			visible := 0
+			for _, at := range visibleAt {
+				if !at.After(c.now()) {
+					visible++
+				}
+			}
+			got, err := q.Receive(max, vis)
+			require.NoError(t, err)
+			require.Len(t, got, min(max, visible), "step %d: got %d messages want %d", step, len(got), min(max, visible))
+			for _, r := range got {
+				at, ok := visibleAt[r.ID]
+				require.True(t, ok, "step %d: got deleted message %s", step, r.ID)
+				require.False(t, at.After(c.now()), "step %d: got %s, hidden until %s", step, r.ID, at)
+				visibleAt[r.ID] = c.now().Add(vis)
+				if rnd.IntN(2) == 0 {
+					require.NoError(t, q.Delete(r.ReceiptHandle))
+					delete(visibleAt, r.ID)
+				}
+			}
+		case 2:
+			c.add(time.Duration(rnd.IntN(1500)) * time.Millisecond)
+		case 3:
+			var want queue.Attributes
+			for _, at := range visibleAt {
+				if at.After(c.now()) {
+					want.NotVisible++
+				} else {
+					want.Visible++
+				}
+			}
+			require.Equal(t, want, q.Attributes(), "step %d", step)
+			require.Len(t, q.Messages(), len(visibleAt), "step %d", step)
+		}
+	}
 }
