@@ -9,6 +9,7 @@
 package bus
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"encoding/json"
@@ -365,6 +366,7 @@ func (b *Bus) Put(ctx context.Context, entries []Entry) ([]PutResult, error) {
 	type accepted struct {
 		raw   []byte
 		event events.EventBridgeEvent
+		view  *events.EventBridgeEvent // shared by the event's deliveries
 	}
 	evs := make([]accepted, 0, len(entries))
 	for i, e := range entries {
@@ -386,7 +388,7 @@ func (b *Bus) Put(ctx context.Context, entries []Entry) ([]PutResult, error) {
 			continue
 		}
 		results[i] = PutResult{EventID: ev.ID}
-		evs = append(evs, accepted{raw: raw, event: ev})
+		evs = append(evs, accepted{raw: raw, event: ev, view: viewOf(ev, raw)})
 	}
 
 	b.mu.RLock()
@@ -404,7 +406,7 @@ func (b *Bus) Put(ctx context.Context, entries []Entry) ([]PutResult, error) {
 				continue
 			}
 			if ok {
-				ds = append(ds, &delivery{Rule: r.sub.Name, EventID: a.event.ID, Event: a.raw, ReceivedAt: now})
+				ds = append(ds, &delivery{Rule: r.sub.Name, EventID: a.event.ID, Event: a.raw, ReceivedAt: now, view: a.view})
 				targets = append(targets, r)
 			}
 		}
@@ -437,6 +439,22 @@ func (b *Bus) Put(ctx context.Context, entries []Entry) ([]PutResult, error) {
 	b.accepted.Add(uint64(len(evs)))
 	b.rejected.Add(uint64(len(entries) - len(evs)))
 	return results, nil
+}
+
+// detailKey starts the detail member of an event that json.Marshal encoded: the
+// struct's last field, and the first place these bytes can occur outside a string,
+// since the members before it hold only strings.
+var detailKey = []byte(`,"detail":`)
+
+// viewOf is the decoded event the targets' observers see: ev with the detail as raw
+// encodes it (compacted), exactly what decoding raw would give, without decoding it.
+func viewOf(ev events.EventBridgeEvent, raw []byte) *events.EventBridgeEvent {
+	i := bytes.Index(raw, detailKey)
+	if i < 0 || raw[len(raw)-1] != '}' {
+		return nil // not json.Marshal's layout: decoded at the first attempt instead
+	}
+	ev.Detail = raw[i+len(detailKey) : len(raw)-1 : len(raw)-1]
+	return &ev
 }
 
 // envelope wraps an entry the way EventBridge does: version "0", a v4 UUID id, time to
@@ -472,12 +490,29 @@ func (b *Bus) Subscribe(sub subscription.Subscription, target subscription.Targe
 // SubscribeFunction is Subscribe for a target that is the Lambda function with ARN
 // functionARN, as ListTargetsByRule shows it (empty: a function named after the rule).
 func (b *Bus) SubscribeFunction(sub subscription.Subscription, target subscription.Target, functionARN string) error {
+	if target == nil {
+		return fmt.Errorf("%w: rule %s has no target", ErrInvalidRule, sub.Name)
+	}
+	return b.subscribe(sub, target, nil, functionARN)
+}
+
+// SubscribeRaw is Subscribe for a target that takes the event as EventBridge
+// serializes it for a target, such as an SQS queue, whose message body is the whole
+// event (targetARN is the queue's, as ListTargetsByRule shows it). The bytes are the
+// stored ones, handed over without decoding and encoding them again; they are what
+// MarshalEvent makes of the event a typed target gets, plus "replay-name" for a
+// replayed event, as EventBridge adds it.
+func (b *Bus) SubscribeRaw(sub subscription.Subscription, target RawTarget, targetARN string) error {
+	if target == nil {
+		return fmt.Errorf("%w: rule %s has no target", ErrInvalidRule, sub.Name)
+	}
+	return b.subscribe(sub, nil, target, targetARN)
+}
+
+func (b *Bus) subscribe(sub subscription.Subscription, target subscription.Target, raw RawTarget, targetARN string) error {
 	p, err := compileSubscription(sub)
 	if err != nil {
 		return err
-	}
-	if target == nil {
-		return fmt.Errorf("%w: rule %s has no target", ErrInvalidRule, sub.Name)
 	}
 	if sub.MaxAttempts <= 0 {
 		sub.MaxAttempts = subscription.DefaultMaxAttempts
@@ -498,8 +533,8 @@ func (b *Bus) SubscribeFunction(sub subscription.Subscription, target subscripti
 	if err != nil {
 		return fmt.Errorf("load pending deliveries of rule %s: %w", sub.Name, err)
 	}
-	r := newRule(b, sub, target, p)
-	r.targetARN = functionARN
+	r := newRule(b, sub, target, raw, p)
+	r.targetARN = targetARN
 	b.rules[sub.Name] = r
 	for _, d := range pending {
 		r.push(d)
