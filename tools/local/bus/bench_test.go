@@ -25,13 +25,14 @@ func BenchmarkPutAndDeliver(b *testing.B) {
 		rules    int
 		archived bool
 		serial   bool // one producer: every Put commits alone
+		raw      bool // raw targets, as devstack's queue targets
 	}
 	variants := []variant{
-		{"batch=1", 1, 1, false, false},
-		{"batch=10", 10, 1, false, false},
-		{"batch=1/archived", 1, 1, true, false},
-		{"devstack", 1, 3, true, false},
-		{"devstack/serial", 1, 3, true, true},
+		{"batch=1", 1, 1, false, false, false},
+		{"batch=10", 10, 1, false, false, false},
+		{"batch=1/archived", 1, 1, true, false, false},
+		{"devstack", 1, 3, true, false, true},
+		{"devstack/serial", 1, 3, true, true, true},
 	}
 	for _, store := range []string{"memory", "bbolt"} {
 		for _, v := range variants {
@@ -52,8 +53,12 @@ func BenchmarkPutAndDeliver(b *testing.B) {
 				}
 				var delivered atomic.Int64
 				for i := range v.rules {
-					err = bus.Subscribe(subscription.Subscription{Name: fmt.Sprintf("bench-%d", i), Pattern: json.RawMessage(`{"source":["concerts"],"detail":{"data":{"quantity":[{"numeric":[">",0]}]}}}`)},
-						func(context.Context, events.EventBridgeEvent) error { delivered.Add(1); return nil })
+					s := subscription.Subscription{Name: fmt.Sprintf("bench-%d", i), Pattern: json.RawMessage(`{"source":["concerts"],"detail":{"data":{"quantity":[{"numeric":[">",0]}]}}}`)}
+					if v.raw {
+						err = bus.SubscribeRaw(s, func(context.Context, []byte) error { delivered.Add(1); return nil }, "")
+					} else {
+						err = bus.Subscribe(s, func(context.Context, events.EventBridgeEvent) error { delivered.Add(1); return nil })
+					}
 					if err != nil {
 						b.Fatal(err)
 					}

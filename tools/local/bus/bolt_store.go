@@ -16,24 +16,25 @@ import (
 
 // Layout of bus.db (format busFormat, kept in bucket "meta" under "format"):
 //
-//	events:  key → the event JSON exactly as targets receive it, once however many
-//	         rules it matched
-//	pending: key → one delivery of an event to a rule (encodePending: a small binary
-//	         header, no event). The deliveries of one event have consecutive keys
-//	         starting at the event's key, so the removal of the last one finds no
-//	         sibling and deletes the event in the same commit.
+//	pending: key → an event, or one delivery of an event to a rule. An accepted event
+//	         matched by n rules takes n+1 consecutive keys: the event's JSON, exactly
+//	         as targets receive it, once however many rules it matched, then its
+//	         deliveries, each a small binary header without the event
+//	         (encodePending, whose first byte, pendingVersion, no JSON starts with).
+//	         The removal of a delivery that finds no sibling left deletes the event
+//	         in the same commit.
 //	dead:    dead-letter id → JSON deadRecord (rare; carries its own event)
 //	archives, archive/NAME: see archive_store.go
 //
 // Keys are 8-byte big-endian numbers from one bus-wide counter, so new entries append
-// at the right edge of both trees and deliveries done roughly in order are removed at
-// the left: a group commit dirties a few pages instead of one leaf per entry, as the
-// random keys (rule + event UUID) of format 1 did.
+// at the right edge of the tree and deliveries done roughly in order are removed at
+// its left: a group commit dirties a few pages instead of one leaf per entry, as the
+// random keys (rule + event UUID) of format 1 did, and events and deliveries share
+// those pages.
 const busFormat = "bus/2"
 
 var (
 	bucketMeta    = []byte("meta")
-	bucketEvents  = []byte("events")
 	bucketPending = []byte("pending")
 	bucketDead    = []byte("dead")
 	keyFormat     = []byte("format")
@@ -46,8 +47,8 @@ var ErrStoreFormat = errors.New("bus store has an unsupported format")
 // leaves every page it splits at the right edge half empty forever.
 const appendFill = 0.9
 
-// pendingRef is where a delivery is stored: its own key, its event's key (the first
-// key of its group) and how many deliveries the group has.
+// pendingRef is where a delivery is stored: its own key, its event's key (its
+// deliveries follow it) and how many deliveries the event has.
 type pendingRef struct {
 	key, event uint64
 	group      uint32
@@ -122,17 +123,16 @@ func openBoltStore(path string) (*boltStore, error) {
 		case string(meta.Get(keyFormat)) != busFormat:
 			return fmt.Errorf("%w: %s has format %q, want %q; delete it (devstack data directories are disposable)", ErrStoreFormat, path, meta.Get(keyFormat), busFormat)
 		}
-		for _, name := range [][]byte{bucketEvents, bucketPending, bucketDead} {
+		for _, name := range [][]byte{bucketPending, bucketDead} {
 			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 				return err
 			}
 		}
 		// Recover the key counter: the persisted sequence, or the last key in use.
-		seq = tx.Bucket(bucketPending).Sequence()
-		for _, name := range [][]byte{bucketEvents, bucketPending} {
-			if k, _ := tx.Bucket(name).Cursor().Last(); len(k) == 8 {
-				seq = max(seq, binary.BigEndian.Uint64(k))
-			}
+		pend := tx.Bucket(bucketPending)
+		seq = pend.Sequence()
+		if k, _ := pend.Cursor().Last(); len(k) == 8 {
+			seq = max(seq, binary.BigEndian.Uint64(k))
 		}
 		return nil
 	})
@@ -221,12 +221,12 @@ func (s *boltStore) commitLoop() {
 			waiting = false
 		}
 		err := s.db.Update(func(tx *bolt.Tx) error {
-			evs, pend := tx.Bucket(bucketEvents), tx.Bucket(bucketPending)
-			evs.FillPercent, pend.FillPercent = appendFill, appendFill
+			pend := tx.Bucket(bucketPending)
+			pend.FillPercent = appendFill
 			top := pend.Sequence()
 			for _, r := range group {
 				for _, e := range r.events {
-					if err := evs.Put(seqKey(e.key), e.raw); err != nil {
+					if err := pend.Put(seqKey(e.key), e.raw); err != nil {
 						return err
 					}
 				}
@@ -241,7 +241,7 @@ func (s *boltStore) commitLoop() {
 				}
 			}
 			for _, ref := range refs {
-				if err := deletePending(evs, pend, ref); err != nil {
+				if err := deletePending(pend, ref); err != nil {
 					return err
 				}
 			}
@@ -265,7 +265,7 @@ func (s *boltStore) commitLoop() {
 // deletePending removes a delivery and, when it was the last of its event's group,
 // the event. A delivery already removed (a duplicate's second removal, or one
 // dead-lettered meanwhile) is skipped.
-func deletePending(evs, pend *bolt.Bucket, ref pendingRef) error {
+func deletePending(pend *bolt.Bucket, ref pendingRef) error {
 	k := seqKey(ref.key)
 	if pend.Get(k) == nil {
 		return nil
@@ -274,11 +274,11 @@ func deletePending(evs, pend *bolt.Bucket, ref pendingRef) error {
 		return err
 	}
 	for i := range uint64(ref.group) {
-		if pend.Get(seqKey(ref.event+i)) != nil {
+		if pend.Get(seqKey(ref.event+1+i)) != nil {
 			return nil
 		}
 	}
-	return evs.Delete(seqKey(ref.event))
+	return pend.Delete(seqKey(ref.event))
 }
 
 func (s *boltStore) addPending(ds []*delivery) error { return s.addPendingArchived(ds, nil) }
@@ -299,11 +299,11 @@ func (s *boltStore) addPendingArchived(ds []*delivery, arch []archivedEvent) err
 			j++
 		}
 		n := uint64(j - i)
-		first := s.seq.Add(n) - n + 1
+		ev := s.seq.Add(n+1) - n // the event's key; its deliveries' follow
 		for k := i; k < j; k++ {
-			ds[k].ref = pendingRef{key: first + uint64(k-i), event: first, group: uint32(n)}
+			ds[k].ref = pendingRef{key: ev + 1 + uint64(k-i), event: ev, group: uint32(n)}
 		}
-		req.events = append(req.events, storedEvent{key: first, raw: ds[i].Event})
+		req.events = append(req.events, storedEvent{key: ev, raw: ds[i].Event})
 		i = j
 	}
 	for i, d := range ds {
@@ -351,10 +351,13 @@ func (s *boltStore) removePending(d *delivery) error {
 func (s *boltStore) pending(rule string) ([]*delivery, error) {
 	var out []*delivery
 	err := s.db.View(func(tx *bolt.Tx) error {
-		evs := tx.Bucket(bucketEvents)
+		pend := tx.Bucket(bucketPending)
 		raws := make(map[uint64][]byte) // the rule's deliveries of one event share its bytes
-		c := tx.Bucket(bucketPending).Cursor()
+		c := pend.Cursor()
 		for k, v := c.First(); k != nil; k, v = c.Next() {
+			if !isDelivery(v) {
+				continue // an event
+			}
 			d, err := decodePending(k, v)
 			if err != nil {
 				return err
@@ -366,7 +369,7 @@ func (s *boltStore) pending(rule string) ([]*delivery, error) {
 			if !ok {
 				// A missing event (only a corrupted file) leaves Event empty: the
 				// attempt dead-letters it as undecodable.
-				raw = append([]byte(nil), evs.Get(seqKey(d.ref.event))...)
+				raw = append([]byte(nil), pend.Get(seqKey(d.ref.event))...)
 				raws[d.ref.event] = raw
 			}
 			d.Event = raw
@@ -383,7 +386,7 @@ func (s *boltStore) moveToDead(d *delivery, rec deadRecord) error {
 		return err
 	}
 	return s.db.Batch(func(tx *bolt.Tx) error {
-		if err := deletePending(tx.Bucket(bucketEvents), tx.Bucket(bucketPending), d.ref); err != nil {
+		if err := deletePending(tx.Bucket(bucketPending), d.ref); err != nil {
 			return err
 		}
 		return tx.Bucket(bucketDead).Put([]byte(rec.ID), v)
@@ -421,7 +424,7 @@ func (s *boltStore) redrive(ids []string, now time.Time) ([]*delivery, error) {
 	var out []*delivery
 	err := s.db.Update(func(tx *bolt.Tx) error {
 		out = nil
-		dead, evs, pend := tx.Bucket(bucketDead), tx.Bucket(bucketEvents), tx.Bucket(bucketPending)
+		dead, pend := tx.Bucket(bucketDead), tx.Bucket(bucketPending)
 		sel := ids
 		if len(sel) == 0 {
 			if err := dead.ForEach(func(k, _ []byte) error { sel = append(sel, string(k)); return nil }); err != nil {
@@ -438,13 +441,13 @@ func (s *boltStore) redrive(ids []string, now time.Time) ([]*delivery, error) {
 				return fmt.Errorf("decode dead letter %s: %w", id, err)
 			}
 			d := redriven(rec, now)
-			key := s.seq.Add(1)
-			d.ref = pendingRef{key: key, event: key, group: 1}
+			key := s.seq.Add(2)
+			d.ref = pendingRef{key: key, event: key - 1, group: 1}
 			v, err := encodePending(d)
 			if err != nil {
 				return err
 			}
-			if err := evs.Put(seqKey(key), d.Event); err != nil {
+			if err := pend.Put(seqKey(key-1), d.Event); err != nil {
 				return err
 			}
 			if err := pend.Put(seqKey(key), v); err != nil {
@@ -480,7 +483,9 @@ func (s *boltStore) close() error {
 }
 
 // A pending record is a fixed header, then the rule, the event id (each after its
-// 2-byte length) and the last error (the rest); the event itself is in bucket events.
+// 2-byte length) and the last error (the rest); the event itself is under its own
+// key. The header starts with pendingVersion, a byte no JSON text starts with, which
+// tells deliveries and events apart.
 const (
 	pendingVersion   = 1
 	pendingHeaderLen = 1 + 8 + 4 + 4 + 8
@@ -505,6 +510,9 @@ func encodePending(d *delivery) ([]byte, error) {
 }
 
 var errBadPending = errors.New("malformed pending delivery")
+
+// isDelivery tells a delivery's value from an event's (JSON, starting with '{').
+func isDelivery(v []byte) bool { return len(v) > 0 && v[0] == pendingVersion }
 
 func decodePending(k, v []byte) (*delivery, error) {
 	if len(k) != 8 || len(v) < pendingHeaderLen+4 || v[0] != pendingVersion {
