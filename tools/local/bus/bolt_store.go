@@ -223,7 +223,6 @@ func (s *boltStore) commitLoop() {
 		err := s.db.Update(func(tx *bolt.Tx) error {
 			pend := tx.Bucket(bucketPending)
 			pend.FillPercent = appendFill
-			top := pend.Sequence()
 			for _, r := range group {
 				for _, e := range r.events {
 					if err := pend.Put(seqKey(e.key), e.raw); err != nil {
@@ -234,7 +233,6 @@ func (s *boltStore) commitLoop() {
 					if err := pend.Put(seqKey(d.ref.key), r.vals[i]); err != nil {
 						return err
 					}
-					top = max(top, d.ref.key)
 				}
 				if err := s.putArchived(tx, r.arch); err != nil {
 					return err
@@ -245,8 +243,11 @@ func (s *boltStore) commitLoop() {
 					return err
 				}
 			}
-			if top > pend.Sequence() { // so keys never go back after a restart
-				return pend.SetSequence(top)
+			// Keys never go back after a restart, archive keys included (a reused
+			// time and counter would overwrite an archived event). Keys handed out
+			// but not yet committed only make the saved counter a little high.
+			if seq := s.seq.Load(); seq > pend.Sequence() {
+				return pend.SetSequence(seq)
 			}
 			return nil
 		})

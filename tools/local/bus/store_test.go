@@ -310,3 +310,24 @@ func TestOldFormatRefused(t *testing.T) {
 		})
 	}
 }
+
+// Archive keys are the event time and the store's counter: the counter must not go
+// back after a restart, or an event of the same second would overwrite one archived
+// before it.
+func TestArchivedEventsKeptAcrossRestarts(t *testing.T) {
+	dir := t.TempDir()
+	at := time.Date(2026, 12, 6, 12, 0, 0, 0, time.UTC)
+	for i := range 3 {
+		b, err := New(fastOptions(dir))
+		require.NoError(t, err)
+		if i == 0 {
+			_, err := b.CreateArchive(ArchiveConfig{Name: "all"})
+			require.NoError(t, err)
+		}
+		putOK(t, b, Entry{Source: "s", DetailType: "d", Detail: json.RawMessage(`{}`), Time: at})
+		a, err := b.DescribeArchive("all")
+		require.NoError(t, err)
+		require.Equalf(t, int64(i+1), a.EventCount, "got archived events after restart %d", i)
+		require.NoError(t, b.Close(context.Background()))
+	}
+}
