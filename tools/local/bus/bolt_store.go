@@ -146,25 +146,29 @@ func openBoltStore(path string) (*boltStore, error) {
 	return s, nil
 }
 
-// ackDelay is how long a removal may wait for a Put's commit to ride along with,
-// before it gets a commit of its own.
-const ackDelay = 10 * time.Millisecond
+// Removals are written at most every ackDelay, or once maxAcks are queued. Each rule
+// works through the deliveries at its own pace, so each removes at its own place in
+// the tree: a commit with removals dirties a leaf per rule (and merges underfull
+// ones), which a few removals riding on every Put's commit would pay again and again.
+// A crash loses at most the removals of the last ackDelay: those deliveries are made
+// again, which at-least-once allows.
+const (
+	ackDelay = 100 * time.Millisecond
+	maxAcks  = 4 * maxGroup
+)
 
-// commitLoop writes whatever adds and removals have queued up in one transaction, so
-// concurrent Puts and completed deliveries share fsyncs. Removals wait up to ackDelay
-// for an add (a crash meanwhile only redelivers them, which at-least-once allows), so
-// under load they cost no commit of their own. It ends when both channels are closed
-// and drained.
+// commitLoop writes whatever adds have queued up in one transaction, so concurrent
+// Puts share fsyncs, with the removals that are due (see ackDelay). It ends when both
+// channels are closed and drained, writing every removal left.
 func (s *boltStore) commitLoop() {
 	defer s.wg.Done()
 	adds, acks := s.adds, s.acks
-	var refs []pendingRef
+	var refs []pendingRef // removals not yet written
 	ackWait := time.NewTimer(time.Hour)
 	ackWait.Stop()
-	waiting := false
+	waiting, due := false, false
 	for adds != nil || acks != nil || len(refs) > 0 {
 		var group []addReq
-		flush := false
 		add := func(r addReq, ok bool) {
 			if !ok {
 				adds = nil
@@ -191,10 +195,10 @@ func (s *boltStore) commitLoop() {
 			case ref, ok := <-acks:
 				ack(ref, ok)
 			case <-timeout:
-				waiting, flush = false, true
+				waiting, due = false, true
 			}
 		more:
-			for len(group)+len(refs) < maxGroup {
+			for len(group) < maxGroup && len(refs) < maxAcks {
 				select {
 				case r, ok := <-adds:
 					add(r, ok)
@@ -205,20 +209,19 @@ func (s *boltStore) commitLoop() {
 				}
 			}
 		}
-		closing := adds == nil && acks == nil
-		if len(group) == 0 && !flush && !closing && len(refs) < maxGroup {
-			if len(refs) > 0 && !waiting {
-				ackWait.Reset(ackDelay)
-				waiting = true
-			}
-			continue
+		if (adds == nil && acks == nil) || len(refs) >= maxAcks {
+			due = true
 		}
-		if len(group)+len(refs) == 0 {
-			continue
+		if len(refs) > 0 && !due && !waiting {
+			ackWait.Reset(ackDelay)
+			waiting = true
 		}
-		if waiting {
-			ackWait.Stop()
-			waiting = false
+		removals := refs[:0]
+		if due {
+			removals = refs
+		}
+		if len(group)+len(removals) == 0 {
+			continue
 		}
 		err := s.db.Update(func(tx *bolt.Tx) error {
 			pend := tx.Bucket(bucketPending)
@@ -238,7 +241,7 @@ func (s *boltStore) commitLoop() {
 					return err
 				}
 			}
-			for _, ref := range refs {
+			for _, ref := range removals {
 				if err := deletePending(pend, ref); err != nil {
 					return err
 				}
@@ -259,7 +262,13 @@ func (s *boltStore) commitLoop() {
 		for _, r := range group {
 			r.done <- err
 		}
-		refs = refs[:0]
+		if len(removals) > 0 {
+			refs, due = refs[:0], false
+			if waiting {
+				ackWait.Stop()
+				waiting = false
+			}
+		}
 	}
 }
 
