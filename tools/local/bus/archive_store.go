@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"slices"
 	"time"
 
@@ -82,15 +83,17 @@ func (m *memStore) purgeArchived(name string, before time.Time) error {
 
 // In bbolt, archive metadata lives in bucket "archives" (name → JSON) and each
 // archive's events in bucket "archive/NAME", keyed by event time (big-endian Unix
-// nanoseconds) and event id, so a replay reads them in time order.
+// nanoseconds) and the store's key counter, so a replay reads them in time order and
+// new events append instead of landing on random pages (as a key of time to the
+// second and a random event id did). A value is the event id after its 2-byte length,
+// then the event.
 var bucketArchives = []byte("archives")
 
 func archiveBucket(name string) []byte { return []byte("archive/" + name) }
 
-func archivedKey(t time.Time, id string) []byte {
-	k := make([]byte, 8, 8+len(id))
-	binary.BigEndian.PutUint64(k, uint64(t.UnixNano()))
-	return append(k, id...)
+func archivedKey(t time.Time, seq uint64) []byte {
+	k := binary.BigEndian.AppendUint64(make([]byte, 0, 16), uint64(t.UnixNano()))
+	return binary.BigEndian.AppendUint64(k, seq)
 }
 
 func (s *boltStore) putArchive(a archiveMeta) error {
@@ -145,13 +148,20 @@ func (s *boltStore) archives() ([]archiveMeta, error) {
 
 // putArchived writes archived events in tx; events of an archive deleted meanwhile are
 // dropped.
-func putArchived(tx *bolt.Tx, evs []archivedEvent) error {
+func (s *boltStore) putArchived(tx *bolt.Tx, evs []archivedEvent) error {
 	for _, e := range evs {
 		b := tx.Bucket(archiveBucket(e.Archive))
 		if b == nil {
 			continue
 		}
-		if err := b.Put(archivedKey(e.Time, e.EventID), e.Event); err != nil {
+		if len(e.EventID) > maxPendingString {
+			return fmt.Errorf("archive event %q: id too long", e.EventID)
+		}
+		b.FillPercent = appendFill
+		v := make([]byte, 0, 2+len(e.EventID)+len(e.Event))
+		v = binary.BigEndian.AppendUint16(v, uint16(len(e.EventID)))
+		v = append(append(v, e.EventID...), e.Event...)
+		if err := b.Put(archivedKey(e.Time, s.seq.Add(1)), v); err != nil {
 			return err
 		}
 	}
@@ -166,11 +176,12 @@ func (s *boltStore) archived(name string, fn func(archivedEvent) bool) error {
 		}
 		c := b.Cursor()
 		for k, v := c.First(); k != nil; k, v = c.Next() {
-			if len(k) < 8 {
-				continue
+			if len(k) != 16 || len(v) < 2 || len(v) < 2+int(binary.BigEndian.Uint16(v)) {
+				return fmt.Errorf("archive %s: malformed entry %x", name, k)
 			}
 			t := time.Unix(0, int64(binary.BigEndian.Uint64(k[:8]))).UTC()
-			if !fn(archivedEvent{Archive: name, EventID: string(k[8:]), Time: t, Event: slices.Clone(v)}) {
+			n := 2 + int(binary.BigEndian.Uint16(v))
+			if !fn(archivedEvent{Archive: name, EventID: string(v[2:n]), Time: t, Event: slices.Clone(v[n:])}) {
 				return nil
 			}
 		}
@@ -179,7 +190,7 @@ func (s *boltStore) archived(name string, fn func(archivedEvent) bool) error {
 }
 
 func (s *boltStore) purgeArchived(name string, before time.Time) error {
-	limit := archivedKey(before, "")
+	limit := archivedKey(before, 0)
 	return s.db.Update(func(tx *bolt.Tx) error {
 		b := tx.Bucket(archiveBucket(name))
 		if b == nil {

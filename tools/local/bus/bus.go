@@ -293,6 +293,20 @@ func EntrySize(e Entry) int {
 // ValidateEntry returns the per-entry error code and message EventBridge gives an
 // invalid entry, or "" when the entry is acceptable.
 func ValidateEntry(e Entry) (code, message string) {
+	if code, message := validateFields(e); code != "" {
+		return code, message
+	}
+	if !isJSONObject(e.Detail) {
+		return ErrorCodeMalformedDetail, malformedDetail
+	}
+	return "", ""
+}
+
+const malformedDetail = "Detail is malformed."
+
+// validateFields is ValidateEntry but for the detail's JSON, which Put checks while
+// encoding the event.
+func validateFields(e Entry) (code, message string) {
 	switch {
 	case e.Source == "":
 		return ErrorCodeInvalidArgument, "Parameter Source is not valid. Reason: Source is a required argument."
@@ -313,9 +327,6 @@ func ValidateEntry(e Entry) (code, message string) {
 		if utf8.RuneCountInString(r) > MaxResourceLen {
 			return ErrorCodeInvalidArgument, fmt.Sprintf("Parameter Resources is not valid. Reason: a resource is longer than %d characters.", MaxResourceLen)
 		}
-	}
-	if !isJSONObject(e.Detail) {
-		return ErrorCodeMalformedDetail, "Detail is malformed."
 	}
 	return "", ""
 }
@@ -363,12 +374,26 @@ func (b *Bus) Put(ctx context.Context, entries []Entry) ([]PutResult, error) {
 	now := b.now().UTC()
 	results := make([]PutResult, len(entries))
 	type accepted struct {
-		raw   []byte
-		event events.EventBridgeEvent
+		raw  []byte
+		view *events.EventBridgeEvent // raw decoded, shared by its deliveries and tails
 	}
 	evs := make([]accepted, 0, len(entries))
 	for i, e := range entries {
-		code, msg := ValidateEntry(e)
+		code, msg := validateFields(e)
+		var raw []byte
+		var view *events.EventBridgeEvent
+		if code == "" {
+			ev := b.envelope(e, now)
+			var start int
+			var err error
+			if raw, start, err = encodeEvent(&ev); err != nil {
+				code, msg = ErrorCodeMalformedDetail, malformedDetail
+			} else {
+				// The view's detail is the encoded one, as decoding raw gives it.
+				ev.Detail = raw[start : len(raw)-1 : len(raw)-1]
+				view = &ev
+			}
+		}
 		if code == "" {
 			// EventBridge may fail single entries of a PutEvents it answers 200
 			// (FailedEntryCount, ErrorCode InternalFailure or ThrottlingException);
@@ -379,14 +404,8 @@ func (b *Bus) Put(ctx context.Context, entries []Entry) ([]PutResult, error) {
 			results[i] = PutResult{ErrorCode: code, ErrorMessage: msg}
 			continue
 		}
-		ev := b.envelope(e, now)
-		raw, err := json.Marshal(ev)
-		if err != nil { // a validated object detail always marshals; keep the guard cheap
-			results[i] = PutResult{ErrorCode: ErrorCodeMalformedDetail, ErrorMessage: "Detail is malformed."}
-			continue
-		}
-		results[i] = PutResult{EventID: ev.ID}
-		evs = append(evs, accepted{raw: raw, event: ev})
+		results[i] = PutResult{EventID: view.ID}
+		evs = append(evs, accepted{raw: raw, view: view})
 	}
 
 	b.mu.RLock()
@@ -400,18 +419,18 @@ func (b *Bus) Put(ctx context.Context, entries []Entry) ([]PutResult, error) {
 		for _, r := range b.rules {
 			ok, err := r.pattern.Match(a.raw)
 			if err != nil {
-				b.log.Warn("match event", "rule", r.sub.Name, "event", a.event.ID, "error", err)
+				b.log.Warn("match event", "rule", r.sub.Name, "event", a.view.ID, "error", err)
 				continue
 			}
 			if ok {
-				ds = append(ds, &delivery{Rule: r.sub.Name, EventID: a.event.ID, Event: a.raw, ReceivedAt: now})
+				ds = append(ds, &delivery{Rule: r.sub.Name, EventID: a.view.ID, Event: a.raw, ReceivedAt: now, view: a.view})
 				targets = append(targets, r)
 			}
 		}
 	}
 	raws, ids, times := make([][]byte, len(evs)), make([]string, len(evs)), make([]time.Time, len(evs))
 	for i, a := range evs {
-		raws[i], ids[i], times[i] = a.raw, a.event.ID, a.event.Time
+		raws[i], ids[i], times[i] = a.raw, a.view.ID, a.view.Time
 	}
 	if arch := b.archivedFor(raws, ids, times); len(ds) > 0 || len(arch) > 0 {
 		if err := b.arch.addPendingArchived(ds, arch); err != nil {
@@ -432,15 +451,21 @@ func (b *Bus) Put(ctx context.Context, entries []Entry) ([]PutResult, error) {
 		})
 	}
 	for _, a := range evs {
-		b.publishTail(a.raw, a.event)
+		b.publishTail(a.raw, *a.view)
 	}
 	b.accepted.Add(uint64(len(evs)))
 	b.rejected.Add(uint64(len(entries) - len(evs)))
 	return results, nil
 }
 
+// detailKey starts the detail member of an event that json.Marshal encoded: the
+// struct's last field, and the first place these bytes can occur outside a string,
+// since the members before it hold only strings.
+var detailKey = []byte(`,"detail":`)
+
 // envelope wraps an entry the way EventBridge does: version "0", a v4 UUID id, time to
-// the second, resources always an array.
+// the second, resources always an array. Its Detail is still the entry's (the caller's
+// bytes), which encodeEvent turns into the event's own.
 func (b *Bus) envelope(e Entry, now time.Time) events.EventBridgeEvent {
 	t := e.Time
 	if t.IsZero() {
@@ -448,8 +473,7 @@ func (b *Bus) envelope(e Entry, now time.Time) events.EventBridgeEvent {
 	}
 	res := make([]string, len(e.Resources))
 	copy(res, e.Resources)
-	detail := make(json.RawMessage, len(e.Detail))
-	copy(detail, e.Detail)
+	detail := e.Detail
 	return events.EventBridgeEvent{
 		Version:    "0",
 		ID:         newUUID(),
@@ -472,12 +496,29 @@ func (b *Bus) Subscribe(sub subscription.Subscription, target subscription.Targe
 // SubscribeFunction is Subscribe for a target that is the Lambda function with ARN
 // functionARN, as ListTargetsByRule shows it (empty: a function named after the rule).
 func (b *Bus) SubscribeFunction(sub subscription.Subscription, target subscription.Target, functionARN string) error {
+	if target == nil {
+		return fmt.Errorf("%w: rule %s has no target", ErrInvalidRule, sub.Name)
+	}
+	return b.subscribe(sub, target, nil, functionARN)
+}
+
+// SubscribeRaw is Subscribe for a target that takes the event as EventBridge
+// serializes it for a target, such as an SQS queue, whose message body is the whole
+// event (targetARN is the queue's, as ListTargetsByRule shows it). The bytes are the
+// stored ones, handed over without decoding and encoding them again; they are what
+// MarshalEvent makes of the event a typed target gets, plus "replay-name" for a
+// replayed event, as EventBridge adds it.
+func (b *Bus) SubscribeRaw(sub subscription.Subscription, target RawTarget, targetARN string) error {
+	if target == nil {
+		return fmt.Errorf("%w: rule %s has no target", ErrInvalidRule, sub.Name)
+	}
+	return b.subscribe(sub, nil, target, targetARN)
+}
+
+func (b *Bus) subscribe(sub subscription.Subscription, target subscription.Target, raw RawTarget, targetARN string) error {
 	p, err := compileSubscription(sub)
 	if err != nil {
 		return err
-	}
-	if target == nil {
-		return fmt.Errorf("%w: rule %s has no target", ErrInvalidRule, sub.Name)
 	}
 	if sub.MaxAttempts <= 0 {
 		sub.MaxAttempts = subscription.DefaultMaxAttempts
@@ -498,8 +539,8 @@ func (b *Bus) SubscribeFunction(sub subscription.Subscription, target subscripti
 	if err != nil {
 		return fmt.Errorf("load pending deliveries of rule %s: %w", sub.Name, err)
 	}
-	r := newRule(b, sub, target, p)
-	r.targetARN = functionARN
+	r := newRule(b, sub, target, raw, p)
+	r.targetARN = targetARN
 	b.rules[sub.Name] = r
 	for _, d := range pending {
 		r.push(d)

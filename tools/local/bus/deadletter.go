@@ -62,7 +62,7 @@ func (b *Bus) toDeadLetter(r *rule, d *delivery, reason string) {
 		EventID: d.EventID,
 		Event:   d.Event,
 	}
-	if err := b.store.moveToDead(rec); err != nil {
+	if err := b.store.moveToDead(d, rec); err != nil {
 		b.log.Error("dead-letter delivery", "rule", r.sub.Name, "event", d.EventID, "error", err)
 		return
 	}

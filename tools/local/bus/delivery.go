@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime/debug"
+	"slices"
 	"sync"
 	"time"
 
@@ -17,13 +18,39 @@ import (
 // delivery is one event owed to one rule: persisted from Put until the target
 // succeeds or it is dead-lettered.
 type delivery struct {
-	Rule       string          `json:"rule"`
-	EventID    string          `json:"eventId"`
-	Event      json.RawMessage `json:"event"`
-	Attempts   int             `json:"attempts"`
-	LastError  string          `json:"lastError,omitempty"`
-	ReceivedAt time.Time       `json:"receivedAt"`
+	Rule    string
+	EventID string
+	// Event is the event JSON as targets receive it; the deliveries of one event to
+	// several rules share it, so it is never modified.
+	Event      []byte
+	Attempts   int
+	LastError  string
+	ReceivedAt time.Time
+
+	ref pendingRef // where the store keeps it (set by addPending and redrive)
+	// view is Event decoded, shared like Event and never modified; Put sets it from
+	// the envelope it encoded, other deliveries (reloaded, redriven, replayed) decode
+	// it at their first attempt.
+	view *events.EventBridgeEvent
 }
+
+// decoded returns the delivery's event decoded, decoding it once.
+func (d *delivery) decoded() (*events.EventBridgeEvent, error) {
+	if d.view != nil {
+		return d.view, nil
+	}
+	var ev events.EventBridgeEvent
+	if err := json.Unmarshal(d.Event, &ev); err != nil {
+		return nil, err
+	}
+	d.view = &ev
+	return d.view, nil
+}
+
+// RawTarget is a rule target that takes the event as EventBridge serializes it for
+// a target, such as the body of an SQS message (see SubscribeRaw). event is shared
+// with other rules' deliveries and must not be modified.
+type RawTarget func(ctx context.Context, event []byte) error
 
 // matcher is what the bus needs of a compiled event pattern.
 type matcher interface {
@@ -37,6 +64,7 @@ type rule struct {
 	bus     *Bus
 	sub     subscription.Subscription
 	target  subscription.Target
+	raw     RawTarget // instead of target when set
 	pattern matcher
 	// targetARN is the target's ARN (a Lambda function; in devstack the rule's queue), for ListTargetsByRule.
 	targetARN string
@@ -48,8 +76,8 @@ type rule struct {
 	stopped bool
 }
 
-func newRule(b *Bus, sub subscription.Subscription, target subscription.Target, p matcher) *rule {
-	r := &rule{bus: b, sub: sub, target: target, pattern: p, timers: make(map[*time.Timer]struct{})}
+func newRule(b *Bus, sub subscription.Subscription, target subscription.Target, raw RawTarget, p matcher) *rule {
+	r := &rule{bus: b, sub: sub, target: target, raw: raw, pattern: p, timers: make(map[*time.Timer]struct{})}
 	r.cond = sync.NewCond(&r.mu)
 	return r
 }
@@ -127,18 +155,18 @@ func (b *Bus) attempt(r *rule, d *delivery) {
 		b.toDeadLetter(r, d, ReasonMaxEventAge)
 		return
 	}
-	var ev events.EventBridgeEvent
-	if err := json.Unmarshal(d.Event, &ev); err != nil {
+	ev, err := d.decoded()
+	if err != nil {
 		// Only a corrupted store gets here; retrying cannot help.
 		d.LastError = fmt.Sprintf("decode stored event: %v", err)
 		b.toDeadLetter(r, d, ReasonUndecodable)
 		return
 	}
-	err := b.invoke(r, ev, d.Attempts+1)
+	err = b.invoke(r, d, ev, d.Attempts+1)
 	d.Attempts++
 	if err == nil {
 		b.delivered.Add(1)
-		if err := b.store.removePending(r.sub.Name, d.EventID); err != nil {
+		if err := b.store.removePending(d); err != nil {
 			// The event stays pending and is delivered again after a restart:
 			// a duplicate, which at-least-once allows.
 			b.log.Warn("record delivery", "rule", r.sub.Name, "event", d.EventID, "error", err)
@@ -165,10 +193,10 @@ func (b *Bus) attempt(r *rule, d *delivery) {
 
 // invoke calls the target like Lambda would: with a deadline, and with a panic turned
 // into a failed invocation instead of a crashed process.
-func (b *Bus) invoke(r *rule, ev events.EventBridgeEvent, attempt int) (err error) {
+func (b *Bus) invoke(r *rule, d *delivery, ev *events.EventBridgeEvent, attempt int) (err error) {
 	ctx, cancel := context.WithTimeout(b.base, b.opts.DeliveryTimeout)
 	defer cancel()
-	ctx, done := b.observeAttempt(ctx, r.sub.Name, ev, attempt)
+	ctx, done := b.observeAttempt(ctx, r.sub.Name, *ev, attempt)
 	defer func() { done(err) }()
 	defer func() {
 		if p := recover(); p != nil {
@@ -176,7 +204,17 @@ func (b *Bus) invoke(r *rule, ev events.EventBridgeEvent, attempt int) (err erro
 			err = fmt.Errorf("target panicked: %v", p)
 		}
 	}()
-	if err := r.target(ctx, ev); err != nil {
+	if r.raw != nil {
+		err = r.raw(ctx, d.Event)
+	} else {
+		// The view is shared by every rule and attempt: the target gets its own
+		// slices, as it would get its own decoded copy on Lambda.
+		own := *ev
+		own.Detail = slices.Clone(ev.Detail)
+		own.Resources = slices.Clone(ev.Resources)
+		err = r.target(ctx, own)
+	}
+	if err != nil {
 		return err
 	}
 	if errors.Is(ctx.Err(), context.DeadlineExceeded) {

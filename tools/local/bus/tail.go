@@ -19,6 +19,7 @@ type tail struct {
 // events are dropped for it (counted in Stats().TailDropped) rather than slowing the
 // bus. It is closed when ctx is done or the bus closes. At most Options.MaxTails
 // tails are open at once; beyond that Tail fails with ErrTooManyTails.
+// An event's Detail and Resources are shared with its deliveries: do not modify them.
 func (b *Bus) Tail(ctx context.Context, pattern []byte) (<-chan events.EventBridgeEvent, error) {
 	t := &tail{ch: make(chan events.EventBridgeEvent, b.opts.TailBuffer)}
 	if len(pattern) > 0 {

@@ -1,9 +1,6 @@
 package bus
 
-import (
-	"crypto/rand"
-	"fmt"
-)
+import "crypto/rand"
 
 // newUUID returns a random (version 4) UUID, the form of EventBridge event ids.
 func newUUID() string {
@@ -11,5 +8,6 @@ func newUUID() string {
 	_, _ = rand.Read(u[:]) // crypto/rand.Read never fails (Go 1.24+)
 	u[6] = u[6]&0x0f | 0x40
 	u[8] = u[8]&0x3f | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", u[0:4], u[4:6], u[6:8], u[8:10], u[10:16])
+	s := formatUUID(u)
+	return string(s[:])
 }

@@ -2,7 +2,6 @@ package stack
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -15,6 +14,7 @@ import (
 	"github.com/concertsys/platform/service"
 	"github.com/concertsys/platform/subscription"
 	"github.com/concertsys/platform/tracing"
+	"github.com/concertsys/tools/local/bus"
 	"github.com/concertsys/tools/local/lambdainvoke"
 	"github.com/concertsys/tools/local/queue"
 )
@@ -126,7 +126,7 @@ func (s *Stack) subscribeThroughQueue(svc string, c service.Consumer) error {
 	if err != nil {
 		return err
 	}
-	if err := s.bus.SubscribeFunction(sub, sendTo(q), QueueARN(q.Name())); err != nil {
+	if err := s.bus.SubscribeRaw(sub, sendTo(q), QueueARN(q.Name())); err != nil {
 		return err
 	}
 	if s.inspect != nil {
@@ -179,16 +179,14 @@ func (n *failureNotes) take(messageID string) string {
 }
 
 // sendTo is a rule target putting the event into q as EventBridge's SQS target does:
-// the whole event as the message body. A full queue fails the delivery, so the bus
-// retries it and, past the retry policy, dead-letters it.
-func sendTo(q *queue.Queue) subscription.Target {
-	return func(ctx context.Context, ev events.EventBridgeEvent) error {
-		body, err := json.Marshal(ev)
-		if err != nil {
-			return fmt.Errorf("encode event for %s: %w", q.Name(), err)
-		}
+// the whole event as the message body. The bus hands over the event's stored JSON,
+// the same bytes json.Marshal makes of the decoded event, so nothing is decoded and
+// encoded again per delivery. A full queue fails the delivery, so the bus retries it
+// and, past the retry policy, dead-letters it.
+func sendTo(q *queue.Queue) bus.RawTarget {
+	return func(ctx context.Context, event []byte) error {
 		// EventBridge passes the delivery's trace to an SQS target as AWSTraceHeader.
-		if _, err := q.SendTraced(string(body), tracing.XRayHeader(ctx)); err != nil {
+		if _, err := q.SendTraced(string(event), tracing.XRayHeader(ctx)); err != nil {
 			return fmt.Errorf("send to queue %s: %w", q.Name(), err)
 		}
 		return nil
