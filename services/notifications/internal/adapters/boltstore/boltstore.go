@@ -1,5 +1,6 @@
 // Package boltstore is the connection store in an embedded bbolt file, for devstack.
-// Every operation is one bbolt transaction, so it is atomic and durable on return.
+// Every operation is one bbolt transaction, so it is atomic and durable on return,
+// except ConfirmDelivery, which is bookkeeping committed with the next transaction.
 package boltstore
 
 import (
@@ -8,6 +9,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"sync"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -29,6 +31,19 @@ const sep = "\x00"
 // Store is the bbolt adapter of app.Store.
 type Store struct {
 	db *bolt.DB
+
+	// confirms are the ConfirmDelivery calls not committed yet (by delivery key),
+	// which ClaimDelivery already honours; flushing says a goroutine commits them.
+	mu       sync.Mutex
+	confirms map[string]pendingConfirm
+	flushing bool
+	flushes  sync.WaitGroup
+}
+
+// pendingConfirm is the claim a ConfirmDelivery ends.
+type pendingConfirm struct {
+	version    int64
+	leaseUntil int64 // unix nanoseconds
 }
 
 // Open opens (creating if needed) the store file at path.
@@ -54,11 +69,14 @@ func Open(path string) (*Store, error) {
 	// Batched writes (delivery claims of one fan-out) wait at most this long for
 	// company; bbolt's 10ms default would dominate a sequential fan-out.
 	db.MaxBatchDelay = time.Millisecond
-	return &Store{db: db}, nil
+	return &Store{db: db, confirms: map[string]pendingConfirm{}}, nil
 }
 
-// Close closes the file.
-func (s *Store) Close() error { return s.db.Close() }
+// Close commits the pending confirmations, then closes the file.
+func (s *Store) Close() error {
+	s.flushes.Wait()
+	return s.db.Close()
+}
 
 type connectionRecord struct {
 	ConnectedAt time.Time `json:"connectedAt"`
@@ -198,6 +216,9 @@ func (s *Store) ClaimDelivery(ctx context.Context, d app.Delivery, now, leaseUnt
 				return fmt.Errorf("decode delivery record: %w", err)
 			}
 		}
+		if s.confirmed(k, prev) {
+			prev.LeaseUntil = 0
+		}
 		switch {
 		case prev.Version >= d.Version:
 			claim = app.Claim{Outcome: app.Superseded, Previous: prev.Version}
@@ -219,16 +240,87 @@ func (s *Store) ClaimDelivery(ctx context.Context, d app.Delivery, now, leaseUnt
 	return claim, nil
 }
 
-// ConfirmDelivery implements app.Store.
+// ConfirmDelivery implements app.Store without waiting for a commit: the confirmation
+// is queued to bbolt's batch (db.Batch, which shares the commit of the claims made
+// meanwhile) and ClaimDelivery honours it at once, so the connection's next version
+// never waits for this one's fsync. A crash before the commit loses only the
+// confirmation: the claim then holds the connection's next version of the concert
+// back until its lease ends (DefaultDeliveryLease), the fan-out fails meanwhile and
+// its queue delivers it again after the visibility timeout (longer than the lease),
+// so the version arrives late, never twice and never out of order. The DynamoDB
+// adapter confirms synchronously.
 func (s *Store) ConfirmDelivery(ctx context.Context, d app.Delivery, c app.Claim) error {
-	return s.updateOwn(d, c, func(b *bolt.Bucket, k []byte, rec deliveryRecord) error {
-		rec.LeaseUntil = 0
-		v, err := json.Marshal(rec)
-		if err != nil {
-			return err
+	s.mu.Lock()
+	s.confirms[string(key(d.ConnectionID, d.ConcertID))] = pendingConfirm{version: d.Version, leaseUntil: c.LeaseUntil.UnixNano()}
+	start := !s.flushing
+	s.flushing = true
+	if start {
+		s.flushes.Add(1)
+	}
+	s.mu.Unlock()
+	if start {
+		go s.flushConfirms()
+	}
+	return nil
+}
+
+// confirmed reports whether a pending confirmation ends the claim rec (of key k).
+func (s *Store) confirmed(k []byte, rec deliveryRecord) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	pc, ok := s.confirms[string(k)]
+	return ok && rec.LeaseUntil != 0 && pc.version == rec.Version && pc.leaseUntil == rec.LeaseUntil
+}
+
+// flushConfirms commits the pending confirmations until none is left.
+func (s *Store) flushConfirms() {
+	defer s.flushes.Done()
+	for {
+		s.mu.Lock()
+		if len(s.confirms) == 0 {
+			s.flushing = false
+			s.mu.Unlock()
+			return
 		}
-		return b.Put(k, v)
-	})
+		batch := make(map[string]pendingConfirm, len(s.confirms))
+		for k, pc := range s.confirms {
+			batch[k] = pc
+		}
+		s.mu.Unlock()
+		// An error (a closed file) drops them: they are bookkeeping (see ConfirmDelivery).
+		_ = s.db.Batch(func(tx *bolt.Tx) error {
+			b := tx.Bucket(bucketDeliveries)
+			for k, pc := range batch {
+				v := b.Get([]byte(k))
+				if v == nil {
+					continue
+				}
+				var rec deliveryRecord
+				if err := json.Unmarshal(v, &rec); err != nil {
+					return fmt.Errorf("decode delivery record: %w", err)
+				}
+				if rec.Version != pc.version || rec.LeaseUntil != pc.leaseUntil {
+					continue // claimed again, released or deleted since
+				}
+				rec.LeaseUntil = 0
+				raw, err := json.Marshal(rec)
+				if err != nil {
+					return err
+				}
+				if err := b.Put([]byte(k), raw); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		s.mu.Lock()
+		for k, pc := range batch {
+			if s.confirms[k] == pc {
+				delete(s.confirms, k)
+			}
+		}
+		s.mu.Unlock()
+	}
 }
 
 // ReleaseDelivery implements app.Store.
