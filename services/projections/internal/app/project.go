@@ -31,7 +31,13 @@ type ProjectConcertEvent struct {
 type pendingEvent struct {
 	ctx  context.Context
 	e    domain.Event
-	done chan error
+	done chan laneTurn
+}
+
+// laneTurn tells a waiting Handle call its outcome, or that it leads the lane next.
+type laneTurn struct {
+	err  error
+	lead bool
 }
 
 // NewProjectConcertEvent wires the consumer use case.
@@ -57,35 +63,41 @@ func NewProjectConcertEvent(views ViewStore, publisher *ViewPublisher, logger *s
 // per event, and the lane never races itself into version conflicts.
 func (p *ProjectConcertEvent) Handle(ctx context.Context, e domain.Event) error {
 	id := e.Meta.AggregateID
-	me := &pendingEvent{ctx: ctx, e: e, done: make(chan error, 1)}
+	me := &pendingEvent{ctx: ctx, e: e, done: make(chan laneTurn, 1)}
 	p.mu.Lock()
 	queue, busy := p.lanes[id]
 	p.lanes[id] = append(queue, me)
 	p.mu.Unlock()
 	if busy {
-		return <-me.done
-	}
-	// Let the batch's other records of this concert, started with this one, join the
-	// first group.
-	runtime.Gosched()
-	for {
-		p.mu.Lock()
-		group := p.lanes[id]
-		if len(group) == 0 {
-			delete(p.lanes, id)
-			p.mu.Unlock()
-			break
+		turn := <-me.done
+		if !turn.lead {
+			return turn.err
 		}
-		p.lanes[id] = group[:0:0]
-		p.mu.Unlock()
-		p.handleGroup(group)
+	} else {
+		// Let the batch's other records of this concert, started with this one, join
+		// the first group.
+		runtime.Gosched()
 	}
-	return <-me.done
+	// Lead one round: the group holds this call's event. Then hand the lane to the
+	// first call that queued meanwhile, so no call leads for others forever.
+	p.mu.Lock()
+	group := p.lanes[id]
+	p.lanes[id] = nil
+	p.mu.Unlock()
+	p.handleGroup(group)
+	p.mu.Lock()
+	if next := p.lanes[id]; len(next) > 0 {
+		next[0].done <- laneTurn{lead: true}
+	} else {
+		delete(p.lanes, id)
+	}
+	p.mu.Unlock()
+	return (<-me.done).err
 }
 
 // handleGroup applies the group's events of one concert in version order to one
 // read and one conditional write, publishes what is owed, and tells each event its
-// outcome.
+// outcome (the leader's too, in its channel).
 func (p *ProjectConcertEvent) handleGroup(group []*pendingEvent) {
 	slices.SortStableFunc(group, func(a, b *pendingEvent) int {
 		return cmp.Compare(a.e.Meta.AggregateVersion, b.e.Meta.AggregateVersion)
@@ -102,7 +114,7 @@ func (p *ProjectConcertEvent) handleGroup(group []*pendingEvent) {
 	}
 	defer func() {
 		for i, pe := range group {
-			pe.done <- results[i]
+			pe.done <- laneTurn{err: results[i]}
 		}
 	}()
 	for attempt := 1; ; attempt++ {

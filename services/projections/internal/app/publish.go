@@ -64,43 +64,54 @@ type coalescing struct {
 type publishCall struct {
 	ctx    context.Context
 	events []ConcertViewUpdated
-	done   chan error
+	done   chan publishTurn
+}
+
+// publishTurn tells a queued call its outcome, or that it sends next.
+type publishTurn struct {
+	err  error
+	lead bool
 }
 
 func (c *coalescing) PublishConcertViewUpdated(ctx context.Context, events []ConcertViewUpdated) error {
-	me := &publishCall{ctx: ctx, events: events, done: make(chan error, 1)}
+	me := &publishCall{ctx: ctx, events: events, done: make(chan publishTurn, 1)}
 	c.mu.Lock()
 	c.queue = append(c.queue, me)
-	if c.busy {
-		c.mu.Unlock()
-		return <-me.done
-	}
+	busy := c.busy
 	c.busy = true
 	c.mu.Unlock()
-	for {
-		c.mu.Lock()
-		n, entries := 0, 0
-		for n < len(c.queue) && (n == 0 || entries+len(c.queue[n].events) <= MaxPutEventsEntries) {
-			entries += len(c.queue[n].events)
-			n++
+	if busy {
+		if turn := <-me.done; !turn.lead {
+			return turn.err
 		}
-		if n == 0 {
-			c.busy = false
-			c.mu.Unlock()
-			break
-		}
-		calls := slices.Clone(c.queue[:n])
-		c.queue = c.queue[n:]
-		c.mu.Unlock()
-		c.send(calls)
 	}
-	return <-me.done
+	// Send one call's worth from the head of the queue (this call is in it: it is at
+	// the head when it leads), then hand over to the next queued call, so no caller
+	// sends for others forever.
+	c.mu.Lock()
+	n, entries := 0, 0
+	for n < len(c.queue) && (n == 0 || entries+len(c.queue[n].events) <= MaxPutEventsEntries) {
+		entries += len(c.queue[n].events)
+		n++
+	}
+	calls := slices.Clone(c.queue[:n])
+	c.queue = slices.Delete(c.queue, 0, n)
+	c.mu.Unlock()
+	c.send(calls)
+	c.mu.Lock()
+	if len(c.queue) > 0 {
+		c.queue[0].done <- publishTurn{lead: true}
+	} else {
+		c.busy = false
+	}
+	c.mu.Unlock()
+	return (<-me.done).err
 }
 
 // send puts the calls' events in one call, or each call's alone when that fails.
 func (c *coalescing) send(calls []*publishCall) {
 	if len(calls) == 1 {
-		calls[0].done <- c.next.PublishConcertViewUpdated(calls[0].ctx, calls[0].events)
+		calls[0].done <- publishTurn{err: c.next.PublishConcertViewUpdated(calls[0].ctx, calls[0].events)}
 		return
 	}
 	var all []ConcertViewUpdated
@@ -109,12 +120,12 @@ func (c *coalescing) send(calls []*publishCall) {
 	}
 	if err := c.next.PublishConcertViewUpdated(calls[0].ctx, all); err == nil {
 		for _, call := range calls {
-			call.done <- nil
+			call.done <- publishTurn{}
 		}
 		return
 	}
 	for _, call := range calls {
-		call.done <- c.next.PublishConcertViewUpdated(call.ctx, call.events)
+		call.done <- publishTurn{err: c.next.PublishConcertViewUpdated(call.ctx, call.events)}
 	}
 }
 

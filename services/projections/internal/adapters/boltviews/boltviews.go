@@ -230,6 +230,9 @@ func (s *Store) Get(ctx context.Context, id string) (app.Record, error) {
 	if err := ctx.Err(); err != nil {
 		return app.Record{}, fmt.Errorf("get view %s: %w", id, err)
 	}
+	// The pending mark is read before the view: a mark is forgotten only once its
+	// commit is done, so either it is still here or the read sees that commit.
+	mark := s.pendingMark(id)
 	var r record
 	var found bool
 	err := s.db.View(func(tx *bolt.Tx) error {
@@ -243,7 +246,8 @@ func (s *Store) Get(ctx context.Context, id string) (app.Record, error) {
 	if !found {
 		return app.Record{}, fmt.Errorf("get view %s: %w", id, app.ErrNotFound)
 	}
-	return app.Record(s.withMark(r)), nil
+	r.PublishedVersion = max(r.PublishedVersion, mark)
+	return app.Record(r), nil
 }
 
 // Put stores the view if the stored version equals expected.
@@ -419,14 +423,11 @@ func (s *Store) forgetMarks(committed map[string]int64) {
 	}
 }
 
-// withMark is r with its pending mark, if higher.
-func (s *Store) withMark(r record) record {
+// pendingMark is the mark of id waiting for a commit (0: none).
+func (s *Store) pendingMark(id string) int64 {
 	s.mu.Lock()
-	if v := s.marks[r.View.ID]; v > r.PublishedVersion {
-		r.PublishedVersion = v
-	}
-	s.mu.Unlock()
-	return r
+	defer s.mu.Unlock()
+	return s.marks[id]
 }
 
 // List returns a page of views in list order.
