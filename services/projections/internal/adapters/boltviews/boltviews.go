@@ -122,14 +122,26 @@ func (s *Store) update(fn func(tx *bolt.Tx) error) error {
 	}
 }
 
+// MarkDelay is how long a mark waits for a write's commit to ride on before the
+// writer commits it alone: under a steady stream of events every mark rides on the
+// next view's commit, and an idle store still commits its marks soon.
+const MarkDelay = 50 * time.Millisecond
+
 func (s *Store) writer() {
 	defer close(s.stopped)
+	var markTimer <-chan time.Time // armed while marks wait
 	for {
 		var group []*write
 		select {
 		case w := <-s.writes:
 			group = append(group, w)
 		case <-s.wake:
+			if markTimer == nil {
+				markTimer = time.After(MarkDelay)
+			}
+			continue
+		case <-markTimer:
+			markTimer = nil
 			if !s.pendingMarks() {
 				continue // committed by a write's commit meanwhile
 			}
@@ -344,7 +356,7 @@ func (s *Store) PutNewer(ctx context.Context, recs []app.Record) (int, error) {
 
 // MarkPublished raises the published version of a view. It does not wait for a
 // commit: the mark is applied by the next group commit (a Put's, or one the writer
-// starts for it), and Get sees it at once. A crash before that commit loses only the
+// starts for it after MarkDelay), and Get sees it at once. A crash before that commit loses only the
 // mark, so the next event of the concert publishes the same ConcertViewUpdated (same
 // event id) again: a duplicate its consumers ignore, never a lost publish. The DynamoDB
 // adapter writes it synchronously.
