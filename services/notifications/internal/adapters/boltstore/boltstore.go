@@ -205,9 +205,15 @@ func (s *Store) Subscribers(ctx context.Context, concertID string, now time.Time
 // ClaimDelivery implements app.Store.
 func (s *Store) ClaimDelivery(ctx context.Context, d app.Delivery, now, leaseUntil, expiresAt time.Time) (app.Claim, error) {
 	var claim app.Claim
-	// Batch: concurrent claims of one fan-out share a transaction and one fsync.
-	// Batch may run the function again alone, so it sets claim from scratch.
+	var confirmed map[string]pendingConfirm
+	// Batch: concurrent claims of one fan-out share a transaction and one fsync, and
+	// the pending confirmations ride on it. Batch may run the function again alone,
+	// so it sets claim and confirmed from scratch.
 	err := s.db.Batch(func(tx *bolt.Tx) error {
+		var err error
+		if confirmed, err = s.applyConfirms(tx); err != nil {
+			return err
+		}
 		b := tx.Bucket(bucketDeliveries)
 		k := key(d.ConnectionID, d.ConcertID)
 		var prev deliveryRecord
@@ -215,9 +221,6 @@ func (s *Store) ClaimDelivery(ctx context.Context, d app.Delivery, now, leaseUnt
 			if err := json.Unmarshal(v, &prev); err != nil {
 				return fmt.Errorf("decode delivery record: %w", err)
 			}
-		}
-		if s.confirmed(k, prev) {
-			prev.LeaseUntil = 0
 		}
 		switch {
 		case prev.Version >= d.Version:
@@ -237,12 +240,13 @@ func (s *Store) ClaimDelivery(ctx context.Context, d app.Delivery, now, leaseUnt
 	if err != nil {
 		return app.Claim{}, fmt.Errorf("claim delivery: %w", err)
 	}
+	s.forgetConfirms(confirmed)
 	return claim, nil
 }
 
 // ConfirmDelivery implements app.Store without waiting for a commit: the confirmation
-// is queued to bbolt's batch (db.Batch, which shares the commit of the claims made
-// meanwhile) and ClaimDelivery honours it at once, so the connection's next version
+// rides on the next claim's commit (or is committed alone after ConfirmDelay), and
+// ClaimDelivery honours it at once, so the connection's next version
 // never waits for this one's fsync. A crash before the commit loses only the
 // confirmation: the claim then holds the connection's next version of the concert
 // back until its lease ends (DefaultDeliveryLease), the fan-out fails meanwhile and
@@ -264,62 +268,90 @@ func (s *Store) ConfirmDelivery(ctx context.Context, d app.Delivery, c app.Claim
 	return nil
 }
 
-// confirmed reports whether a pending confirmation ends the claim rec (of key k).
-func (s *Store) confirmed(k []byte, rec deliveryRecord) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	pc, ok := s.confirms[string(k)]
-	return ok && rec.LeaseUntil != 0 && pc.version == rec.Version && pc.leaseUntil == rec.LeaseUntil
-}
+// ConfirmDelay is how long confirmations wait for a claim's commit to ride on before
+// they are committed alone: a fan-out's next claims usually come sooner.
+const ConfirmDelay = 20 * time.Millisecond
 
-// flushConfirms commits the pending confirmations until none is left.
+// flushConfirms commits the confirmations still pending after ConfirmDelay, until
+// none is left.
 func (s *Store) flushConfirms() {
 	defer s.flushes.Done()
 	for {
+		time.Sleep(ConfirmDelay)
 		s.mu.Lock()
 		if len(s.confirms) == 0 {
 			s.flushing = false
 			s.mu.Unlock()
 			return
 		}
-		batch := make(map[string]pendingConfirm, len(s.confirms))
-		for k, pc := range s.confirms {
-			batch[k] = pc
-		}
 		s.mu.Unlock()
-		// An error (a closed file) drops them: they are bookkeeping (see ConfirmDelivery).
-		_ = s.db.Batch(func(tx *bolt.Tx) error {
-			b := tx.Bucket(bucketDeliveries)
-			for k, pc := range batch {
-				v := b.Get([]byte(k))
-				if v == nil {
-					continue
-				}
-				var rec deliveryRecord
-				if err := json.Unmarshal(v, &rec); err != nil {
-					return fmt.Errorf("decode delivery record: %w", err)
-				}
-				if rec.Version != pc.version || rec.LeaseUntil != pc.leaseUntil {
-					continue // claimed again, released or deleted since
-				}
-				rec.LeaseUntil = 0
-				raw, err := json.Marshal(rec)
-				if err != nil {
-					return err
-				}
-				if err := b.Put([]byte(k), raw); err != nil {
-					return err
-				}
-			}
-			return nil
+		var applied map[string]pendingConfirm
+		err := s.db.Batch(func(tx *bolt.Tx) error {
+			var err error
+			applied, err = s.applyConfirms(tx)
+			return err
 		})
-		s.mu.Lock()
-		for k, pc := range batch {
-			if s.confirms[k] == pc {
-				delete(s.confirms, k)
-			}
+		if err != nil {
+			// A closed file or a record that does not decode: drop them, they are
+			// bookkeeping (see ConfirmDelivery).
+			s.mu.Lock()
+			clear(s.confirms)
+			s.mu.Unlock()
+			continue
 		}
+		s.forgetConfirms(applied)
+	}
+}
+
+// applyConfirms ends in tx the claims of the pending confirmations and returns what
+// it applied. A claim taken again, released or deleted since is left alone.
+func (s *Store) applyConfirms(tx *bolt.Tx) (map[string]pendingConfirm, error) {
+	s.mu.Lock()
+	if len(s.confirms) == 0 {
 		s.mu.Unlock()
+		return nil, nil
+	}
+	batch := make(map[string]pendingConfirm, len(s.confirms))
+	for k, pc := range s.confirms {
+		batch[k] = pc
+	}
+	s.mu.Unlock()
+	b := tx.Bucket(bucketDeliveries)
+	for k, pc := range batch {
+		v := b.Get([]byte(k))
+		if v == nil {
+			continue
+		}
+		var rec deliveryRecord
+		if err := json.Unmarshal(v, &rec); err != nil {
+			return nil, fmt.Errorf("decode delivery record: %w", err)
+		}
+		if rec.Version != pc.version || rec.LeaseUntil != pc.leaseUntil {
+			continue
+		}
+		rec.LeaseUntil = 0
+		raw, err := json.Marshal(rec)
+		if err != nil {
+			return nil, err
+		}
+		if err := b.Put([]byte(k), raw); err != nil {
+			return nil, err
+		}
+	}
+	return batch, nil
+}
+
+// forgetConfirms drops the committed confirmations, unless replaced meanwhile.
+func (s *Store) forgetConfirms(committed map[string]pendingConfirm) {
+	if len(committed) == 0 {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for k, pc := range committed {
+		if s.confirms[k] == pc {
+			delete(s.confirms, k)
+		}
 	}
 }
 
