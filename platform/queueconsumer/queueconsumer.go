@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 
 	"github.com/aws/aws-lambda-go/events"
 
@@ -27,8 +28,17 @@ import (
 // message of the batch is deleted by the mapping.
 type Handler func(ctx context.Context, batch events.SQSEvent) (events.SQSEventResponse, error)
 
-// New returns the handler running target on each message of a batch, in the batch's
-// order. logger (nil: slog.Default()) records why each message failed.
+// MaxConcurrent bounds the messages of one batch whose targets run at once.
+const MaxConcurrent = 10
+
+// New returns the handler running target on each message of a batch. The messages
+// run concurrently (up to MaxConcurrent at once): a standard queue promises no order
+// and concurrent invocations get one concert's events anyway, so targets are
+// order-tolerant already; running them at once lets their store writes share group
+// commits and lets a target merge the work of one batch (projections' per-concert
+// lanes, the fan-out's per-connection ones). Each message keeps its own context (its
+// trace) and its own outcome. logger (nil: slog.Default()) records why each message
+// failed.
 func New(target subscription.Target, logger *slog.Logger) Handler {
 	return NewReporting(target, logger, nil)
 }
@@ -42,8 +52,21 @@ func NewReporting(target subscription.Target, logger *slog.Logger, onFailure fun
 	}
 	return func(ctx context.Context, batch events.SQSEvent) (events.SQSEventResponse, error) {
 		var resp events.SQSEventResponse
-		for _, msg := range batch.Records {
-			if err := handle(ctx, target, msg); err != nil {
+		errs := make([]error, len(batch.Records))
+		var wg sync.WaitGroup
+		sem := make(chan struct{}, MaxConcurrent)
+		for i, msg := range batch.Records {
+			sem <- struct{}{}
+			wg.Add(1)
+			go func() {
+				defer func() { <-sem; wg.Done() }()
+				errs[i] = handle(ctx, target, msg)
+			}()
+		}
+		wg.Wait()
+		// Reported in the batch's order.
+		for i, msg := range batch.Records {
+			if err := errs[i]; err != nil {
 				logger.ErrorContext(ctx, "queue message failed; it stays in the queue", "messageId", msg.MessageId,
 					"receiveCount", msg.Attributes["ApproximateReceiveCount"], "error", err)
 				if onFailure != nil {

@@ -3,7 +3,11 @@ package queueconsumer_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
+	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -57,9 +61,12 @@ func TestHandlerReportsExactlyTheFailedMessages(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			var mu sync.Mutex
 			var ran []string
 			target := func(ctx context.Context, e events.EventBridgeEvent) error {
+				mu.Lock()
 				ran = append(ran, e.ID)
+				mu.Unlock()
 				if tt.fail[e.ID] {
 					return errors.New("boom")
 				}
@@ -81,17 +88,56 @@ func TestHandlerReportsExactlyTheFailedMessages(t *testing.T) {
 			require.Equal(t, tt.ran, ran, "got targets run %v want %v", ran, tt.ran)
 		})
 	}
-	t.Run("past the deadline the rest is reported without running", func(t *testing.T) {
+	t.Run("past the deadline nothing is run, all is reported", func(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
-		runs := 0
-		target := func(context.Context, events.EventBridgeEvent) error { runs++; cancel(); return nil }
+		cancel()
+		var runs atomic.Int32
+		target := func(context.Context, events.EventBridgeEvent) error { runs.Add(1); return nil }
 		resp, err := queueconsumer.New(target, nil)(ctx, events.SQSEvent{Records: []events.SQSMessage{
 			{MessageId: "m1", Body: good}, {MessageId: "m2", Body: good},
 		}})
 		require.NoError(t, err)
-		require.Equal(t, 1, runs, "got %d runs want 1", runs)
-		require.Equal(t, []events.SQSBatchItemFailure{{ItemIdentifier: "m2"}}, resp.BatchItemFailures)
+		require.Zero(t, runs.Load(), "got %d runs want 0", runs.Load())
+		require.Equal(t, []events.SQSBatchItemFailure{{ItemIdentifier: "m1"}, {ItemIdentifier: "m2"}}, resp.BatchItemFailures)
 	})
+}
+
+func TestHandlerRunsTheBatchConcurrently(t *testing.T) {
+	tests := []struct {
+		name string
+		n    int
+	}{
+		{"a full batch", queueconsumer.MaxConcurrent},
+		{"two messages", 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			// Every target waits until all have started: sequential runs would never end.
+			var started sync.WaitGroup
+			started.Add(tt.n)
+			target := func(ctx context.Context, e events.EventBridgeEvent) error {
+				started.Done()
+				started.Wait()
+				if e.ID == "fail" {
+					return errors.New("boom")
+				}
+				return nil
+			}
+			var batch events.SQSEvent
+			var want []events.SQSBatchItemFailure
+			for i := range tt.n {
+				body := good
+				if i%2 == 1 {
+					body = strings.Replace(good, `"id":"e1"`, `"id":"fail"`, 1)
+					want = append(want, events.SQSBatchItemFailure{ItemIdentifier: fmt.Sprintf("m%d", i)})
+				}
+				batch.Records = append(batch.Records, events.SQSMessage{MessageId: fmt.Sprintf("m%d", i), Body: body})
+			}
+			resp, err := queueconsumer.New(target, slog.New(slog.DiscardHandler))(context.Background(), batch)
+			require.NoError(t, err)
+			require.Equal(t, want, resp.BatchItemFailures, "got %v want %v, in the batch's order", resp.BatchItemFailures, want)
+		})
+	}
 }
 
 func TestNewReportingSaysWhyEachMessageFailed(t *testing.T) {

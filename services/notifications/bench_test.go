@@ -2,8 +2,15 @@ package notifications_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"log/slog"
 	"testing"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/stretchr/testify/require"
+
+	"github.com/concertsys/platform/queueconsumer"
 )
 
 // BenchmarkFanOut measures one ConcertViewUpdated fanned out to N subscribed
@@ -41,4 +48,48 @@ func BenchmarkFanOut(b *testing.B) {
 			}
 		}
 	}
+}
+
+// BenchmarkFanOutStarBatch is the fan-out as its SQS event source mapping runs it
+// (queueconsumer): each op is one batch of 10 consecutive versions of one concert,
+// delivered to 3 connections subscribed to "*" (which get every concert's updates).
+// posts/event counts the PostToConnection calls per event and connection.
+func BenchmarkFanOutStarBatch(b *testing.B) {
+	const perBatch, conns = 10, 3
+	h := newHarness(b, stores[0].open(b), harnessOptions{concurrency: 16})
+	var clients []*client
+	for range conns {
+		c := h.dial(b)
+		c.subscribe("*")
+		clients = append(clients, c)
+		go func() {
+			for range c.msgs { // drain so the gateway never blocks on a slow reader
+			}
+		}()
+	}
+	handler := queueconsumer.New(h.fanOut(), slog.New(slog.DiscardHandler))
+	ctx := context.Background()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := range b.N {
+		var batch events.SQSEvent
+		for j := range perBatch {
+			body, err := json.Marshal(viewEvent("c1", int64(i*perBatch+j+1), "Owls"))
+			require.NoError(b, err)
+			batch.Records = append(batch.Records, events.SQSMessage{MessageId: fmt.Sprint(j), Body: string(body)})
+		}
+		resp, err := handler(ctx, batch)
+		if err != nil || len(resp.BatchItemFailures) > 0 {
+			b.Fatalf("got %v, %v failed, want none", err, resp.BatchItemFailures)
+		}
+	}
+	b.StopTimer()
+	h.failMu.Lock()
+	posts := 0
+	for _, c := range clients {
+		posts += h.posts[c.id] - 1 // the subscribe reply
+	}
+	h.failMu.Unlock()
+	b.ReportMetric(float64(posts)/float64(b.N*perBatch*conns), "posts/event/conn")
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*perBatch), "ns/event")
 }

@@ -42,6 +42,7 @@ type FanOut struct {
 	postTimeout time.Duration
 	batches     BatchQueue
 	perBatch    int
+	lanes       deliveryLanes
 }
 
 // FanOutOptions tune a FanOut.
@@ -182,6 +183,13 @@ const (
 var inFlightWaits = []time.Duration{10 * time.Millisecond, 20 * time.Millisecond, 40 * time.Millisecond, 80 * time.Millisecond, 160 * time.Millisecond, 320 * time.Millisecond}
 
 func (f *FanOut) deliver(ctx context.Context, d Delivery, msg []byte) (outcome, error) {
+	switch err := f.lanes.acquire(ctx, d); {
+	case errors.Is(err, errSupersededLocally):
+		return skipped, nil
+	case err != nil:
+		return failed, fmt.Errorf("connection %s: %w", d.ConnectionID, err)
+	}
+	defer f.lanes.release(d)
 	var claim Claim
 	for attempt := 0; ; attempt++ {
 		now := f.now()

@@ -4,7 +4,9 @@ import (
 	"context"
 	"crypto/sha1"
 	"fmt"
+	"slices"
 	"strconv"
+	"sync"
 
 	"go.opentelemetry.io/otel/trace"
 
@@ -31,9 +33,100 @@ type ViewPublisher struct {
 }
 
 // NewViewPublisher wires publishing. publisher may be nil only where nothing
-// publishes (query functions); PublishOwed then fails.
+// publishes (query functions); PublishOwed then fails. Concurrent publishes share
+// PutEvents calls (see coalescing).
 func NewViewPublisher(views ViewStore, publisher Publisher) *ViewPublisher {
+	if publisher != nil {
+		publisher = &coalescing{next: publisher}
+	}
 	return &ViewPublisher{views: views, publisher: publisher}
+}
+
+// MaxPutEventsEntries is the most entries one PutEvents call takes (EventBridge's
+// limit).
+const MaxPutEventsEntries = 10
+
+// coalescing is a Publisher that merges concurrent publishes (the concerts of one SQS
+// batch, published by their lanes at once) into one PutEvents of up to
+// MaxPutEventsEntries entries, group-commit style: the first caller sends at once;
+// whoever calls while that is in flight is sent together in the next call. A merged
+// call that fails is retried per caller, so each caller's outcome is its own (an
+// entry the failed call did put is put again: the same event id, a duplicate its
+// consumers ignore).
+type coalescing struct {
+	next Publisher
+
+	mu    sync.Mutex
+	busy  bool
+	queue []*publishCall
+}
+
+type publishCall struct {
+	ctx    context.Context
+	events []ConcertViewUpdated
+	done   chan publishTurn
+}
+
+// publishTurn tells a queued call its outcome, or that it sends next.
+type publishTurn struct {
+	err  error
+	lead bool
+}
+
+func (c *coalescing) PublishConcertViewUpdated(ctx context.Context, events []ConcertViewUpdated) error {
+	me := &publishCall{ctx: ctx, events: events, done: make(chan publishTurn, 1)}
+	c.mu.Lock()
+	c.queue = append(c.queue, me)
+	busy := c.busy
+	c.busy = true
+	c.mu.Unlock()
+	if busy {
+		if turn := <-me.done; !turn.lead {
+			return turn.err
+		}
+	}
+	// Send one call's worth from the head of the queue (this call is in it: it is at
+	// the head when it leads), then hand over to the next queued call, so no caller
+	// sends for others forever.
+	c.mu.Lock()
+	n, entries := 0, 0
+	for n < len(c.queue) && (n == 0 || entries+len(c.queue[n].events) <= MaxPutEventsEntries) {
+		entries += len(c.queue[n].events)
+		n++
+	}
+	calls := slices.Clone(c.queue[:n])
+	c.queue = slices.Delete(c.queue, 0, n)
+	c.mu.Unlock()
+	c.send(calls)
+	c.mu.Lock()
+	if len(c.queue) > 0 {
+		c.queue[0].done <- publishTurn{lead: true}
+	} else {
+		c.busy = false
+	}
+	c.mu.Unlock()
+	return (<-me.done).err
+}
+
+// send puts the calls' events in one call, or each call's alone when that fails.
+func (c *coalescing) send(calls []*publishCall) {
+	if len(calls) == 1 {
+		calls[0].done <- publishTurn{err: c.next.PublishConcertViewUpdated(calls[0].ctx, calls[0].events)}
+		return
+	}
+	var all []ConcertViewUpdated
+	for _, call := range calls {
+		all = append(all, call.events...)
+	}
+	if err := c.next.PublishConcertViewUpdated(calls[0].ctx, all); err == nil {
+		for _, call := range calls {
+			call.done <- publishTurn{}
+		}
+		return
+	}
+	for _, call := range calls {
+		call.done <- publishTurn{err: c.next.PublishConcertViewUpdated(call.ctx, call.events)}
+	}
 }
 
 // PublishOwed publishes rec's view if its version was not published yet, then

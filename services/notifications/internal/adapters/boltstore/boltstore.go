@@ -1,5 +1,6 @@
 // Package boltstore is the connection store in an embedded bbolt file, for devstack.
-// Every operation is one bbolt transaction, so it is atomic and durable on return.
+// Every operation is one bbolt transaction, so it is atomic and durable on return,
+// except ConfirmDelivery, which is bookkeeping committed with the next transaction.
 package boltstore
 
 import (
@@ -8,6 +9,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"sync"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -29,6 +31,19 @@ const sep = "\x00"
 // Store is the bbolt adapter of app.Store.
 type Store struct {
 	db *bolt.DB
+
+	// confirms are the ConfirmDelivery calls not committed yet (by delivery key),
+	// which ClaimDelivery already honours; flushing says a goroutine commits them.
+	mu       sync.Mutex
+	confirms map[string]pendingConfirm
+	flushing bool
+	flushes  sync.WaitGroup
+}
+
+// pendingConfirm is the claim a ConfirmDelivery ends.
+type pendingConfirm struct {
+	version    int64
+	leaseUntil int64 // unix nanoseconds
 }
 
 // Open opens (creating if needed) the store file at path.
@@ -54,11 +69,14 @@ func Open(path string) (*Store, error) {
 	// Batched writes (delivery claims of one fan-out) wait at most this long for
 	// company; bbolt's 10ms default would dominate a sequential fan-out.
 	db.MaxBatchDelay = time.Millisecond
-	return &Store{db: db}, nil
+	return &Store{db: db, confirms: map[string]pendingConfirm{}}, nil
 }
 
-// Close closes the file.
-func (s *Store) Close() error { return s.db.Close() }
+// Close commits the pending confirmations, then closes the file.
+func (s *Store) Close() error {
+	s.flushes.Wait()
+	return s.db.Close()
+}
 
 type connectionRecord struct {
 	ConnectedAt time.Time `json:"connectedAt"`
@@ -187,9 +205,15 @@ func (s *Store) Subscribers(ctx context.Context, concertID string, now time.Time
 // ClaimDelivery implements app.Store.
 func (s *Store) ClaimDelivery(ctx context.Context, d app.Delivery, now, leaseUntil, expiresAt time.Time) (app.Claim, error) {
 	var claim app.Claim
-	// Batch: concurrent claims of one fan-out share a transaction and one fsync.
-	// Batch may run the function again alone, so it sets claim from scratch.
+	var confirmed map[string]pendingConfirm
+	// Batch: concurrent claims of one fan-out share a transaction and one fsync, and
+	// the pending confirmations ride on it. Batch may run the function again alone,
+	// so it sets claim and confirmed from scratch.
 	err := s.db.Batch(func(tx *bolt.Tx) error {
+		var err error
+		if confirmed, err = s.applyConfirms(tx); err != nil {
+			return err
+		}
 		b := tx.Bucket(bucketDeliveries)
 		k := key(d.ConnectionID, d.ConcertID)
 		var prev deliveryRecord
@@ -216,19 +240,119 @@ func (s *Store) ClaimDelivery(ctx context.Context, d app.Delivery, now, leaseUnt
 	if err != nil {
 		return app.Claim{}, fmt.Errorf("claim delivery: %w", err)
 	}
+	s.forgetConfirms(confirmed)
 	return claim, nil
 }
 
-// ConfirmDelivery implements app.Store.
+// ConfirmDelivery implements app.Store without waiting for a commit: the confirmation
+// rides on the next claim's commit (or is committed alone after ConfirmDelay), and
+// ClaimDelivery honours it at once, so the connection's next version
+// never waits for this one's fsync. A crash before the commit loses only the
+// confirmation: the claim then holds the connection's next version of the concert
+// back until its lease ends (DefaultDeliveryLease), the fan-out fails meanwhile and
+// its queue delivers it again after the visibility timeout (longer than the lease),
+// so the version arrives late, never twice and never out of order. The DynamoDB
+// adapter confirms synchronously.
 func (s *Store) ConfirmDelivery(ctx context.Context, d app.Delivery, c app.Claim) error {
-	return s.updateOwn(d, c, func(b *bolt.Bucket, k []byte, rec deliveryRecord) error {
-		rec.LeaseUntil = 0
-		v, err := json.Marshal(rec)
-		if err != nil {
-			return err
+	s.mu.Lock()
+	s.confirms[string(key(d.ConnectionID, d.ConcertID))] = pendingConfirm{version: d.Version, leaseUntil: c.LeaseUntil.UnixNano()}
+	start := !s.flushing
+	s.flushing = true
+	if start {
+		s.flushes.Add(1)
+	}
+	s.mu.Unlock()
+	if start {
+		go s.flushConfirms()
+	}
+	return nil
+}
+
+// ConfirmDelay is how long confirmations wait for a claim's commit to ride on before
+// they are committed alone: a fan-out's next claims usually come sooner.
+const ConfirmDelay = 20 * time.Millisecond
+
+// flushConfirms commits the confirmations still pending after ConfirmDelay, until
+// none is left.
+func (s *Store) flushConfirms() {
+	defer s.flushes.Done()
+	for {
+		time.Sleep(ConfirmDelay)
+		s.mu.Lock()
+		if len(s.confirms) == 0 {
+			s.flushing = false
+			s.mu.Unlock()
+			return
 		}
-		return b.Put(k, v)
-	})
+		s.mu.Unlock()
+		var applied map[string]pendingConfirm
+		err := s.db.Batch(func(tx *bolt.Tx) error {
+			var err error
+			applied, err = s.applyConfirms(tx)
+			return err
+		})
+		if err != nil {
+			// A closed file or a record that does not decode: drop them, they are
+			// bookkeeping (see ConfirmDelivery).
+			s.mu.Lock()
+			clear(s.confirms)
+			s.mu.Unlock()
+			continue
+		}
+		s.forgetConfirms(applied)
+	}
+}
+
+// applyConfirms ends in tx the claims of the pending confirmations and returns what
+// it applied. A claim taken again, released or deleted since is left alone.
+func (s *Store) applyConfirms(tx *bolt.Tx) (map[string]pendingConfirm, error) {
+	s.mu.Lock()
+	if len(s.confirms) == 0 {
+		s.mu.Unlock()
+		return nil, nil
+	}
+	batch := make(map[string]pendingConfirm, len(s.confirms))
+	for k, pc := range s.confirms {
+		batch[k] = pc
+	}
+	s.mu.Unlock()
+	b := tx.Bucket(bucketDeliveries)
+	for k, pc := range batch {
+		v := b.Get([]byte(k))
+		if v == nil {
+			continue
+		}
+		var rec deliveryRecord
+		if err := json.Unmarshal(v, &rec); err != nil {
+			return nil, fmt.Errorf("decode delivery record: %w", err)
+		}
+		if rec.Version != pc.version || rec.LeaseUntil != pc.leaseUntil {
+			continue
+		}
+		rec.LeaseUntil = 0
+		raw, err := json.Marshal(rec)
+		if err != nil {
+			return nil, err
+		}
+		if err := b.Put([]byte(k), raw); err != nil {
+			return nil, err
+		}
+	}
+	return batch, nil
+}
+
+// forgetConfirms drops the committed confirmations, unless replaced meanwhile.
+func (s *Store) forgetConfirms(committed map[string]pendingConfirm) {
+	if len(committed) == 0 {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for k, pc := range committed {
+		if s.confirms[k] == pc {
+			delete(s.confirms, k)
+		}
+	}
 }
 
 // ReleaseDelivery implements app.Store.

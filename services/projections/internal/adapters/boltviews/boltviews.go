@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -49,6 +50,13 @@ type Store struct {
 	closing chan struct{}
 	stopped chan struct{}
 	once    sync.Once
+	commits atomic.Uint64
+
+	// marks are the MarkPublished calls not committed yet (id → version), applied by
+	// the next group commit; wake asks the writer for one when no write is coming.
+	mu    sync.Mutex
+	marks map[string]int64
+	wake  chan struct{}
 }
 
 // write is one update waiting for its group commit. fn may run more than once (alone,
@@ -89,12 +97,14 @@ func Open(path string) (*Store, error) {
 		_ = db.Close()
 		return nil, fmt.Errorf("init views %s: %w", path, err)
 	}
-	s := &Store{db: db, writes: make(chan *write), closing: make(chan struct{}), stopped: make(chan struct{})}
+	s := &Store{db: db, writes: make(chan *write), closing: make(chan struct{}), stopped: make(chan struct{}),
+		marks: map[string]int64{}, wake: make(chan struct{}, 1)}
 	go s.writer()
 	return s, nil
 }
 
-// Close stops the writer after the commit in progress, then closes the file.
+// Close stops the writer after the commit in progress and the pending marks, then
+// closes the file.
 func (s *Store) Close() error {
 	s.once.Do(func() { close(s.closing) })
 	<-s.stopped
@@ -112,14 +122,33 @@ func (s *Store) update(fn func(tx *bolt.Tx) error) error {
 	}
 }
 
+// MarkDelay is how long a mark waits for a write's commit to ride on before the
+// writer commits it alone: under a steady stream of events every mark rides on the
+// next view's commit, and an idle store still commits its marks soon.
+const MarkDelay = 50 * time.Millisecond
+
 func (s *Store) writer() {
 	defer close(s.stopped)
+	var markTimer <-chan time.Time // armed while marks wait
 	for {
 		var group []*write
 		select {
 		case w := <-s.writes:
 			group = append(group, w)
+		case <-s.wake:
+			if markTimer == nil {
+				markTimer = time.After(MarkDelay)
+			}
+			continue
+		case <-markTimer:
+			markTimer = nil
+			if !s.pendingMarks() {
+				continue // committed by a write's commit meanwhile
+			}
 		case <-s.closing:
+			if s.pendingMarks() {
+				s.commit(nil)
+			}
 			return
 		}
 	drain: // take every write that queued up meanwhile, without waiting for more
@@ -135,10 +164,21 @@ func (s *Store) writer() {
 	}
 }
 
-// commit runs the group in one transaction. When it fails, each write is retried
-// alone, so one failing write cannot fail its neighbours.
+// Commits is the number of write transactions committed (each one fsync of the data
+// pages and one of the meta page), for benchmarks.
+func (s *Store) Commits() uint64 { return s.commits.Load() }
+
+// commit runs the group in one transaction, with the marks pending when it starts.
+// When it fails, each write is retried alone, so one failing write cannot fail its
+// neighbours.
 func (s *Store) commit(group []*write) {
+	s.commits.Add(1)
+	var marked map[string]int64
 	err := s.db.Update(func(tx *bolt.Tx) error {
+		var err error
+		if marked, err = s.applyMarks(tx); err != nil {
+			return err
+		}
 		for _, w := range group {
 			if err := w.fn(tx); err != nil {
 				return err
@@ -151,6 +191,9 @@ func (s *Store) commit(group []*write) {
 			s.commit([]*write{w})
 		}
 		return
+	}
+	if err == nil {
+		s.forgetMarks(marked)
 	}
 	for _, w := range group {
 		w.result <- err
@@ -199,6 +242,9 @@ func (s *Store) Get(ctx context.Context, id string) (app.Record, error) {
 	if err := ctx.Err(); err != nil {
 		return app.Record{}, fmt.Errorf("get view %s: %w", id, err)
 	}
+	// The pending mark is read before the view: a mark is forgotten only once its
+	// commit is done, so either it is still here or the read sees that commit.
+	mark := s.pendingMark(id)
 	var r record
 	var found bool
 	err := s.db.View(func(tx *bolt.Tx) error {
@@ -212,6 +258,7 @@ func (s *Store) Get(ctx context.Context, id string) (app.Record, error) {
 	if !found {
 		return app.Record{}, fmt.Errorf("get view %s: %w", id, app.ErrNotFound)
 	}
+	r.PublishedVersion = max(r.PublishedVersion, mark)
 	return app.Record(r), nil
 }
 
@@ -307,38 +354,92 @@ func (s *Store) PutNewer(ctx context.Context, recs []app.Record) (int, error) {
 	return written, nil
 }
 
-// MarkPublished raises the published version of a view.
+// MarkPublished raises the published version of a view. It does not wait for a
+// commit: the mark is applied by the next group commit (a Put's, or one the writer
+// starts for it after MarkDelay), and Get sees it at once. A crash before that commit loses only the
+// mark, so the next event of the concert publishes the same ConcertViewUpdated (same
+// event id) again: a duplicate its consumers ignore, never a lost publish. The DynamoDB
+// adapter writes it synchronously.
 func (s *Store) MarkPublished(ctx context.Context, id string, version int64) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("mark view %s published: %w", id, err)
 	}
-	var notFound bool // an outcome, like Put's conflict
-	err := s.update(func(tx *bolt.Tx) error {
-		r, found, err := getRecord(tx, id)
-		if err != nil {
-			return err
-		}
-		notFound = !found
-		if !found {
-			return nil
-		}
-		if r.PublishedVersion >= version {
-			return nil
-		}
-		r.PublishedVersion = version
-		raw, err := json.Marshal(r)
-		if err != nil {
-			return err
-		}
-		return tx.Bucket(viewsBucket).Put([]byte(id), raw)
+	// Views are never deleted, so one found now is there when the mark is applied.
+	var found bool
+	err := s.db.View(func(tx *bolt.Tx) error {
+		found = tx.Bucket(viewsBucket).Get([]byte(id)) != nil
+		return nil
 	})
-	if err == nil && notFound {
+	if err == nil && !found {
 		err = app.ErrNotFound
 	}
 	if err != nil {
 		return fmt.Errorf("mark view %s v%d published: %w", id, version, err)
 	}
+	s.mu.Lock()
+	if version > s.marks[id] {
+		s.marks[id] = version
+	}
+	s.mu.Unlock()
+	select {
+	case s.wake <- struct{}{}:
+	default: // a commit is asked for already
+	}
 	return nil
+}
+
+// pendingMarks reports whether marks wait for a commit.
+func (s *Store) pendingMarks() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.marks) > 0
+}
+
+// applyMarks raises the published versions of the pending marks in tx and returns
+// what it applied.
+func (s *Store) applyMarks(tx *bolt.Tx) (map[string]int64, error) {
+	s.mu.Lock()
+	marks := make(map[string]int64, len(s.marks))
+	for id, v := range s.marks {
+		marks[id] = v
+	}
+	s.mu.Unlock()
+	for id, version := range marks {
+		r, found, err := getRecord(tx, id)
+		if err != nil {
+			return nil, err
+		}
+		if !found || r.PublishedVersion >= version {
+			continue
+		}
+		r.PublishedVersion = version
+		raw, err := json.Marshal(r)
+		if err != nil {
+			return nil, err
+		}
+		if err := tx.Bucket(viewsBucket).Put([]byte(id), raw); err != nil {
+			return nil, err
+		}
+	}
+	return marks, nil
+}
+
+// forgetMarks drops the committed marks, unless a higher one came meanwhile.
+func (s *Store) forgetMarks(committed map[string]int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for id, v := range committed {
+		if s.marks[id] <= v {
+			delete(s.marks, id)
+		}
+	}
+}
+
+// pendingMark is the mark of id waiting for a commit (0: none).
+func (s *Store) pendingMark(id string) int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.marks[id]
 }
 
 // List returns a page of views in list order.

@@ -167,3 +167,52 @@ func TestPutNewer(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, scheduled.Items, 2, "the rewritten view left its old status index")
 }
+
+// MarkPublished does not wait for a commit: Get sees the mark at once, a later Put
+// keeps it, the writer commits it without another write, and Close commits what is
+// still pending.
+func TestMarkPublishedRidesTheNextCommit(t *testing.T) {
+	ctx := context.Background()
+	at := time.Date(2026, 9, 12, 20, 0, 0, 0, time.UTC)
+	tests := []struct {
+		name string
+		run  func(t *testing.T, s *boltviews.Store) // after v1 is stored and marked
+		want int64                                  // published version after a reopen
+	}{
+		{"seen by Get at once", func(t *testing.T, s *boltviews.Store) {
+			got, err := s.Get(ctx, "c1")
+			require.NoError(t, err)
+			require.Equal(t, int64(1), got.PublishedVersion, "got published v%d want v1", got.PublishedVersion)
+		}, 1},
+		{"kept by a later Put", func(t *testing.T, s *boltviews.Store) {
+			v2 := viewstoretest.View("c1", 2, at, viewevents.StatusScheduled)
+			require.NoError(t, s.Put(ctx, app.Record{View: v2}, 1))
+			got, err := s.Get(ctx, "c1")
+			require.NoError(t, err)
+			require.Equal(t, int64(1), got.PublishedVersion)
+		}, 1},
+		{"committed without another write", func(t *testing.T, s *boltviews.Store) {
+			require.Eventually(t, func() bool { return s.Commits() >= 2 }, 5*time.Second, time.Millisecond)
+		}, 1},
+		{"never lowered", func(t *testing.T, s *boltviews.Store) {
+			require.NoError(t, s.MarkPublished(ctx, "c1", 0))
+		}, 1},
+		{"unknown view", func(t *testing.T, s *boltviews.Store) {
+			require.ErrorIs(t, s.MarkPublished(ctx, "nope", 1), app.ErrNotFound)
+		}, 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "views.db")
+			s, err := boltviews.Open(path)
+			require.NoError(t, err)
+			require.NoError(t, s.Put(ctx, app.Record{View: viewstoretest.View("c1", 1, at, viewevents.StatusScheduled)}, 0))
+			require.NoError(t, s.MarkPublished(ctx, "c1", 1))
+			tt.run(t, s)
+			require.NoError(t, s.Close())
+			got, err := open(t, path).Get(ctx, "c1")
+			require.NoError(t, err)
+			require.Equal(t, tt.want, got.PublishedVersion, "after a reopen: got published v%d want v%d", got.PublishedVersion, tt.want)
+		})
+	}
+}
