@@ -23,7 +23,6 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
-	"runtime/debug"
 	"strings"
 	"syscall"
 	"time"
@@ -42,12 +41,6 @@ const (
 )
 
 func main() {
-	// devstack allocates per event in every stage; on a developer's machine memory is
-	// cheaper than the CPU the collector takes at the default target (100), so the
-	// heap may grow to 5x the live data unless GOGC says otherwise.
-	if os.Getenv("GOGC") == "" {
-		debug.SetGCPercent(400)
-	}
 	if err := run(os.Args[1:], os.Stdout, os.Stderr); err != nil && !errors.Is(err, flag.ErrHelp) {
 		fmt.Fprintln(os.Stderr, "devstack:", err)
 		os.Exit(1)
