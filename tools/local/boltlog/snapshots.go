@@ -37,8 +37,6 @@ type Snapshots struct {
 	stop    chan struct{}
 	done    chan struct{}
 	closed  bool
-	// flushErr is the last failed commit, reported by Close.
-	flushErr error
 }
 
 // snapshotFlushInterval bounds how long a saved snapshot waits in memory: long enough
@@ -125,10 +123,9 @@ func (s *Snapshots) flush() error {
 				s.pending[id] = snap
 			}
 		}
-		s.flushErr = fmt.Errorf("commit snapshots: %w", err)
 		s.mu.Unlock()
 		s.signal()
-		return s.flushErr
+		return fmt.Errorf("commit snapshots: %w", err)
 	}
 	return nil
 }
