@@ -3,7 +3,10 @@
 package envelope
 
 import (
+	"bytes"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"time"
 )
 
@@ -33,4 +36,36 @@ type Detail struct {
 type Typed[T any] struct {
 	Metadata Metadata `json:"metadata"`
 	Data     T        `json:"data"`
+}
+
+// ErrNoMetadata is returned by ReadMetadata for a detail without a metadata object.
+var ErrNoMetadata = errors.New("detail has no metadata object")
+
+// ReadMetadata decodes only the metadata member of a detail. Producers write it
+// first (Typed's field order), so the data, most of a detail's bytes, is neither
+// scanned nor decoded; tracing and delivery bookkeeping read every event's metadata
+// and nothing else. It does not validate the rest of the detail.
+func ReadMetadata(detail []byte) (Metadata, error) {
+	var m Metadata
+	dec := json.NewDecoder(bytes.NewReader(detail))
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return m, fmt.Errorf("%w: detail is not a JSON object", ErrNoMetadata)
+	}
+	for dec.More() {
+		t, err := dec.Token()
+		if err != nil {
+			return m, fmt.Errorf("read detail: %w", err)
+		}
+		if key, _ := t.(string); key == "metadata" {
+			if err := dec.Decode(&m); err != nil {
+				return Metadata{}, fmt.Errorf("read metadata: %w", err)
+			}
+			return m, nil
+		}
+		var skip json.RawMessage
+		if err := dec.Decode(&skip); err != nil {
+			return m, fmt.Errorf("read detail: %w", err)
+		}
+	}
+	return m, ErrNoMetadata
 }

@@ -32,6 +32,9 @@ func TestDecode(t *testing.T) {
 		{"no detail-type", `{"id":"e","source":"concerts","detail":{}}`, true},
 		{"detail not an object", `{"id":"e","source":"concerts","detail-type":"X","detail":[1]}`, true},
 		{"no detail", `{"id":"e","source":"concerts","detail-type":"X"}`, true},
+		{"detail null", `{"id":"e","source":"concerts","detail-type":"X","detail":null}`, true},
+		{"detail a string", `{"id":"e","source":"concerts","detail-type":"X","detail":"{}"}`, true},
+		{"detail an object after whitespace", "{\"id\":\"e1\",\"source\":\"concerts\",\"detail-type\":\"TicketsSold\",\"detail\": \n {}}", false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -10,6 +10,7 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/concertsys/platform/envelope"
 	"github.com/concertsys/platform/httpapi"
 	"github.com/concertsys/platform/subscription"
 	"github.com/concertsys/platform/tracing"
@@ -86,17 +87,7 @@ func tracedWebSocket(name, route string, h WebSocketHandler) WebSocketHandler {
 // and, as causation, the event's id.
 func TracedTarget(name, rule string, h subscription.Target) subscription.Target {
 	return func(ctx context.Context, ev events.EventBridgeEvent) error {
-		var d struct {
-			Metadata struct {
-				EventID          string `json:"eventId"`
-				AggregateID      string `json:"aggregateId"`
-				AggregateVersion int64  `json:"aggregateVersion"`
-				CorrelationID    string `json:"correlationId"`
-				Traceparent      string `json:"traceparent"`
-			} `json:"metadata"`
-		}
-		_ = json.Unmarshal(ev.Detail, &d) // the target itself reports a bad detail
-		m := d.Metadata
+		m, _ := envelope.ReadMetadata(ev.Detail) // the target itself reports a bad detail
 		if sc := trace.SpanContextFromContext(ctx); !sc.IsValid() || m.Traceparent != "" && sc.TraceID().String() != tracing.TraceIDOf(m.Traceparent) {
 			// The event's metadata is the carrier that always crosses; a traced delivery
 			// (a local bus's span, or the AWSTraceHeader of the SQS message) comes in ctx

@@ -15,6 +15,7 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/concertsys/platform/envelope"
 	"github.com/concertsys/platform/tracing"
 	"github.com/concertsys/tools/local/bus"
 	"github.com/concertsys/tools/local/queue"
@@ -91,13 +92,8 @@ type busTracer struct {
 var _ bus.Observer = busTracer{}
 
 func eventTraceparent(detail json.RawMessage) string {
-	var d struct {
-		Metadata struct {
-			Traceparent string `json:"traceparent"`
-		} `json:"metadata"`
-	}
-	_ = json.Unmarshal(detail, &d) // no metadata: a new trace
-	return d.Metadata.Traceparent
+	m, _ := envelope.ReadMetadata(detail) // no metadata: a new trace
+	return m.Traceparent
 }
 
 func (t busTracer) StartAttempt(ctx context.Context, rule string, ev events.EventBridgeEvent, attempt int) (context.Context, func(error)) {
