@@ -14,12 +14,14 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"maps"
 	"math/big"
 	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/concertsys/platform/service"
@@ -159,7 +161,7 @@ func (i *Issuer) Token(subject string, groups []string, ttl time.Duration) (stri
 
 // Verifier returns the verifier that accepts this issuer's tokens.
 func (i *Issuer) Verifier() *Verifier {
-	return &Verifier{key: &i.key.PublicKey, kid: i.kid, issuer: DefaultIssuer, audience: DefaultClientID}
+	return &Verifier{key: &i.key.PublicKey, kid: i.kid, issuer: DefaultIssuer, audience: DefaultClientID, signed: &signedTokens{}}
 }
 
 // JWKSHandler serves the public key as a JWK set, as Cognito does at
@@ -193,6 +195,36 @@ type Verifier struct {
 	issuer   string
 	audience string
 	now      func() time.Time
+	signed   *signedTokens // shared by WithClock copies: the key is the same
+}
+
+// maxSignedTokens bounds the tokens whose signature a Verifier remembers; a full
+// cache starts over (a developer's browser and CLI hold a handful of tokens).
+const maxSignedTokens = 1024
+
+// signedTokens remembers the claims of tokens whose RS256 signature this key
+// verified, by the token's exact bytes: checking the signature was about 60 µs of
+// every authorized request, and the same bytes always verify the same way. What
+// depends on the time (exp, iat, nbf) is checked on every request.
+type signedTokens struct {
+	mu     sync.Mutex
+	claims map[string]jwt.MapClaims
+}
+
+func (c *signedTokens) get(token string) (jwt.MapClaims, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	claims, ok := c.claims[token]
+	return claims, ok
+}
+
+func (c *signedTokens) put(token string, claims jwt.MapClaims) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.claims == nil || len(c.claims) >= maxSignedTokens {
+		c.claims = map[string]jwt.MapClaims{}
+	}
+	c.claims[token] = claims
 }
 
 // WithClock returns a copy of v that reads the time from now (tests of expiry).
@@ -217,15 +249,24 @@ func (v *Verifier) Verify(token string) (map[string]any, error) {
 	if v.now != nil {
 		opts = append(opts, jwt.WithTimeFunc(v.now))
 	}
-	claims := jwt.MapClaims{}
-	_, err := jwt.ParseWithClaims(token, claims, func(t *jwt.Token) (any, error) {
-		if kid, _ := t.Header["kid"].(string); kid != v.kid {
-			return nil, fmt.Errorf("unknown kid %q", kid)
+	claims, known := v.signed.get(token)
+	if known {
+		// The signature and header were checked when it was first seen; the claims
+		// are checked now, against the current time.
+		if err := jwt.NewValidator(opts...).Validate(claims); err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrUnauthorized, err)
 		}
-		return v.key, nil
-	}, opts...)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrUnauthorized, err)
+	} else {
+		claims = jwt.MapClaims{}
+		_, err := jwt.ParseWithClaims(token, claims, func(t *jwt.Token) (any, error) {
+			if kid, _ := t.Header["kid"].(string); kid != v.kid {
+				return nil, fmt.Errorf("unknown kid %q", kid)
+			}
+			return v.key, nil
+		}, opts...)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrUnauthorized, err)
+		}
 	}
 	// Like the HTTP API authorizer: aud (ID tokens) or client_id (access tokens) must
 	// name the configured audience.
@@ -233,7 +274,10 @@ func (v *Verifier) Verify(token string) (map[string]any, error) {
 	if cid, _ := claims["client_id"].(string); !slices.Contains(aud, v.audience) && cid != v.audience {
 		return nil, fmt.Errorf("%w: audience does not match %q", ErrUnauthorized, v.audience)
 	}
-	return claims, nil
+	if !known {
+		v.signed.put(token, claims)
+	}
+	return maps.Clone(claims), nil // callers may change theirs; the remembered one stays
 }
 
 // Groups returns the cognito:groups claim.

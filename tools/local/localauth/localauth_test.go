@@ -3,6 +3,7 @@ package localauth_test
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -49,23 +50,35 @@ func TestVerify(t *testing.T) {
 		{name: "expired", token: good, clock: time.Now().Add(2 * time.Hour)},
 		{name: "issued in the future", token: good, clock: time.Now().Add(-time.Hour)},
 	}
+	// Each case runs on a new verifier and on one that has already verified the good
+	// token (its signature is remembered; the time-bound claims must still be checked).
 	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			v := iss.Verifier()
-			if !tc.clock.IsZero() {
-				v = v.WithClock(func() time.Time { return tc.clock })
-			}
-			claims, err := v.Verify(tc.token)
-			if !tc.ok {
-				require.ErrorIs(t, err, localauth.ErrUnauthorized, "got claims %v, want unauthorized", claims)
-				return
-			}
-			require.NoError(t, err)
-			require.Equal(t, "alice", claims["sub"])
-			require.Equal(t, "access", claims["token_use"])
-			require.Equal(t, localauth.DefaultClientID, claims["client_id"])
-			require.Equal(t, localauth.DefaultIssuer, claims["iss"])
-		})
+		for _, primed := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s/primed=%v", tc.name, primed), func(t *testing.T) {
+				v := iss.Verifier()
+				if primed {
+					_, err := v.Verify(good)
+					require.NoError(t, err)
+				}
+				if !tc.clock.IsZero() {
+					v = v.WithClock(func() time.Time { return tc.clock })
+				}
+				claims, err := v.Verify(tc.token)
+				if !tc.ok {
+					require.ErrorIs(t, err, localauth.ErrUnauthorized, "got claims %v, want unauthorized", claims)
+					return
+				}
+				require.NoError(t, err)
+				require.Equal(t, "alice", claims["sub"])
+				require.Equal(t, "access", claims["token_use"])
+				require.Equal(t, localauth.DefaultClientID, claims["client_id"])
+				require.Equal(t, localauth.DefaultIssuer, claims["iss"])
+				claims["sub"] = "mallory" // a caller's change stays its own
+				again, err := v.Verify(tc.token)
+				require.NoError(t, err)
+				require.Equal(t, "alice", again["sub"], "got sub %v after a caller changed its claims, want alice", again["sub"])
+			})
+		}
 	}
 }
 
