@@ -10,7 +10,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
@@ -23,24 +22,42 @@ import (
 // "Task timed out". The handler goroutine is left to finish on its own.
 var ErrTimeout = errors.New("lambda invocation timed out")
 
-// Function is one Lambda function with its pool of warm execution environments.
+// Function is one Lambda function with its warm execution environments.
 type Function struct {
 	name    string
 	arn     string
 	timeout time.Duration
-	// Each lambda.Handler serves one invocation at a time, like an execution
-	// environment: aws-lambda-go's Invoke returns bytes aliasing a buffer the handler
-	// reuses, so concurrent invocations of one handler would corrupt each other.
-	instances sync.Pool
+	handler any
+	// work hands an invocation to an idle execution environment: a goroutine with
+	// its own lambda.Handler, kept after its invocation for the next (a warm start),
+	// as Lambda keeps an environment. A lambda.Handler serves one invocation at a
+	// time (aws-lambda-go's Invoke returns bytes aliasing a buffer it reuses). A new
+	// goroutine per invocation grew its stack through the same deep calls each time:
+	// stack copying was 7 % of devstack's CPU.
+	work chan *invocation
 	// faults fails some invocations on purpose (devstack -faults); nil: none.
 	faults *faults.Injector
 }
 
+// environmentIdle is how long an idle execution environment waits for its next
+// invocation before it ends (Lambda keeps them longer; here it only saves the
+// goroutine's stack growth, and a burst's environments should not linger).
+const environmentIdle = 10 * time.Second
+
+type invocation struct {
+	ctx     context.Context
+	payload []byte
+	done    chan result // buffered: the environment never waits for an abandoned caller
+}
+
+type result struct {
+	out []byte
+	err error
+}
+
 // New wraps handler (any signature lambda.Start accepts) as a function named name.
 func New(name, arn string, handler any, timeout time.Duration) *Function {
-	f := &Function{name: name, arn: arn, timeout: timeout}
-	f.instances.New = func() any { return lambda.NewHandler(handler) }
-	return f
+	return &Function{name: name, arn: arn, timeout: timeout, handler: handler, work: make(chan *invocation)}
 }
 
 // WithFaults makes the injector fail some invocations of f: before the handler runs
@@ -79,25 +96,14 @@ func (f *Function) invoke(ctx context.Context, requestID string, payload []byte)
 	ctx, cancel := context.WithTimeout(ctx, f.timeout)
 	defer cancel()
 	ctx = lambdacontext.NewContext(ctx, &lambdacontext.LambdaContext{AwsRequestID: requestID, InvokedFunctionArn: f.arn})
-	type result struct {
-		out []byte
-		err error
-	}
-	done := make(chan result, 1)
-	go func() {
-		defer func() {
-			if p := recover(); p != nil {
-				done <- result{err: fmt.Errorf("function %s panicked: %v", f.name, p)}
-			}
-		}()
-		h := f.instances.Get().(lambda.Handler)
-		out, err := h.Invoke(ctx, payload)
-		out = bytes.Clone(out) // before h, and the buffer behind out, serve another call
-		f.instances.Put(h)
-		done <- result{out, err}
-	}()
+	inv := &invocation{ctx: ctx, payload: payload, done: make(chan result, 1)}
 	select {
-	case res := <-done:
+	case f.work <- inv: // an idle environment took it
+	default: // none idle: scale out, as Lambda starts another environment
+		go f.environment(inv)
+	}
+	select {
+	case res := <-inv.done:
 		return res.out, res.err
 	case <-ctx.Done():
 		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
@@ -105,4 +111,39 @@ func (f *Function) invoke(ctx context.Context, requestID string, payload []byte)
 		}
 		return nil, ctx.Err()
 	}
+}
+
+// environment runs invocations, first and then whatever f.work hands it, until it
+// has been idle for environmentIdle. After an invocation that panicked or outlived
+// its caller (timed out or abandoned) it ends, as Lambda resets an environment after
+// a crash or a timeout, and the next invocation starts a fresh one.
+func (f *Function) environment(first *invocation) {
+	h := lambda.NewHandler(f.handler)
+	idle := time.NewTimer(environmentIdle)
+	defer idle.Stop()
+	for inv := first; ; {
+		if !f.run(h, inv) || inv.ctx.Err() != nil {
+			return
+		}
+		idle.Reset(environmentIdle)
+		select {
+		case inv = <-f.work:
+		case <-idle.C:
+			return
+		}
+	}
+}
+
+// run invokes h on inv and reports whether h can serve another invocation (it did
+// not panic).
+func (f *Function) run(h lambda.Handler, inv *invocation) (reusable bool) {
+	defer func() {
+		if p := recover(); p != nil {
+			inv.done <- result{err: fmt.Errorf("function %s panicked: %v", f.name, p)}
+			reusable = false
+		}
+	}()
+	out, err := h.Invoke(inv.ctx, inv.payload)
+	inv.done <- result{bytes.Clone(out), err} // out aliases h's buffer, which serves the next call
+	return true
 }

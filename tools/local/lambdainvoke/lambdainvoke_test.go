@@ -138,3 +138,50 @@ func TestFaults(t *testing.T) {
 		require.Zero(t, in.Counts()[faults.After])
 	})
 }
+
+// Environments are reused between invocations; after a panic or a timeout the next
+// invocation gets a fresh one and succeeds, also while the stuck one still runs.
+func TestEnvironmentsAreReusedUntilTheyFail(t *testing.T) {
+	release := make(chan struct{})
+	defer close(release)
+	handler := func(ctx context.Context, e echo) (echo, error) {
+		switch e.N {
+		case -1:
+			panic("bad")
+		case -2:
+			<-release // outlives its timeout
+		}
+		return echo{N: e.N}, nil
+	}
+	f := lambdainvoke.New("fn", "arn", handler, 50*time.Millisecond)
+	invoke := func(n int) error {
+		out, err := f.Invoke(context.Background(), "r", []byte(fmt.Sprintf(`{"n":%d}`, n)))
+		if err == nil {
+			require.JSONEq(t, fmt.Sprintf(`{"n":%d}`, n), string(out), "got %s want n=%d", out, n)
+		}
+		return err
+	}
+	tests := []struct {
+		name    string
+		n       int
+		wantErr string
+	}{
+		{"first", 1, ""},
+		{"warm", 2, ""},
+		{"panics", -1, "panicked"},
+		{"after a panic", 3, ""},
+		{"times out", -2, "timed out"},
+		{"after a timeout, while the stuck one runs", 4, ""},
+		{"again", 5, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := invoke(tt.n)
+			if tt.wantErr != "" {
+				require.ErrorContains(t, err, tt.wantErr)
+				return
+			}
+			require.NoError(t, err)
+		})
+	}
+}
