@@ -172,6 +172,9 @@ bench: tools ## benchmarks and the end-to-end load tests; every figure in bench-
 	  go tool pprof -top -cum -nodecount=300 -divide_by=$$w .tools/devstack bench-results/durable-cpu.pprof 2>/dev/null | \
 	  awk '/Total samples/ || (/github.com\/concertsys\// && n++ < 25)' | tee bench-results/durable-cpu-top.txt
 	cd tools/local && go test -run '^$$' -bench . -benchtime 1s ./eventpattern/ ./bus/ ./pipe/ ./boltlog/ | tee ../../bench-results/local.txt
+	@echo "the AWS API round trips every write makes, CPU per call (cpu-ns/op; client and server together):"
+	cd tools/local && go test -run '^$$' -bench 'Request|PutEventsSDK/memory|PostToConnection/256B' -benchtime 1s \
+	  ./httpgateway/ ./bus/eventsapi/ ./wsgateway/ | tee ../../bench-results/hops.txt
 	cd services/concerts && go test -run '^$$' -bench . -benchtime 1s ./internal/ports/ | tee ../../bench-results/concerts.txt
 	cd services/concerts && go test -run '^$$' -bench ColdCommand -benchtime 200x . | tee ../../bench-results/concerts-cold.txt
 	cd services/projections && go test -run '^$$' -bench . -benchtime 1s ./internal/app/ | tee ../../bench-results/projections.txt
