@@ -95,3 +95,44 @@ func startBatchWorker(t testing.TB, h *harness, q *queue.Queue, pollers int) {
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = m.Close(context.Background()) })
 }
+
+// TestFanOutPostsOneBatchItself: a change whose subscribers fit in one batch is posted
+// by the fan-out itself, with the fan-out queue configured: nothing is queued (no
+// batch worker runs here) and every subscriber gets it once.
+func TestFanOutPostsOneBatchItself(t *testing.T) {
+	tests := []struct {
+		name        string
+		subscribers int // besides the real client
+	}{
+		{"only the real client", 0},
+		{"exactly one batch", 9},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			const perBatch = 10
+			q, _ := newFanOutQueue(t, time.Second, 3)
+			store := stores[0].open(t)
+			h := newHarness(t, store, harnessOptions{concurrency: 16, batches: q, perBatch: perBatch})
+			real := h.dial(t)
+			real.subscribe("c1")
+			ctx := context.Background()
+			expires := h.clock.Now().Add(time.Hour)
+			var ids []string
+			for i := range tt.subscribers {
+				id := fmt.Sprintf("fake-%04d", i)
+				ids = append(ids, id)
+				require.NoError(t, store.PutConnection(ctx, notifications.Connection{ID: id, ConnectedAt: h.clock.Now(), ExpiresAt: expires}))
+				require.NoError(t, store.Subscribe(ctx, id, "c1", expires))
+			}
+			require.NoError(t, h.fanOut()(ctx, viewEvent("c1", 1, "Owls")))
+			require.Empty(t, q.Messages(), "got batches queued for %d subscribers, want none", tt.subscribers+1)
+			got := real.next()
+			require.Equal(t, "concert.updated", got["type"], "got %v", got)
+			h.failMu.Lock()
+			defer h.failMu.Unlock()
+			for _, id := range ids {
+				require.Equal(t, 1, h.posts[id], "connection %s: got %d posts want 1", id, h.posts[id])
+			}
+		})
+	}
+}

@@ -55,8 +55,9 @@ type FanOutOptions struct {
 	Lease time.Duration
 	// PostTimeout bounds one post.
 	PostTimeout time.Duration
-	// Batches, when set, is the fan-out queue: Handle splits the subscribers into
-	// batches there instead of posting itself (PostBatch posts each).
+	// Batches, when set, is the fan-out queue: Handle splits more subscribers than
+	// fit in one batch into batches there instead of posting itself (PostBatch posts
+	// each); one batch's worth it posts itself.
 	Batches BatchQueue
 	// BatchConnections is the most connections per batch (default and most
 	// domain.MaxBatchConnections).
@@ -97,7 +98,10 @@ func (f *FanOut) Handle(ctx context.Context, u domain.ConcertViewUpdated) (FanOu
 	if err != nil {
 		return FanOutStats{}, err
 	}
-	if f.batches != nil {
+	// An audience that fits in one batch is posted here: through the queue it would
+	// be the same one batch, retried alone the same way (this event is), one queue
+	// hop and one invocation later.
+	if f.batches != nil && len(targets) > f.perBatch {
 		return f.split(ctx, u, msg, targets)
 	}
 	return f.post(ctx, u, msg, targets)
