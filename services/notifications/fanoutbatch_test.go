@@ -30,14 +30,7 @@ func TestFanOutSplitRetriesAFailedBatchAlone(t *testing.T) {
 	real := h.dial(t)
 	real.subscribe("c1")
 	ctx := context.Background()
-	expires := h.clock.Now().Add(time.Hour)
-	var ids []string
-	for i := range fake {
-		id := fmt.Sprintf("fake-%04d", i)
-		ids = append(ids, id)
-		require.NoError(t, store.PutConnection(ctx, notifications.Connection{ID: id, ConnectedAt: h.clock.Now(), ExpiresAt: expires}))
-		require.NoError(t, store.Subscribe(ctx, id, "c1", expires))
-	}
+	ids := subscribeFakes(t, h, store, "c1", fake)
 	failing := ids[14] // in the second batch
 	h.setFail(failing, true)
 
@@ -116,14 +109,7 @@ func TestFanOutPostsOneBatchItself(t *testing.T) {
 			real := h.dial(t)
 			real.subscribe("c1")
 			ctx := context.Background()
-			expires := h.clock.Now().Add(time.Hour)
-			var ids []string
-			for i := range tt.subscribers {
-				id := fmt.Sprintf("fake-%04d", i)
-				ids = append(ids, id)
-				require.NoError(t, store.PutConnection(ctx, notifications.Connection{ID: id, ConnectedAt: h.clock.Now(), ExpiresAt: expires}))
-				require.NoError(t, store.Subscribe(ctx, id, "c1", expires))
-			}
+			ids := subscribeFakes(t, h, store, "c1", tt.subscribers)
 			require.NoError(t, h.fanOut()(ctx, viewEvent("c1", 1, "Owls")))
 			require.Empty(t, q.Messages(), "got batches queued for %d subscribers, want none", tt.subscribers+1)
 			got := real.next()
@@ -135,4 +121,20 @@ func TestFanOutPostsOneBatchItself(t *testing.T) {
 			}
 		})
 	}
+}
+
+// subscribeFakes stores n connections without a socket (fake-0000, …), each
+// subscribed to concertID for an hour, and returns their ids.
+func subscribeFakes(t *testing.T, h *harness, store notifications.Store, concertID string, n int) []string {
+	t.Helper()
+	ctx := context.Background()
+	expires := h.clock.Now().Add(time.Hour)
+	var ids []string
+	for i := range n {
+		id := fmt.Sprintf("fake-%04d", i)
+		ids = append(ids, id)
+		require.NoError(t, store.PutConnection(ctx, notifications.Connection{ID: id, ConnectedAt: h.clock.Now(), ExpiresAt: expires}))
+		require.NoError(t, store.Subscribe(ctx, id, concertID, expires))
+	}
+	return ids
 }
