@@ -10,6 +10,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
@@ -37,6 +38,8 @@ type Function struct {
 	work chan *invocation
 	// faults fails some invocations on purpose (devstack -faults); nil: none.
 	faults *faults.Injector
+	// started counts the environments started (cold starts), idle those waiting.
+	started, idle atomic.Int64
 }
 
 // environmentIdle is how long an idle execution environment waits for its next
@@ -118,24 +121,29 @@ func (f *Function) invoke(ctx context.Context, requestID string, payload []byte)
 // its caller (timed out or abandoned) it ends, as Lambda resets an environment after
 // a crash or a timeout, and the next invocation starts a fresh one.
 func (f *Function) environment(first *invocation) {
+	f.started.Add(1)
 	h := lambda.NewHandler(f.handler)
 	idle := time.NewTimer(environmentIdle)
 	defer idle.Stop()
 	for inv := first; ; {
-		if !f.run(h, inv) || inv.ctx.Err() != nil {
+		if !f.run(h, inv) {
 			return
 		}
 		idle.Reset(environmentIdle)
+		f.idle.Add(1)
 		select {
 		case inv = <-f.work:
+			f.idle.Add(-1)
 		case <-idle.C:
+			f.idle.Add(-1)
 			return
 		}
 	}
 }
 
-// run invokes h on inv and reports whether h can serve another invocation (it did
-// not panic).
+// run invokes h on inv and reports whether h may serve another invocation: it did
+// not panic, and it returned before inv's caller stopped waiting (checked before the
+// result is handed over, since the caller cancels inv.ctx once it has it).
 func (f *Function) run(h lambda.Handler, inv *invocation) (reusable bool) {
 	defer func() {
 		if p := recover(); p != nil {
@@ -144,6 +152,7 @@ func (f *Function) run(h lambda.Handler, inv *invocation) (reusable bool) {
 		}
 	}()
 	out, err := h.Invoke(inv.ctx, inv.payload)
+	reusable = inv.ctx.Err() == nil
 	inv.done <- result{bytes.Clone(out), err} // out aliases h's buffer, which serves the next call
-	return true
+	return reusable
 }

@@ -139,8 +139,9 @@ func TestFaults(t *testing.T) {
 	})
 }
 
-// Environments are reused between invocations; after a panic or a timeout the next
-// invocation gets a fresh one and succeeds, also while the stuck one still runs.
+// Environments are reused between invocations (one cold start for sequential
+// calls); after a panic or a timeout the next invocation gets a fresh one and
+// succeeds, also while the stuck one still runs.
 func TestEnvironmentsAreReusedUntilTheyFail(t *testing.T) {
 	release := make(chan struct{})
 	defer close(release)
@@ -154,34 +155,34 @@ func TestEnvironmentsAreReusedUntilTheyFail(t *testing.T) {
 		return echo{N: e.N}, nil
 	}
 	f := lambdainvoke.New("fn", "arn", handler, 50*time.Millisecond)
-	invoke := func(n int) error {
-		out, err := f.Invoke(context.Background(), "r", []byte(fmt.Sprintf(`{"n":%d}`, n)))
-		if err == nil {
-			require.JSONEq(t, fmt.Sprintf(`{"n":%d}`, n), string(out), "got %s want n=%d", out, n)
-		}
-		return err
-	}
 	tests := []struct {
-		name    string
-		n       int
-		wantErr string
+		name           string
+		n, times       int
+		wantErr        string
+		wantColdStarts int64 // after the step
 	}{
-		{"first", 1, ""},
-		{"warm", 2, ""},
-		{"panics", -1, "panicked"},
-		{"after a panic", 3, ""},
-		{"times out", -2, "timed out"},
-		{"after a timeout, while the stuck one runs", 4, ""},
-		{"again", 5, ""},
+		{"sequential calls share one environment", 1, 50, "", 1},
+		{"a panic fails its call", -1, 1, "panicked", 1},
+		{"after a panic, a fresh one", 2, 20, "", 2},
+		{"a timeout fails its call", -2, 1, "timed out", 2},
+		{"after a timeout, a fresh one while the stuck one runs", 3, 20, "", 3},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			err := invoke(tt.n)
-			if tt.wantErr != "" {
-				require.ErrorContains(t, err, tt.wantErr)
-				return
+			for range tt.times {
+				out, err := f.Invoke(context.Background(), "r", []byte(fmt.Sprintf(`{"n":%d}`, tt.n)))
+				if tt.wantErr != "" {
+					require.ErrorContains(t, err, tt.wantErr)
+					continue
+				}
+				require.NoError(t, err)
+				require.JSONEq(t, fmt.Sprintf(`{"n":%d}`, tt.n), string(out), "got %s want n=%d", out, tt.n)
+				// The environment is back waiting before the next call (else that call
+				// would, rightly, start another).
+				require.Eventually(t, func() bool { return lambdainvoke.IdleEnvironments(f) == 1 }, 5*time.Second, 100*time.Microsecond,
+					"got %d idle environments want 1", lambdainvoke.IdleEnvironments(f))
 			}
-			require.NoError(t, err)
+			require.Equal(t, tt.wantColdStarts, lambdainvoke.ColdStarts(f), "got %d cold starts want %d", lambdainvoke.ColdStarts(f), tt.wantColdStarts)
 		})
 	}
 }
