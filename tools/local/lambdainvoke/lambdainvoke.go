@@ -129,6 +129,7 @@ func (f *Function) environment(first *invocation) {
 		if !f.run(h, inv) {
 			return
 		}
+		inv = nil // an idle environment keeps no payload alive
 		idle.Reset(environmentIdle)
 		f.idle.Add(1)
 		select {
