@@ -44,7 +44,9 @@ var ErrNoMetadata = errors.New("detail has no metadata object")
 // ReadMetadata decodes only the metadata member of a detail. Producers write it
 // first (Typed's field order), so the data, most of a detail's bytes, is neither
 // scanned nor decoded; tracing and delivery bookkeeping read every event's metadata
-// and nothing else. It does not validate the rest of the detail.
+// and nothing else. It does not validate the rest of the detail. A member of the
+// wrong type, or an occurredAt that is not a time, fails it but leaves every other
+// member decoded, so a trace still continues through a malformed event.
 func ReadMetadata(detail []byte) (Metadata, error) {
 	var m Metadata
 	dec := json.NewDecoder(bytes.NewReader(detail))
@@ -57,8 +59,20 @@ func ReadMetadata(detail []byte) (Metadata, error) {
 			return m, fmt.Errorf("read detail: %w", err)
 		}
 		if key, _ := t.(string); key == "metadata" {
-			if err := dec.Decode(&m); err != nil {
-				return Metadata{}, fmt.Errorf("read metadata: %w", err)
+			// occurredAt apart: a time that does not parse stops encoding/json there.
+			var raw struct {
+				Metadata
+				OccurredAt json.RawMessage `json:"occurredAt"` // shadows Metadata's
+			}
+			err := dec.Decode(&raw)
+			m = raw.Metadata
+			if len(raw.OccurredAt) > 0 {
+				if terr := json.Unmarshal(raw.OccurredAt, &m.OccurredAt); err == nil {
+					err = terr
+				}
+			}
+			if err != nil {
+				return m, fmt.Errorf("read metadata: %w", err)
 			}
 			return m, nil
 		}

@@ -30,6 +30,19 @@ func TestReadMetadata(t *testing.T) {
 		{"empty", ``, true},
 		{"truncated", `{"data":{"a":`, true},
 	}
+	// A malformed member fails it, and the other members are still read.
+	malformed := []struct{ name, detail string }{
+		{"occurredAt not a time", `{"metadata":{"eventId":"e1","occurredAt":"yesterday","traceparent":"tp"}}`},
+		{"version not a number", `{"metadata":{"eventId":"e1","aggregateVersion":"4","traceparent":"tp"}}`},
+	}
+	for _, tt := range malformed {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := envelope.ReadMetadata([]byte(tt.detail))
+			require.Error(t, err, "got metadata %+v, want an error", got)
+			require.Equal(t, "e1", got.EventID, "got %+v", got)
+			require.Equal(t, "tp", got.Traceparent, "got %+v", got)
+		})
+	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			got, err := envelope.ReadMetadata([]byte(tt.detail))
